@@ -58,7 +58,10 @@ export interface WithBackoffOptions extends BackoffOptions {
 }
 
 /** Runs `fn` until it resolves, sleeping a backoff delay between failures. Rejects when aborted. */
-export async function withBackoff<T>(fn: (attempt: number) => Promise<T>, options: WithBackoffOptions): Promise<T> {
+export async function withBackoff<T>(
+  fn: (attempt: number) => Promise<T>,
+  options: WithBackoffOptions,
+): Promise<T> {
   const backoff = new Backoff(options);
   for (let attempt = 0; ; attempt++) {
     options.signal?.throwIfAborted();

@@ -45,7 +45,11 @@ function formatConfigIssues(file: string | undefined, issues: readonly ConfigIss
 /** A point name that is not in the point table, or a write to a read-only point. */
 export class PointError extends AgentError {
   readonly point: string;
-  constructor(code: 'EUNKNOWN_POINT' | 'EREADONLY' | 'EDUPLICATE_POINT' | 'EBAD_VALUE', point: string, message: string) {
+  constructor(
+    code: 'EUNKNOWN_POINT' | 'EREADONLY' | 'EDUPLICATE_POINT' | 'EBAD_VALUE',
+    point: string,
+    message: string,
+  ) {
     super(code, message);
     this.point = point;
   }

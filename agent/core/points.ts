@@ -71,7 +71,9 @@ export class PointTable {
 
   declare(decl: PointDecl): void {
     if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(decl.name)) {
-      throw new TypeError(`point name must be dotted words of [A-Za-z0-9_-], got ${JSON.stringify(decl.name)}`);
+      throw new TypeError(
+        `point name must be dotted words of [A-Za-z0-9_-], got ${JSON.stringify(decl.name)}`,
+      );
     }
     if (this.#points.has(decl.name)) {
       throw new PointError('EDUPLICATE_POINT', decl.name, `point ${decl.name} is declared twice`);
@@ -155,7 +157,10 @@ export class PointTable {
     }
     this.#require(name);
     let set = this.#listeners.get(name);
-    if (!set) this.#listeners.set(name, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.#listeners.set(name, set);
+    }
     set.add(listener);
     return () => set.delete(listener);
   }

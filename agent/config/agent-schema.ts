@@ -1,0 +1,37 @@
+/**
+ * The agent's configuration file (`/etc/edge-agent/agent.yaml`; `config/dev.yaml` for `npm start`).
+ * One schema with defaults; every field can be overridden by `EDGE_AGENT_<PATH>` (see env-overrides.ts).
+ * `version` exists so later releases can migrate old files instead of rejecting them.
+ * Later capabilities (link, telemetry, loops, ota, console) add their sections here.
+ */
+import { z } from 'zod';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const agentConfigSchema = z.strictObject({
+  version: z.literal(1, { error: 'expected 1 (the only configuration version so far)' }).default(1),
+  /** Board profile, relative to this file; `--board` overrides it. */
+  board: z.string().min(1).optional(),
+  /** Where the agent keeps state; relative to this file. Default: /var/lib/edge-agent. */
+  stateDir: z.string().min(1).optional(),
+  /** Overrides the identity-derived device id (a serial number printed on the cabinet). */
+  deviceId: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1–64 characters of A–Z a–z 0–9 . _ -')
+    .optional(),
+  log: z
+    .strictObject({
+      level: z.enum(LOG_LEVELS).default('info'),
+      /** `auto`: pretty when stdout is a terminal, JSON lines otherwise (journald). */
+      format: z.enum(['auto', 'json', 'pretty']).default('auto'),
+    })
+    .prefault({}),
+  points: z
+    .strictObject({
+      /** How often point staleness is checked. */
+      staleCheckMs: z.number().int().min(50).max(60_000).default(1000),
+    })
+    .prefault({}),
+});
+
+export type AgentConfig = z.infer<typeof agentConfigSchema>;

@@ -1,0 +1,74 @@
+/**
+ * load → validate → freeze. Finds the configuration file and the board profile, applies environment
+ * overrides, validates both (and every device's driver options), and returns one frozen object that the
+ * composition root passes down. Every mistake is a `ConfigError` listing all issues at once.
+ */
+import { access } from 'node:fs/promises';
+import path from 'node:path';
+import { ConfigError } from '../core/errors.js';
+import type { HostPaths } from '../core/host-paths.js';
+import type { DriverFactory } from '../hal/drivers/driver-factory.js';
+import { type AgentConfig, agentConfigSchema } from './agent-schema.js';
+import { applyEnvOverrides, findEnvOverrides } from './env-overrides.js';
+import { detectBoard, loadBoard, type ResolvedBoard } from './load-board.js';
+import { readText } from './read-text.js';
+import { deepFreeze, YamlSource } from './validate-yaml.js';
+
+export interface LoadConfigOptions {
+  /** `--config`; else `EDGE_AGENT_CONFIG`; else the host default if it exists. */
+  readonly configFile?: string | undefined;
+  /** `--board`; else `EDGE_AGENT_BOARD`; else the config's `board`; else detected from the model. */
+  readonly boardFile?: string | undefined;
+  readonly env: NodeJS.ProcessEnv;
+  readonly paths: HostPaths;
+  readonly drivers: readonly DriverFactory[];
+  /** Where the shipped profiles live (for detection). */
+  readonly boardsDir: string;
+}
+
+export interface LoadedConfig {
+  readonly configFile: string | undefined;
+  readonly config: AgentConfig;
+  readonly stateDir: string;
+  readonly board: ResolvedBoard;
+}
+
+export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConfig> {
+  const explicit = options.configFile ?? options.env.EDGE_AGENT_CONFIG;
+  const configFile = explicit ? path.resolve(explicit) : await existing(options.paths.configFile);
+  const source = configFile ? YamlSource.parse(configFile, await readText(configFile)) : undefined;
+
+  const { overrides, issues } = findEnvOverrides(agentConfigSchema, options.env);
+  if (issues.length > 0) throw new ConfigError('environment', issues);
+  const merged = applyEnvOverrides(source?.value ?? {}, overrides);
+  const config = source
+    ? source.validate(agentConfigSchema, [], merged)
+    : YamlSource.parse('defaults', '{}').validate(agentConfigSchema, [], merged);
+
+  const baseDir = configFile ? path.dirname(configFile) : process.cwd();
+  const boardArg = options.boardFile ?? options.env.EDGE_AGENT_BOARD;
+  let boardFile: string | undefined;
+  if (boardArg) boardFile = path.resolve(boardArg);
+  else if (config.board) boardFile = path.resolve(baseDir, config.board);
+  else boardFile = await detectBoard(options.boardsDir, options.paths.deviceTreeModel);
+  if (!boardFile) {
+    throw new ConfigError(configFile ?? 'command line', [
+      {
+        path: 'board',
+        message: `no board profile: give --board FILE or set "board" in the configuration (no profile in ${options.boardsDir} matches ${options.paths.deviceTreeModel})`,
+      },
+    ]);
+  }
+  const board = await loadBoard(boardFile, options.drivers);
+  const stateDir = config.stateDir ? path.resolve(baseDir, config.stateDir) : options.paths.stateDir;
+  return deepFreeze({ configFile, config, stateDir, board });
+}
+
+async function existing(file: string): Promise<string | undefined> {
+  try {
+    await access(file);
+    return file;
+  } catch {
+    return undefined;
+  }
+}

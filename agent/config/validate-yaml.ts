@@ -1,0 +1,122 @@
+/**
+ * YAML text → validated, frozen value, or a `ConfigError` whose every issue names the file, the line
+ * and the field path and says what was expected. This is where a technician's typo becomes a message
+ * they can act on instead of a stack trace.
+ */
+import { type Document, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError, type ConfigIssue } from '../core/errors.js';
+
+export type PathKey = string | number;
+
+/** A parsed YAML document that can tell the line of any field path. */
+export class YamlSource {
+  readonly file: string;
+  readonly value: unknown;
+  readonly #doc: Document.Parsed;
+  readonly #lines: LineCounter;
+
+  private constructor(file: string, doc: Document.Parsed, lines: LineCounter) {
+    this.file = file;
+    this.#doc = doc;
+    this.#lines = lines;
+    this.value = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  }
+
+  /** Parses YAML; a syntax error becomes a ConfigError with the line. */
+  static parse(file: string, text: string): YamlSource {
+    const lines = new LineCounter();
+    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+    if (doc.errors.length > 0) {
+      throw new ConfigError(
+        file,
+        doc.errors.map((e) => ({
+          path: '',
+          line: lines.linePos(e.pos[0]).line,
+          message: `invalid YAML: ${e.message.split('\n')[0]}`,
+        })),
+      );
+    }
+    return new YamlSource(file, doc, lines);
+  }
+
+  /** 1-based line of the node at `path`, or of its nearest ancestor that exists. */
+  lineOf(path: readonly PathKey[]): number | undefined {
+    for (let n = path.length; n >= 0; n--) {
+      const node = this.#doc.getIn(path.slice(0, n), true) as Node | undefined;
+      const keyLine = n > 0 ? this.#keyLine(path.slice(0, n)) : undefined;
+      if (keyLine !== undefined) return keyLine;
+      if (node && typeof node === 'object' && 'range' in node && node.range) {
+        return this.#lines.linePos(node.range[0]).line;
+      }
+    }
+    return undefined;
+  }
+
+  /** Line of the key itself for a map entry (more helpful than the value's line for nested blocks). */
+  #keyLine(path: readonly PathKey[]): number | undefined {
+    const parent = path.length === 1 ? this.#doc.contents : this.#doc.getIn(path.slice(0, -1), true);
+    const last = path[path.length - 1];
+    if (isMap(parent)) {
+      const pair = parent.items.find((p) => isScalar(p.key) && p.key.value === last);
+      const range = pair && isScalar(pair.key) ? pair.key.range : undefined;
+      if (range) return this.#lines.linePos(range[0]).line;
+    }
+    if (isSeq(parent) && typeof last === 'number') {
+      const item = parent.items[last] as Node | undefined;
+      if (item?.range) return this.#lines.linePos(item.range[0]).line;
+    }
+    return undefined;
+  }
+
+  /** Validates `value` at `path` (the whole document by default) against a schema. */
+  validate<T>(schema: z.ZodType<T>, path: readonly PathKey[] = [], value: unknown = this.value): T {
+    const result = schema.safeParse(value);
+    if (result.success) return result.data;
+    throw new ConfigError(
+      this.file,
+      zodIssues(result.error, path, (p) => this.lineOf(p)),
+    );
+  }
+}
+
+/** Turns zod issues into config issues with full paths, lines and plain-language expectations. */
+export function zodIssues(
+  error: z.ZodError,
+  prefix: readonly PathKey[],
+  lineOf: (path: readonly PathKey[]) => number | undefined,
+): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  for (const issue of error.issues) {
+    const base = [...prefix, ...(issue.path as PathKey[])];
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) {
+        const path = [...base, key];
+        out.push({ path: path.join('.'), line: lineOf(path), message: `unknown field "${key}"` });
+      }
+      continue;
+    }
+    out.push({ path: base.join('.'), line: lineOf(base), message: plainMessage(issue) });
+  }
+  return out;
+}
+
+function plainMessage(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) {
+    return `required field is missing (expected ${issue.expected})`;
+  }
+  return issue.message.replace(/^Invalid input: /, '').replace(/^Invalid option: /, '');
+}
+
+/** Throws one ConfigError for a list of hand-made issues (cross-field checks). */
+export function failIf(file: string | undefined, issues: ConfigIssue[]): void {
+  if (issues.length > 0) throw new ConfigError(file, issues);
+}
+
+export function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

@@ -1,0 +1,238 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { loadConfig } from '../../../agent/config/load-config.js';
+import { ConfigError } from '../../../agent/core/errors.js';
+import { hostPaths } from '../../../agent/core/host-paths.js';
+import type { DriverFactory } from '../../../agent/hal/drivers/driver-factory.js';
+import { tempDirs } from '../../support/temp-dir.js';
+
+const tempDir = tempDirs();
+
+/** A driver factory for config tests: the loader only needs its name, bus and options schema. */
+const probeDriver: DriverFactory<{ bus: number; address: number }> = {
+  driver: 'probe',
+  bus: 'i2c',
+  options: z.strictObject({
+    bus: z.number().int(),
+    address: z.number().int().min(3).max(0x77).default(0x76),
+  }),
+  create: () => {
+    throw new Error('not built in config tests');
+  },
+};
+const relayLike: DriverFactory<{ line: { chip: string; offset: number } }> = {
+  driver: 'switch',
+  bus: 'gpio',
+  options: z.strictObject({ line: z.strictObject({ chip: z.string(), offset: z.number().int() }) }),
+  create: () => {
+    throw new Error('not built in config tests');
+  },
+};
+
+const BOARD = `id: testboard
+name: Test board
+backend: sim
+capabilities: [i2c, gpio]
+i2c: { buses: [1] }
+gpio: { chips: [{ label: chip0, ngpio: 32 }] }
+devices:
+  - id: chamber
+    driver: probe
+    options: { bus: 1 }
+  - id: heater
+    driver: switch
+    options:
+      line: { chip: chip0, offset: 17 }
+`;
+
+async function setup(files: Record<string, string>) {
+  const dir = await tempDir();
+  for (const [name, text] of Object.entries(files)) {
+    await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
+    await writeFile(path.join(dir, name), text);
+  }
+  return dir;
+}
+
+async function load(
+  dir: string,
+  env: NodeJS.ProcessEnv = {},
+  extra: { configFile?: string; boardFile?: string } = {},
+) {
+  return loadConfig({
+    configFile: extra.configFile ?? path.join(dir, 'agent.yaml'),
+    boardFile: extra.boardFile,
+    env,
+    paths: hostPaths({ EDGE_AGENT_ROOT: dir }),
+    drivers: [probeDriver, relayLike],
+    boardsDir: path.join(dir, 'boards'),
+  });
+}
+
+async function configError(p: Promise<unknown>): Promise<ConfigError> {
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(e).toBeInstanceOf(ConfigError);
+  return e as ConfigError;
+}
+
+describe('loadConfig', () => {
+  it('applies defaults and resolves the board and state dir relative to the config file', async () => {
+    const dir = await setup({
+      'agent.yaml': 'board: boards/test.yaml\nstateDir: var\n',
+      'boards/test.yaml': BOARD,
+    });
+    const loaded = await load(dir);
+    expect(loaded.config.log).toEqual({ level: 'info', format: 'auto' });
+    expect(loaded.stateDir).toBe(path.join(dir, 'var'));
+    expect(loaded.board.profile.id).toBe('testboard');
+    expect(loaded.board.devices.map((d) => d.options)).toEqual([
+      { bus: 1, address: 0x76 },
+      { line: { chip: 'chip0', offset: 17 } },
+    ]);
+    expect(Object.isFrozen(loaded.config.log)).toBe(true);
+  });
+
+  it('takes EDGE_AGENT_<PATH> overrides, camelCase fields in UPPER_SNAKE', async () => {
+    const dir = await setup({ 'agent.yaml': 'board: boards/test.yaml\n', 'boards/test.yaml': BOARD });
+    const loaded = await load(dir, {
+      EDGE_AGENT_LOG_LEVEL: 'debug',
+      EDGE_AGENT_POINTS_STALE_CHECK_MS: '250',
+    });
+    expect(loaded.config.log.level).toBe('debug');
+    expect(loaded.config.points.staleCheckMs).toBe(250);
+  });
+
+  it('names an EDGE_AGENT_ variable that matches no field', async () => {
+    const dir = await setup({ 'agent.yaml': 'board: boards/test.yaml\n', 'boards/test.yaml': BOARD });
+    const e = await configError(load(dir, { EDGE_AGENT_LOG_LEVLE: 'debug' }));
+    expect(e.message).toBe(
+      'environment: (document): environment variable EDGE_AGENT_LOG_LEVLE names no configuration field',
+    );
+  });
+
+  it('finds the default configuration under the host root when none is given', async () => {
+    const dir = await setup({ 'etc/edge-agent/agent.yaml': 'board: /nonexistent.yaml\n' });
+    const e = await configError(
+      loadConfig({ env: {}, paths: hostPaths({ EDGE_AGENT_ROOT: dir }), drivers: [], boardsDir: dir }),
+    );
+    expect(e.message).toBe('/nonexistent.yaml: (document): cannot read: file not found');
+  });
+
+  it('detects the board from the device-tree model', async () => {
+    const dir = await setup({
+      'agent.yaml': '{}\n',
+      'proc/device-tree/model': 'Raspberry Pi 4 Model B Rev 1.5\0',
+      'boards/a.yaml': 'id: other\nmatches: [Jetson]\n',
+      'boards/b.yaml': BOARD.replace('backend: sim', 'backend: sim\nmatches: [Raspberry Pi 4]'),
+    });
+    const loaded = await load(dir);
+    expect(loaded.board.file).toBe(path.join(dir, 'boards/b.yaml'));
+  });
+});
+
+describe('configuration errors name the file, the line, the field and what was expected', () => {
+  const cases: [string, string, string][] = [
+    [
+      'a wrong type',
+      'board: boards/test.yaml\nlog:\n  level: 3\n',
+      'agent.yaml:3: log.level: expected one of "fatal"|"error"|"warn"|"info"|"debug"|"trace"|"silent"',
+    ],
+    [
+      'an unknown field',
+      'board: boards/test.yaml\nlog:\n  levl: info\n',
+      'agent.yaml:3: log.levl: unknown field "levl"',
+    ],
+    [
+      'a number out of range',
+      'board: boards/test.yaml\npoints:\n  staleCheckMs: 5\n',
+      'agent.yaml:3: points.staleCheckMs: Too small: expected number to be >=50',
+    ],
+    [
+      'invalid YAML (a tab indent)',
+      'board: boards/test.yaml\nlog:\n\tlevel: info\n',
+      'agent.yaml:3: (document): invalid YAML:',
+    ],
+    [
+      'a bad device id',
+      'board: boards/test.yaml\ndeviceId: "has space"\n',
+      'agent.yaml:2: deviceId: expected 1–64 characters of A–Z a–z 0–9 . _ -',
+    ],
+    [
+      'a wrong version',
+      'version: 2\nboard: boards/test.yaml\n',
+      'agent.yaml:1: version: expected 1 (the only configuration version so far)',
+    ],
+  ];
+  it.each(cases)('%s', async (_name, text, expected) => {
+    const dir = await setup({ 'agent.yaml': text, 'boards/test.yaml': BOARD });
+    const e = await configError(load(dir));
+    expect(e.message).toContain(path.join(dir, expected));
+  });
+
+  const boardCases: [string, string, string][] = [
+    [
+      'an unknown driver',
+      BOARD.replace('driver: probe', 'driver: bmp999'),
+      'test.yaml:9: devices.0.driver: unknown driver "bmp999"; expected one of probe, switch',
+    ],
+    [
+      'a driver option of the wrong type',
+      BOARD.replace('{ bus: 1 }', '{ bus: one }'),
+      'test.yaml:10: devices.0.options.bus: expected number, received string',
+    ],
+    [
+      'an I2C bus the board lacks',
+      BOARD.replace('{ bus: 1 }', '{ bus: 7 }'),
+      'test.yaml:10: devices.0.options.bus: I2C bus 7 is not on board testboard (buses: 1)',
+    ],
+    [
+      'a GPIO chip the board lacks',
+      BOARD.replace('chip: chip0, offset', 'chip: chipX, offset'),
+      'test.yaml:14: devices.1.options.line.chip: GPIO chip "chipX" is not on board testboard (chips: chip0)',
+    ],
+    [
+      'a line beyond the chip',
+      BOARD.replace('offset: 17', 'offset: 40'),
+      'test.yaml:14: devices.1.options.line.offset: line 40 is beyond chip chip0, which has 32 lines',
+    ],
+    [
+      'a capability the board lacks',
+      BOARD.replace('capabilities: [i2c, gpio]', 'capabilities: [gpio]'),
+      'test.yaml:9: devices.0.driver: driver probe needs the "i2c" capability, which board testboard does not declare (capabilities: gpio)',
+    ],
+    [
+      'a duplicate device id',
+      BOARD.replace('id: heater', 'id: chamber'),
+      'test.yaml:11: devices.1.id: device id "chamber" is used twice',
+    ],
+    [
+      'a missing required field',
+      BOARD.replace('name: Test board\n', ''),
+      'test.yaml:1: name: required field is missing (expected string)',
+    ],
+  ];
+  it.each(boardCases)('in a board profile: %s', async (_name, board, expected) => {
+    const dir = await setup({ 'agent.yaml': 'board: boards/test.yaml\n', 'boards/test.yaml': board });
+    const e = await configError(load(dir));
+    expect(e.message).toContain(path.join(dir, 'boards', expected));
+  });
+
+  it('reports a missing configuration file by name', async () => {
+    const dir = await setup({});
+    const e = await configError(load(dir, {}, { configFile: path.join(dir, 'missing.yaml') }));
+    expect(e.message).toBe(`${path.join(dir, 'missing.yaml')}: (document): cannot read: file not found`);
+  });
+
+  it('says how to name a board when none is given or detected', async () => {
+    const dir = await setup({ 'agent.yaml': 'log: { level: info }\n' });
+    const e = await configError(load(dir));
+    expect(e.message).toMatch(
+      /board: no board profile: give --board FILE or set "board" in the configuration/,
+    );
+  });
+});
