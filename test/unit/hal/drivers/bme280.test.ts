@@ -1,0 +1,269 @@
+import fc from 'fast-check';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { TimeoutError } from '../../../../agent/core/errors.js';
+import { silentLogger } from '../../../../agent/core/log.js';
+import type { Buses } from '../../../../agent/hal/buses.js';
+import {
+  type Device,
+  DeviceAbsentError,
+  type DeviceContext,
+  DeviceDataError,
+} from '../../../../agent/hal/device.js';
+import { bme280Driver } from '../../../../agent/hal/drivers/bme280.js';
+import {
+  type Bme280Calibration,
+  compensatePressure,
+  compensateTemperature,
+  encodeBme280Calibration,
+  parseBme280Calibration,
+} from '../../../../agent/hal/drivers/bme280-compensation.js';
+import { SIM_BME280_CALIBRATION, SimBme280Chip } from '../../../../agent/hal/i2c/chips/sim-bme280-chip.js';
+import { I2cError } from '../../../../agent/hal/i2c/errors.js';
+import { SimI2c } from '../../../../agent/hal/i2c/sim.js';
+import { FakeClock } from '../../../support/fake-clock.js';
+
+/** Runs fake time forward until `promise` settles (drivers sleep on the clock between transactions). */
+async function settle<T>(clock: FakeClock, promise: Promise<T>, maxMs = 1_000): Promise<T> {
+  let done = false;
+  promise.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  for (let t = 0; !done && t < maxMs; t++) await clock.advance(1);
+  return promise;
+}
+
+function makeContext(clock: FakeClock): { ctx: DeviceContext; published: Map<string, number> } {
+  const published = new Map<string, number>();
+  const ctx: DeviceContext = {
+    clock,
+    log: silentLogger(),
+    signal: new AbortController().signal,
+    publish: (channel, value) => published.set(channel, value as number),
+    fail: () => {},
+    lost: () => {},
+  };
+  return { ctx, published };
+}
+
+describe('BME280 compensation (datasheet §8.1)', () => {
+  it("reproduces the datasheet's worked example: adc_T 519888 is 25.08 °C with t_fine 128422", () => {
+    const { temperatureC, tFine } = compensateTemperature(519888, SIM_BME280_CALIBRATION);
+    expect(tFine).toBe(128422);
+    expect(temperatureC).toBeCloseTo(25.08, 2);
+  });
+
+  it("reproduces the datasheet's worked example: adc_P 415148 is 100653.27 Pa", () => {
+    const pressurePa = compensatePressure(415148, 128422, SIM_BME280_CALIBRATION);
+    expect(Math.abs(pressurePa - 100653.27)).toBeLessThan(0.05);
+  });
+
+  it('decodes dig_H4 and dig_H5 from the nibbles they share in 0xE5, with the sign of their high bytes', () => {
+    const tp = encodeBme280Calibration(SIM_BME280_CALIBRATION).tp;
+    // E4=0x13 E5=0x92 E6=0x03: H4 = 0x13·16 + 0x2 = 306, H5 = 0x03·16 + 0x9 = 57.
+    const positive = parseBme280Calibration(tp, Uint8Array.of(0x6a, 0x01, 0x00, 0x13, 0x92, 0x03, 0x1e));
+    expect([positive.digH2, positive.digH4, positive.digH5, positive.digH6]).toEqual([362, 306, 57, 30]);
+    // E4=0xFE E5=0x3B E6=0xF0: H4 = −2·16 + 0xB = −21, H5 = −16·16 + 0x3 = −253; E7=0xE2 is −30.
+    const negative = parseBme280Calibration(tp, Uint8Array.of(0x6a, 0x01, 0x00, 0xfe, 0x3b, 0xf0, 0xe2));
+    expect([negative.digH4, negative.digH5, negative.digH6]).toEqual([-21, -253, -30]);
+  });
+
+  it('decodes what it encodes, for any calibration in the registers’ ranges', () => {
+    const u16 = fc.integer({ min: 0, max: 0xffff });
+    const s16 = fc.integer({ min: -0x8000, max: 0x7fff });
+    const s12 = fc.integer({ min: -2048, max: 2047 });
+    const cal = fc.record<Bme280Calibration>({
+      digT1: u16,
+      digT2: s16,
+      digT3: s16,
+      digP1: u16,
+      digP2: s16,
+      digP3: s16,
+      digP4: s16,
+      digP5: s16,
+      digP6: s16,
+      digP7: s16,
+      digP8: s16,
+      digP9: s16,
+      digH1: fc.integer({ min: 0, max: 255 }),
+      digH2: s16,
+      digH3: fc.integer({ min: 0, max: 255 }),
+      digH4: s12,
+      digH5: s12,
+      digH6: fc.integer({ min: -128, max: 127 }),
+    });
+    fc.assert(
+      fc.property(cal, (c) => {
+        const { tp, h } = encodeBme280Calibration(c);
+        expect(parseBme280Calibration(tp, h)).toEqual(c);
+      }),
+    );
+  });
+});
+
+describe('bme280 driver', () => {
+  let clock: FakeClock;
+  let sim: SimI2c;
+  let chip: SimBme280Chip;
+  let buses: Buses;
+
+  beforeEach(() => {
+    clock = new FakeClock();
+    sim = new SimI2c();
+    chip = new SimBme280Chip({ clock });
+    sim.attach(1, 0x76, chip);
+    buses = { i2c: sim } as Partial<Buses> as Buses;
+  });
+
+  function create(options: Record<string, unknown> = {}): Device {
+    return bme280Driver.create(bme280Driver.options.parse({ bus: 1, ...options }), buses);
+  }
+
+  async function openDevice(options: Record<string, unknown> = {}) {
+    const device = create(options);
+    const { ctx, published } = makeContext(clock);
+    await settle(clock, device.open(ctx));
+    const poll = async () => {
+      published.clear();
+      await settle(clock, device.poll!());
+      return Object.fromEntries(published);
+    };
+    return { device, poll, published };
+  }
+
+  it('reads back the environment the chip is exposed to, at the default ×1 oversampling', async () => {
+    const { poll } = await openDevice();
+    chip.setEnvironment({ temperatureC: 21.37, humidityPct: 45.2, pressurePa: 100_800 });
+    const r = await poll();
+    expect(Object.keys(r).sort()).toEqual(['humidity', 'pressure', 'temperature']);
+    // 16-bit resolution: 0.005 °C and ~3 Pa steps; humidity is always 16-bit.
+    expect(Math.abs(r.temperature! - 21.37)).toBeLessThan(0.005);
+    expect(Math.abs(r.humidity! - 45.2)).toBeLessThan(0.01);
+    expect(Math.abs(r.pressure! - 100_800)).toBeLessThan(2);
+  });
+
+  it('reads back any environment in the operating range within the resolution ×16 oversampling gives', async () => {
+    const { poll } = await openDevice({ oversampling: { temperature: 16, pressure: 16, humidity: 16 } });
+    const env = fc.record({
+      // Kept off the range limits, where a reading within the resolution may fall outside and be refused.
+      temperatureC: fc.double({ min: -39.9, max: 84.9, noNaN: true }),
+      humidityPct: fc.double({ min: 0, max: 100, noNaN: true }),
+      pressurePa: fc.double({ min: 30_010, max: 109_990, noNaN: true }),
+    });
+    await fc.assert(
+      fc.asyncProperty(env, async (e) => {
+        chip.setEnvironment(e);
+        const r = await poll();
+        expect(Math.abs(r.temperature! - e.temperatureC)).toBeLessThan(0.001);
+        expect(Math.abs(r.humidity! - e.humidityPct)).toBeLessThan(0.01);
+        expect(Math.abs(r.pressure! - e.pressurePa)).toBeLessThan(0.5);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('reads the calibration once, at open, not on every poll', async () => {
+    const { poll } = await openDevice();
+    await poll();
+    await poll();
+    expect(chip.readCount(0x88)).toBe(1);
+    expect(chip.readCount(0xe1)).toBe(1);
+  });
+
+  it('in forced mode triggers one measurement per poll and leaves the sensor asleep', async () => {
+    const { poll } = await openDevice();
+    expect(chip.mode).toBe('sleep');
+    chip.setEnvironment({ temperatureC: 30 });
+    expect((await poll()).temperature).toBeCloseTo(30, 2);
+    expect(chip.mode).toBe('sleep');
+  });
+
+  it('in normal mode lets the sensor free-run and reads its latest sample', async () => {
+    const { poll } = await openDevice({ mode: 'normal', standbyMs: 62.5 });
+    expect(chip.mode).toBe('normal');
+    chip.setEnvironment({ temperatureC: 40 });
+    expect((await poll()).temperature).toBeCloseTo(40, 2);
+    expect(chip.peek(0xf5)).toBe((1 << 5) | 0); // t_sb 62.5 ms, filter off: config written before normal mode
+  });
+
+  it('omits a channel whose measurement is configured off', async () => {
+    const { device, poll } = await openDevice({ oversampling: { pressure: 0 } });
+    expect(device.channels.map((c) => c.channel)).toEqual(['temperature', 'humidity']);
+    expect(Object.keys(await poll()).sort()).toEqual(['humidity', 'temperature']);
+  });
+
+  it('rejects open with DeviceAbsentError when nothing answers at the address', async () => {
+    chip.present = false;
+    const device = create();
+    const error = await settle(clock, device.open(makeContext(clock).ctx)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DeviceAbsentError);
+    expect((error as Error).cause).toBeInstanceOf(I2cError);
+    await device.close();
+    await device.close();
+    expect(sim.openHandles()).toBe(0);
+  });
+
+  it('rejects open with DeviceAbsentError naming the part when the chip id is not a BME280', async () => {
+    sim.detach(1, 0x76);
+    sim.attach(1, 0x76, new SimBme280Chip({ clock, chipId: 0x58 }));
+    const error = await settle(clock, create().open(makeContext(clock).ctx)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DeviceAbsentError);
+    expect((error as Error).message).toMatch(/chip id 0x58 \(BMP280\)/);
+  });
+
+  it('reports a sensor that browned out as DeviceDataError, and reopening restores it', async () => {
+    const { device, poll } = await openDevice();
+    chip.powerCycle(); // ctrl_hum lost: humidity is now skipped (0x8000)
+    await expect(poll()).rejects.toThrow(DeviceDataError);
+    await device.close();
+    const reopened = await openDevice();
+    await expect(reopened.poll()).resolves.toHaveProperty('humidity');
+  });
+
+  it('reports reset-value data in normal mode as DeviceDataError (the sensor went back to sleep)', async () => {
+    const { poll } = await openDevice({ mode: 'normal' });
+    chip.powerCycle();
+    await expect(poll()).rejects.toThrow(/temperature measurement skipped/);
+  });
+
+  it('rejects a temperature beyond the sensor’s range with DeviceDataError and publishes nothing', async () => {
+    const { poll, published } = await openDevice();
+    chip.setEnvironment({ temperatureC: 95 });
+    await expect(poll()).rejects.toThrow(DeviceDataError);
+    expect(published.size).toBe(0);
+  });
+
+  it('passes a bus error during a poll through as the I2cError', async () => {
+    const { poll } = await openDevice();
+    sim.failNext(1, 0x76, { code: 'EREMOTEIO', count: 1 });
+    await expect(poll()).rejects.toMatchObject({ name: 'I2cError', code: 'EREMOTEIO' });
+    await expect(poll()).resolves.toHaveProperty('temperature');
+  });
+
+  it('gives up with TimeoutError when status.measuring never clears', async () => {
+    const { poll } = await openDevice();
+    const stuck = new (class extends SimBme280Chip {
+      protected override readRegister(register: number): number {
+        return register === 0xf3 ? 0x08 : super.readRegister(register);
+      }
+    })({ clock });
+    sim.detach(1, 0x76);
+    sim.attach(1, 0x76, stuck);
+    await expect(poll()).rejects.toThrow(TimeoutError);
+  });
+
+  it('validates its options block strictly, with the datasheet defaults', () => {
+    expect(bme280Driver.options.parse({ bus: 1 })).toEqual({
+      bus: 1,
+      address: 0x76,
+      mode: 'forced',
+      oversampling: { temperature: 1, pressure: 1, humidity: 1 },
+      filter: 0,
+      standbyMs: 1000,
+    });
+    expect(bme280Driver.options.safeParse({ bus: 1, address: 0x78 }).success).toBe(false);
+    expect(bme280Driver.options.safeParse({ bus: 1, oversampling: { temperature: 3 } }).success).toBe(false);
+    expect(bme280Driver.options.safeParse({ bus: 1, adress: 0x77 }).success).toBe(false);
+    expect(bme280Driver.bus).toBe('i2c');
+  });
+});

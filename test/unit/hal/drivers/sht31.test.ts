@@ -1,0 +1,210 @@
+import fc from 'fast-check';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../../../agent/core/log.js';
+import type { Buses } from '../../../../agent/hal/buses.js';
+import {
+  type Device,
+  DeviceAbsentError,
+  type DeviceContext,
+  DeviceDataError,
+} from '../../../../agent/hal/device.js';
+import { crc8Sensirion } from '../../../../agent/hal/drivers/sensirion-crc8.js';
+import { sht31Driver } from '../../../../agent/hal/drivers/sht31.js';
+import { SimSht31Chip } from '../../../../agent/hal/i2c/chips/sim-sht31-chip.js';
+import { isI2cNack } from '../../../../agent/hal/i2c/errors.js';
+import { SimI2c, type SimI2cChip } from '../../../../agent/hal/i2c/sim.js';
+import { FakeClock } from '../../../support/fake-clock.js';
+
+/** Runs fake time forward until `promise` settles (drivers sleep on the clock between transactions). */
+async function settle<T>(clock: FakeClock, promise: Promise<T>, maxMs = 1_000): Promise<T> {
+  let done = false;
+  promise.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  for (let t = 0; !done && t < maxMs; t++) await clock.advance(1);
+  return promise;
+}
+
+function makeContext(clock: FakeClock): { ctx: DeviceContext; published: Map<string, number> } {
+  const published = new Map<string, number>();
+  const ctx: DeviceContext = {
+    clock,
+    log: silentLogger(),
+    signal: new AbortController().signal,
+    publish: (channel, value) => published.set(channel, value as number),
+    fail: () => {},
+    lost: () => {},
+  };
+  return { ctx, published };
+}
+
+/** A device side that answers every read with fixed bytes: for testing conversion independently of the sim. */
+function fixedAnswerChip(answer: Uint8Array): SimI2cChip {
+  return { present: true, onWrite: () => 'ack', onRead: () => answer };
+}
+
+function withCrc(...words: number[]): Uint8Array {
+  return Uint8Array.from(words.flatMap((w) => [w >> 8, w & 0xff, crc8Sensirion([w >> 8, w & 0xff])]));
+}
+
+describe('crc8Sensirion', () => {
+  it('gives 0x92 for 0xBEEF, the datasheet example (SHT3x-DIS Table 19)', () => {
+    expect(crc8Sensirion(Uint8Array.of(0xbe, 0xef))).toBe(0x92);
+  });
+
+  it('gives 0x81 for 0x0000 and 0xFF for no data (the initial value)', () => {
+    expect(crc8Sensirion([0x00, 0x00])).toBe(0x81);
+    expect(crc8Sensirion([])).toBe(0xff);
+  });
+
+  it('leaves a zero remainder over any message followed by its own CRC', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 16 }), (data) => {
+        expect(crc8Sensirion([...data, crc8Sensirion(data)])).toBe(0);
+      }),
+    );
+  });
+});
+
+describe('SimSht31Chip', () => {
+  it('NACKs a read until its measurement is done, and hands out each result once', async () => {
+    const clock = new FakeClock();
+    const sim = new SimI2c();
+    sim.attach(1, 0x44, new SimSht31Chip({ clock }));
+    const bus = await sim.open(1);
+    await bus.i2cWrite(0x44, Uint8Array.of(0x24, 0x00));
+    await expect(bus.i2cRead(0x44, 6)).rejects.toSatisfy(isI2cNack);
+    await clock.advance(13);
+    expect((await bus.i2cRead(0x44, 6)).length).toBe(6);
+    await expect(bus.i2cRead(0x44, 6)).rejects.toSatisfy(isI2cNack);
+  });
+});
+
+describe('sht31 driver', () => {
+  let clock: FakeClock;
+  let sim: SimI2c;
+  let chip: SimSht31Chip;
+  let buses: Buses;
+
+  beforeEach(() => {
+    clock = new FakeClock();
+    sim = new SimI2c();
+    chip = new SimSht31Chip({ clock });
+    sim.attach(1, 0x44, chip);
+    buses = { i2c: sim } as Partial<Buses> as Buses;
+  });
+
+  function create(options: Record<string, unknown> = {}): Device {
+    return sht31Driver.create(sht31Driver.options.parse({ bus: 1, ...options }), buses);
+  }
+
+  async function openDevice(options: Record<string, unknown> = {}) {
+    const device = create(options);
+    const { ctx, published } = makeContext(clock);
+    await settle(clock, device.open(ctx));
+    const poll = async () => {
+      published.clear();
+      await settle(clock, device.poll!());
+      return Object.fromEntries(published);
+    };
+    return { device, poll, published };
+  }
+
+  it('converts with the datasheet formulas: S_T 0x6666 is 25.00 °C, S_RH 0x8000 is 50.0 %RH', async () => {
+    sim.detach(1, 0x44);
+    sim.attach(1, 0x44, fixedAnswerChip(withCrc(0x6666, 0x8000)));
+    const { poll } = await openDevice();
+    const r = await poll();
+    expect(r.temperature).toBeCloseTo(25.0, 10); // −45 + 175·26214/65535 = −45 + 175·0.4
+    expect(r.humidity).toBeCloseTo((100 * 32768) / 65535, 10);
+  });
+
+  it('spans −45…130 °C and 0…100 %RH over the 16-bit codes', async () => {
+    sim.detach(1, 0x44);
+    const answer = withCrc(0x0000, 0xffff);
+    sim.attach(1, 0x44, fixedAnswerChip(answer));
+    const { poll } = await openDevice();
+    expect(await poll()).toEqual({ temperature: -45, humidity: 100 });
+    answer.set(withCrc(0xffff, 0x0000));
+    expect(await poll()).toEqual({ temperature: 130, humidity: 0 });
+  });
+
+  it('reads back the environment the chip is exposed to within one code', async () => {
+    const { poll } = await openDevice();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.double({ min: -45, max: 130, noNaN: true }),
+        fc.double({ min: 0, max: 100, noNaN: true }),
+        async (temperatureC, humidityPct) => {
+          chip.setEnvironment({ temperatureC, humidityPct });
+          const r = await poll();
+          expect(Math.abs(r.temperature! - temperatureC)).toBeLessThan(175 / 65535);
+          expect(Math.abs(r.humidity! - humidityPct)).toBeLessThan(100 / 65535);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it.each(['temperature', 'humidity'] as const)(
+    'rejects a %s word with a bad CRC as DeviceDataError, publishing nothing, and the next poll is good',
+    async (word) => {
+      const { poll, published } = await openDevice();
+      chip.corruptNextCrc(word);
+      await expect(poll()).rejects.toThrow(DeviceDataError);
+      expect(published.size).toBe(0);
+      await expect(poll()).resolves.toHaveProperty('humidity');
+    },
+  );
+
+  it('waits only as long as the chosen repeatability needs', async () => {
+    const { device } = await openDevice({ repeatability: 'low' });
+    let done = false;
+    const polled = device.poll!().then(() => (done = true));
+    await clock.advance(4);
+    expect(done).toBe(true);
+    await polled;
+  });
+
+  it('retries a read the sensor NACKs while it is still measuring', async () => {
+    const { device, published } = await openDevice();
+    chip.setEnvironment({ temperatureC: 22 });
+    const polled = device.poll!();
+    await clock.advance(14); // the command is through; the driver is still waiting
+    sim.failNext(1, 0x44, { count: 2 });
+    await settle(clock, polled);
+    expect(published.get('temperature')).toBeCloseTo(22, 2);
+  });
+
+  it('gives up with the NACK when the sensor keeps refusing the read', async () => {
+    const { device } = await openDevice();
+    const polled = device.poll!();
+    await clock.advance(14);
+    sim.failNext(1, 0x44, { count: 10 });
+    await expect(settle(clock, polled)).rejects.toSatisfy(isI2cNack);
+  });
+
+  it('rejects open with DeviceAbsentError when nothing answers, and closes cleanly after', async () => {
+    chip.present = false;
+    const device = create();
+    await expect(settle(clock, device.open(makeContext(clock).ctx))).rejects.toThrow(DeviceAbsentError);
+    await device.close();
+    await device.close();
+    expect(sim.openHandles()).toBe(0);
+  });
+
+  it('rejects open with DeviceAbsentError when the status word fails its CRC (not an SHT3x)', async () => {
+    sim.detach(1, 0x44);
+    sim.attach(1, 0x44, fixedAnswerChip(Uint8Array.of(0x80, 0x10, 0x00)));
+    await expect(settle(clock, create().open(makeContext(clock).ctx))).rejects.toThrow(
+      /status word fails its CRC/,
+    );
+  });
+
+  it('validates its options block strictly', () => {
+    expect(sht31Driver.options.parse({ bus: 1 })).toEqual({ bus: 1, address: 0x44, repeatability: 'high' });
+    expect(sht31Driver.options.safeParse({ bus: 1, address: 0x46 }).success).toBe(false);
+    expect(sht31Driver.options.safeParse({ bus: 1, heater: true }).success).toBe(false);
+  });
+});
