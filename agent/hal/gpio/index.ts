@@ -1,0 +1,40 @@
+/**
+ * Picks the GPIO backend named by the board profile (`backend: linux | sim`). The simulated bus gets
+ * the profile's `gpio.chips`; the Linux one resolves lines under `HostPaths.sysfs`. Neither does any
+ * I/O here: lines are claimed when drivers open them.
+ */
+import type { Clock } from '../../core/clock.js';
+import type { Logger } from '../../core/log.js';
+import { LinuxGpio } from './linux.js';
+import { SimGpio, type SimGpioChip } from './sim.js';
+import type { GpioBackend } from './types.js';
+
+export { GpioError, isGpioError, isLineAbsent } from './errors.js';
+export { LinuxGpio, type LinuxGpioDeps } from './linux.js';
+export { listGpioChips, resolveLine } from './resolve-line.js';
+export { SimGpio, type SimGpioChip, type SimGpioDeps, SimLine, type SimWrite } from './sim.js';
+
+export interface GpioBackendDeps {
+  readonly clock: Clock;
+  readonly log?: Logger;
+  /** Linux: the sysfs mount (default `/sys`). */
+  readonly sysfsRoot?: string;
+  /** Sim: the board's gpiochips (required). */
+  readonly chips?: readonly SimGpioChip[];
+}
+
+export function createGpioBackend(kind: 'sim', deps: GpioBackendDeps): SimGpio;
+export function createGpioBackend(kind: 'linux', deps: GpioBackendDeps): LinuxGpio;
+export function createGpioBackend(kind: 'linux' | 'sim', deps: GpioBackendDeps): GpioBackend;
+export function createGpioBackend(kind: 'linux' | 'sim', deps: GpioBackendDeps): GpioBackend {
+  switch (kind) {
+    case 'linux':
+      return new LinuxGpio({ clock: deps.clock, log: deps.log, sysfsRoot: deps.sysfsRoot });
+    case 'sim':
+      if (!deps.chips)
+        throw new TypeError('chips is required for the simulated GPIO bus (board profile gpio.chips)');
+      return new SimGpio({ clock: deps.clock, chips: deps.chips });
+    default:
+      throw new TypeError(`kind must be 'linux' or 'sim', got ${String(kind)}`);
+  }
+}
