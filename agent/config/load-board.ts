@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { ConfigIssue } from '../core/errors.js';
 import { ConfigError } from '../core/errors.js';
 import type { DriverFactory } from '../hal/drivers/driver-factory.js';
+import { type SimWorldParams, simWorldSchema } from '../hal/sim/world-schema.js';
 import { type BoardProfile, boardProfileSchema, type DeviceEntry } from './board-schema.js';
 import { readText } from './read-text.js';
 import { type PathKey, YamlSource, zodIssues } from './validate-yaml.js';
@@ -23,6 +24,8 @@ export interface ResolvedBoard {
   readonly file: string;
   readonly profile: BoardProfile;
   readonly devices: readonly ResolvedDevice[];
+  /** The simulated world's parameters (`backend: sim` only). */
+  readonly sim: SimWorldParams | undefined;
 }
 
 export async function loadBoard(file: string, drivers: readonly DriverFactory[]): Promise<ResolvedBoard> {
@@ -62,8 +65,22 @@ export async function loadBoard(file: string, drivers: readonly DriverFactory[])
     issues.push(...checkBusReferences(profile, parsed.data, [...here, 'options'], source));
     devices.push({ entry, factory, options: parsed.data });
   });
+  const sim = profile.backend === 'sim' ? checkSim(source, ids, at) : undefined;
   if (issues.length > 0) throw new ConfigError(file, issues);
-  return { file, profile, devices };
+  return { file, profile, devices, sim };
+}
+
+function checkSim(source: YamlSource, ids: Set<string>, at: (p: PathKey[], message: string) => void): SimWorldParams {
+  const sim = source.validate(simWorldSchema, ['sim'], (source.value as { sim?: unknown }).sim ?? {});
+  const known = `devices: ${[...ids].join(', ')}`;
+  for (const role of ['heater', 'sensor'] as const) {
+    const id = sim.chamber?.[role];
+    if (id !== undefined && !ids.has(id)) at(['sim', 'chamber', role], `no device "${id}" on this board (${known})`);
+  }
+  for (const id of Object.keys(sim.devices)) {
+    if (!ids.has(id)) at(['sim', 'devices', id], `no device "${id}" on this board (${known})`);
+  }
+  return sim;
 }
 
 /** Cross-checks the bus resources a device's options name against what the board declares. */

@@ -157,7 +157,7 @@ export class DeviceSupervisor {
       await this.#device.open(this.#context(session));
     } catch (error) {
       await this.#device.close().catch(() => undefined);
-      if (this.#state === 'stopped') return;
+      if (this.#stopped()) return;
       this.#noteError(error);
       this.#markFault();
       const delayMs = this.#backoff.next();
@@ -173,7 +173,7 @@ export class DeviceSupervisor {
       this.#scheduleOpen(delayMs);
       return;
     }
-    if (this.#state === 'stopped' || session.signal.aborted) return;
+    if (this.#stopped() || session.signal.aborted) return;
     this.#opens++;
     this.#state = 'running';
     this.#backoff.reset();
@@ -248,6 +248,11 @@ export class DeviceSupervisor {
     this.#session?.abort(new Error('device restarting'));
     this.#state = 'opening';
     this.#cycle = this.#safeAndClose().then(() => this.#scheduleOpen(this.#backoff.next()));
+  }
+
+  /** Read through a method: `stop()` may change the state while an `await` is pending. */
+  #stopped(): boolean {
+    return this.#state === 'stopped';
   }
 
   #markFault(): void {

@@ -4,7 +4,7 @@
  * an output already at the safe state, so opening never flicks the load on; `safeState()` returns it
  * there on stop and on fault. `minSwitchIntervalMs` protects contacts and compressors from chatter:
  * a change sooner than that after the previous one is refused (the caller retries), except the
- * change to the safe state, which is never delayed.
+ * change to the safe state, which is never delayed. `startState` may switch it on once open.
  */
 import { z } from 'zod';
 import { AgentError, errorMessage } from '../../core/errors.js';
@@ -21,6 +21,11 @@ export const relayOptions = z.strictObject({
   activeLow: z.boolean().default(false),
   /** The state on open, stop and fault. */
   safeState: z.enum(['off', 'on']).default('off'),
+  /**
+   * The state after a successful open. `safe` (default) leaves it in the safe state; `on` suits a load
+   * that should run whenever the agent runs and stop when it stops or faults (a circulation fan).
+   */
+  startState: z.enum(['safe', 'on', 'off']).default('safe'),
   /** Minimum time between two changes of state (0: none). */
   minSwitchIntervalMs: z.number().int().min(0).max(3_600_000).default(0),
 });
@@ -65,7 +70,12 @@ export class Relay implements Device {
       throw openError(error);
     }
     this.#state = safe;
-    ctx.publish('state', safe);
+    const start = this.#options.startState === 'safe' ? safe : this.#options.startState === 'on';
+    if (start !== safe) {
+      await this.#line.write(start ? 1 : 0);
+      this.#changed(start);
+    }
+    ctx.publish('state', start);
   }
 
   async write(channel: string, value: PointValue): Promise<void> {

@@ -23,6 +23,7 @@ describe('relay options', () => {
       line: LINE,
       activeLow: false,
       safeState: 'off',
+      startState: 'safe',
       minSwitchIntervalMs: 0,
     } satisfies RelayOptions);
   });
@@ -42,6 +43,15 @@ describe('relay', () => {
     await device.open(ctx);
     expect(line.writes.map((w) => w.level)).toEqual([0]);
     expect(values('state')).toEqual([false]);
+  });
+
+  it('switches on after opening at the safe state when startState is on (a fan that runs with the agent)', async () => {
+    const { device, ctx, line, values } = relay({ startState: 'on' });
+    await device.open(ctx);
+    expect(line.writes.map((w) => w.level)).toEqual([0, 1]);
+    expect(values('state')).toEqual([true]);
+    await device.safeState?.();
+    expect(line.value).toBe(0);
   });
 
   it('drives a low-triggered board with the inverse level, safe state on included', async () => {

@@ -1,0 +1,60 @@
+/**
+ * Builds the four buses a board profile asks for: the Linux backends on a real board, or the
+ * simulated world on `backend: sim`. Does no I/O; `start()` sets the simulated world going and
+ * `stop()` closes every backend after the devices have been stopped.
+ */
+import type { Clock } from '../core/clock.js';
+import type { HostPaths } from '../core/host-paths.js';
+import type { Logger } from '../core/log.js';
+import { createBleBackend } from './ble/index.js';
+import type { Buses } from './buses.js';
+import { createGpioBackend } from './gpio/index.js';
+import { createI2cBackend } from './i2c/index.js';
+import { createSerialBackend } from './serial/index.js';
+import { SimWorld, type SimWorldSpec } from './sim/world.js';
+
+export interface BusPlan {
+  readonly backend: 'linux' | 'sim';
+  /** BLE adapter on Linux, e.g. `hci0`. */
+  readonly bleAdapter?: string | undefined;
+  /** The simulated world, for `backend: sim`. */
+  readonly sim?: SimWorldSpec | undefined;
+}
+
+export interface BusSet {
+  readonly buses: Buses;
+  /** The simulated world, when the board is simulated (tests and the console reach its device side). */
+  readonly world: SimWorld | undefined;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function createBuses(plan: BusPlan, deps: { clock: Clock; log: Logger; paths: HostPaths }): BusSet {
+  if (plan.backend === 'sim') {
+    if (!plan.sim) throw new TypeError('a simulated board needs its world spec');
+    const world = new SimWorld(
+      { clock: deps.clock, log: deps.log.child({ mod: 'sim' }), ble: createBleBackend('sim', { clock: deps.clock }) },
+      plan.sim,
+    );
+    return {
+      buses: world.buses,
+      world,
+      start: async () => world.start(),
+      stop: async () => {
+        world.stop();
+        await closeAll(world.buses);
+      },
+    };
+  }
+  const buses: Buses = {
+    gpio: createGpioBackend('linux', { clock: deps.clock, log: deps.log, sysfsRoot: deps.paths.sysfs }),
+    i2c: createI2cBackend('linux'),
+    serial: createSerialBackend('linux'),
+    ble: createBleBackend('linux', { clock: deps.clock, log: deps.log, adapter: plan.bleAdapter }),
+  };
+  return { buses, world: undefined, start: async () => undefined, stop: () => closeAll(buses) };
+}
+
+async function closeAll(buses: Buses): Promise<void> {
+  await Promise.allSettled([buses.gpio.close(), buses.i2c.close(), buses.serial.close(), buses.ble.close()]);
+}

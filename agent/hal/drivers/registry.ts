@@ -1,0 +1,32 @@
+/**
+ * Every driver a board profile can name. One line per driver; the loader validates each device's
+ * `options:` with the driver's own schema.
+ *
+ * | driver          | bus    | channels                                   |
+ * |-----------------|--------|--------------------------------------------|
+ * | `bme280`        | i2c    | temperature Cel, humidity %RH, pressure Pa |
+ * | `sht31`         | i2c    | temperature Cel, humidity %RH              |
+ * | `pms5003`       | serial | pm1_0, pm2_5, pm10 ug/m3                   |
+ * | `bthome`        | ble    | temperature, humidity, battery, … (v2)     |
+ * | `relay`         | gpio   | state (writable boolean)                   |
+ * | `digital-input` | gpio   | state (boolean, debounced)                 |
+ * | `pulse-counter` | gpio   | rate (e.g. l/s), total (e.g. l)            |
+ */
+import { bthomeDriver } from '../ble/bthome/driver.js';
+import { pms5003Driver } from '../serial/pms5003/driver.js';
+import { bme280Driver } from './bme280.js';
+import { digitalInputDriver } from './digital-input.js';
+import type { DriverFactory } from './driver-factory.js';
+import { pulseCounterDriver } from './pulse-counter.js';
+import { relayDriver } from './relay.js';
+import { sht31Driver } from './sht31.js';
+
+export const DRIVERS: readonly DriverFactory[] = [
+  bme280Driver,
+  sht31Driver,
+  pms5003Driver,
+  bthomeDriver,
+  relayDriver,
+  digitalInputDriver,
+  pulseCounterDriver,
+] as unknown as readonly DriverFactory[];

@@ -1,0 +1,179 @@
+/**
+ * The composition root: the only place that builds objects, wires them together and touches the
+ * process (signals, exit codes). Everything below receives what it needs through narrow `deps`.
+ *
+ * Exit codes: 0 normal, 78 (EX_CONFIG) for a configuration mistake, 1 for a fatal error,
+ * 130 after SIGINT and 143 after SIGTERM (the unit sets SuccessExitStatus=143).
+ */
+import path from 'node:path';
+import { type LoadedConfig, loadConfig } from './config/load-config.js';
+import { type Clock, SystemClock } from './core/clock.js';
+import { errorMessage, isConfigError } from './core/errors.js';
+import { hostPaths } from './core/host-paths.js';
+import { createLogger, type Logger } from './core/log.js';
+import { logPointChanges } from './core/log-point-changes.js';
+import { packageInfo } from './core/package-info.js';
+import { PointTable } from './core/points.js';
+import { createBuses } from './hal/create-buses.js';
+import { DeviceSupervisor } from './hal/device-supervisor.js';
+import { DRIVERS } from './hal/drivers/registry.js';
+import type { SimWorld } from './hal/sim/world.js';
+
+export const EXIT_CONFIG = 78;
+const STOP_TIMEOUT_MS = 10_000;
+
+export interface RunOptions {
+  readonly configFile?: string | undefined;
+  readonly boardFile?: string | undefined;
+}
+
+export interface Agent {
+  readonly points: PointTable;
+  readonly devices: readonly DeviceSupervisor[];
+  /** The simulated world on a `backend: sim` board (its device side), else undefined. */
+  readonly world: SimWorld | undefined;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Builds the whole agent from a loaded configuration. Does no I/O until `start()`. */
+export function buildAgent(loaded: LoadedConfig, deps: { clock: Clock; log: Logger }): Agent {
+  const { clock, log } = deps;
+  const points = new PointTable({
+    clock,
+    onListenerError: (err, point) => log.error({ point, err: errorMessage(err) }, 'point listener failed'),
+  });
+  const { profile, devices, sim } = loaded.board;
+  const hal = createBuses(
+    {
+      backend: profile.backend,
+      bleAdapter: profile.ble?.adapter,
+      sim: sim && {
+        gpioChips: profile.gpio?.chips ?? [],
+        i2cBuses: profile.i2c?.buses ?? [],
+        devices: devices.map((d) => ({ id: d.entry.id, driver: d.entry.driver, options: d.options })),
+        params: sim,
+      },
+    },
+    { clock, log: log.child({ mod: 'hal' }), paths: hostPaths() },
+  );
+  const supervisors = loaded.board.devices.map(
+    ({ entry, factory, options }) =>
+      new DeviceSupervisor(
+        { clock, points, log: log.child({ mod: 'device', device: entry.id }) },
+        {
+          id: entry.id,
+          device: factory.create(options, hal.buses),
+          pointNames: entry.points,
+          pollMs: entry.pollMs,
+          faultAfter: entry.faultAfter,
+        },
+      ),
+  );
+  for (const s of supervisors) s.declarePoints();
+
+  const stops: (() => void)[] = [];
+  return {
+    points,
+    devices: supervisors,
+    world: hal.world,
+    async start() {
+      stops.push(logPointChanges(points, log.child({ mod: 'points' })));
+      const sweep = clock.setInterval(() => points.sweepStale(), loaded.config.points.staleCheckMs);
+      stops.push(() => sweep.cancel());
+      await hal.start();
+      for (const s of supervisors) s.start();
+    },
+    async stop() {
+      // Actuators first: whatever else fails during shutdown, outputs end in their safe state.
+      await Promise.all(supervisors.map((s) => s.stop()));
+      await hal.stop();
+      for (const stop of stops.splice(0)) stop();
+    },
+  };
+}
+
+/** `edge-agent run`: load, build, start, and stop on SIGTERM/SIGINT. Never returns. */
+export async function runAgent(options: RunOptions): Promise<never> {
+  const info = packageInfo();
+  let loaded: LoadedConfig;
+  try {
+    loaded = await loadConfig({
+      configFile: options.configFile,
+      boardFile: options.boardFile,
+      env: process.env,
+      paths: hostPaths(),
+      drivers: DRIVERS,
+      boardsDir: path.join(info.root, 'boards'),
+    });
+  } catch (error) {
+    if (isConfigError(error)) {
+      process.stderr.write(`edge-agent: configuration error\n${error.message}\n`);
+      return process.exit(EXIT_CONFIG);
+    }
+    throw error;
+  }
+
+  const format = loaded.config.log.format;
+  const log = createLogger({
+    level: loaded.config.log.level,
+    ...(format === 'auto' ? {} : { pretty: format === 'pretty' }),
+  });
+  const clock = new SystemClock();
+  let agent: Agent;
+  try {
+    agent = buildAgent(loaded, { clock, log });
+  } catch (error) {
+    if (isConfigError(error)) {
+      process.stderr.write(`edge-agent: configuration error\n${error.message}\n`);
+      return process.exit(EXIT_CONFIG);
+    }
+    throw error;
+  }
+
+  let stopping = false;
+  const shutdown = async (signal: NodeJS.Signals, code: number) => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting without a clean stop');
+      process.exit(code);
+    }
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    const force = setTimeout(() => {
+      log.error({ timeoutMs: STOP_TIMEOUT_MS }, 'stop timed out; exiting');
+      log.flush();
+      process.exit(code);
+    }, STOP_TIMEOUT_MS);
+    force.unref();
+    try {
+      await agent.stop();
+      log.info('stopped');
+    } catch (error) {
+      log.error({ err: errorMessage(error) }, 'error while stopping');
+    }
+    log.flush();
+    process.exit(code);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM', 143));
+  process.on('SIGINT', () => void shutdown('SIGINT', 130));
+
+  log.info(
+    { version: info.version, board: loaded.board.profile.id, config: loaded.configFile, stateDir: loaded.stateDir },
+    'edge-agent starting',
+  );
+  try {
+    await agent.start();
+  } catch (error) {
+    log.fatal({ err: errorMessage(error) }, 'start failed');
+    await agent.stop().catch(() => undefined);
+    log.flush();
+    return process.exit(1);
+  }
+  const sensors = agent.points
+    .list()
+    .filter((p) => !p.writable)
+    .map((p) => p.name);
+  log.info({ devices: loaded.board.devices.length, sensors }, 'edge-agent running');
+  // Signals end the process; until then the event loop is kept alive by timers and handles.
+  return new Promise<never>(() => undefined);
+}

@@ -1,0 +1,18 @@
+/**
+ * `npm run bench -- <name> [options]`: runs one benchmark. Each prints progress to stderr and, as its
+ * last line on stdout, one JSON object `{"bench": "<name>", ...figures}`.
+ */
+import { startupBench } from './startup.js';
+
+const BENCHES: Record<string, (args: string[]) => Promise<Record<string, unknown>>> = {
+  startup: startupBench,
+};
+
+const [name, ...args] = process.argv.slice(2);
+const bench = name ? BENCHES[name] : undefined;
+if (!bench) {
+  process.stderr.write(`usage: npm run bench -- <${Object.keys(BENCHES).join('|')}> [options]\n`);
+  process.exit(2);
+}
+const figures = await bench(args);
+process.stdout.write(`${JSON.stringify({ bench: name, ...figures })}\n`);

@@ -1,0 +1,108 @@
+/**
+ * The whole simulated board in one process on a fake clock: boards/sim.yaml, the real drivers and
+ * supervisors, the simulated world. Shows the plant responding to the heater and every kind of device
+ * failing and healing by itself.
+ */
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../agent/config/load-config.js';
+import { hostPaths } from '../../agent/core/host-paths.js';
+import { silentLogger } from '../../agent/core/log.js';
+import { DRIVERS } from '../../agent/hal/drivers/registry.js';
+import type { SimBme280Chip } from '../../agent/hal/i2c/chips/sim-bme280-chip.js';
+import { type Agent, buildAgent } from '../../agent/main.js';
+import { REPO_ROOT } from '../support/agent-process.js';
+import { FakeClock } from '../support/fake-clock.js';
+
+let agent: Agent | undefined;
+afterEach(async () => {
+  await agent?.stop();
+  agent = undefined;
+});
+
+async function simAgent() {
+  const loaded = await loadConfig({
+    configFile: path.join(REPO_ROOT, 'config/dev.yaml'),
+    env: {},
+    paths: hostPaths({}),
+    drivers: DRIVERS,
+    boardsDir: path.join(REPO_ROOT, 'boards'),
+  });
+  const clock = new FakeClock();
+  agent = buildAgent(loaded, { clock, log: silentLogger() });
+  await agent.start();
+  const world = agent.world;
+  if (!world) throw new Error('sim board without a world');
+  return { clock, agent, world, points: agent.points };
+}
+
+const quality = (a: Agent, name: string) => a.points.get(name)?.quality;
+
+describe('the simulated board', () => {
+  it('brings every sensor point to good within a second', async () => {
+    const { clock, points } = await simAgent();
+    await clock.run(1000, 50);
+    const sensors = points.list().filter((p) => !p.writable);
+    expect(sensors.filter((p) => p.quality !== 'good').map((p) => p.name)).toEqual([]);
+    expect(points.goodValue('chamber.temp')).toBeCloseTo(21, 0);
+    expect(points.goodValue('fan.state')).toBe(true);
+    expect(points.goodValue('heater.state')).toBe(false);
+  });
+
+  it('heats the chamber when the heater relay is switched on, after the dead time', async () => {
+    const { clock, points } = await simAgent();
+    await clock.run(1000, 100);
+    const before = points.goodValue('chamber.temp') as number;
+    await points.write('heater.state', true, 'test');
+    await clock.run(5000, 100);
+    expect(points.goodValue('chamber.temp') as number).toBeLessThan(before + 0.3); // dead time: 10 s
+    await clock.run(240_000, 500);
+    // one time constant after the dead time: about 63 % of the 60 K gain
+    expect(points.goodValue('chamber.temp') as number).toBeGreaterThan(before + 30);
+  });
+
+  it('faults an I2C sensor that stops answering and recovers it when it answers again', async () => {
+    const { clock, agent, world } = await simAgent();
+    await clock.run(1000, 100);
+    const chip = world.i2c.chip(1, 0x76) as SimBme280Chip;
+    chip.present = false;
+    await clock.run(4000, 100);
+    expect(quality(agent, 'chamber.temp')).toBe('fault');
+    chip.present = true;
+    await clock.run(40_000, 250);
+    expect(quality(agent, 'chamber.temp')).toBe('good');
+  });
+
+  it('faults a serial sensor whose adapter is unplugged and recovers it when plugged back', async () => {
+    const { clock, agent, world } = await simAgent();
+    await clock.run(1000, 50);
+    const port = world.serial.port('/dev/ttySIM0');
+    port.unplug();
+    await clock.run(1000, 50);
+    expect(quality(agent, 'air.pm2_5')).toBe('fault');
+    port.plug();
+    await clock.run(40_000, 250);
+    expect(quality(agent, 'air.pm2_5')).toBe('good');
+  });
+
+  it('marks a push sensor stale when it goes quiet', async () => {
+    const { clock, agent, world } = await simAgent();
+    await clock.run(1000, 50);
+    world.stop(); // every simulated peer falls silent
+    await clock.run(10 * 60_000, 1000);
+    expect(quality(agent, 'outdoor.temperature')).toBe('stale');
+    expect(quality(agent, 'air.pm2_5')).toBe('stale');
+  });
+
+  it('leaves every relay in its safe state after stop', async () => {
+    const { clock, world, points } = await simAgent();
+    await clock.run(1000, 100);
+    await points.write('heater.state', true, 'test');
+    const heater = world.gpio.line('sim-gpio', 17);
+    const fan = world.gpio.line('sim-gpio', 18);
+    expect([heater.value, fan.value]).toEqual([1, 1]);
+    await agent?.stop();
+    agent = undefined;
+    expect([heater.value, fan.value]).toEqual([0, 0]);
+  });
+});

@@ -1,0 +1,76 @@
+/**
+ * Runs the built agent (`dist/agent/cli.js`) as a child process and reads its JSON log lines, the way
+ * systemd and an operator see it.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const CLI = path.join(REPO_ROOT, 'dist/agent/cli.js');
+
+export interface LogRecord {
+  readonly level: string;
+  readonly msg: string;
+  readonly [key: string]: unknown;
+}
+
+export class AgentProcess {
+  readonly child: ChildProcess;
+  readonly records: LogRecord[] = [];
+  stderr = '';
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  readonly #waiters: { test: (r: LogRecord) => boolean; resolve: (r: LogRecord) => void }[] = [];
+
+  constructor(args: string[], env: NodeJS.ProcessEnv = {}) {
+    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
+    this.child = spawn(process.execPath, [CLI, ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, EDGE_AGENT_LOG_FORMAT: 'json', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+      this.stderr += d;
+    });
+    createInterface({ input: this.child.stdout! }).on('line', (line) => {
+      let rec: LogRecord;
+      try {
+        rec = JSON.parse(line) as LogRecord;
+      } catch {
+        rec = { level: 'raw', msg: line };
+      }
+      this.records.push(rec);
+      for (const w of [...this.#waiters]) {
+        if (w.test(rec)) {
+          this.#waiters.splice(this.#waiters.indexOf(w), 1);
+          w.resolve(rec);
+        }
+      }
+    });
+    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
+  }
+
+  /** Resolves with the first record (already seen or future) that passes `test`. */
+  waitFor(test: (r: LogRecord) => boolean, timeoutMs = 10_000, what = 'log record'): Promise<LogRecord> {
+    const seen = this.records.find(test);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; stderr: ${this.stderr}`));
+      }, timeoutMs);
+      this.#waiters.push({
+        test,
+        resolve: (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+      });
+    });
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGTERM'): void {
+    this.child.kill(signal);
+  }
+}

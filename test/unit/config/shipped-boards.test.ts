@@ -1,0 +1,33 @@
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadBoard } from '../../../agent/config/load-board.js';
+import { DRIVERS } from '../../../agent/hal/drivers/registry.js';
+import { REPO_ROOT } from '../../support/agent-process.js';
+
+const BOARDS = path.join(REPO_ROOT, 'boards');
+const files = readdirSync(BOARDS).filter((f) => f.endsWith('.yaml'));
+
+describe('shipped board profiles', () => {
+  it('include the simulator, Pi 4, Pi 5 and Jetson Orin Nano', () => {
+    expect(files.sort()).toEqual(['jetson-orin-nano.yaml', 'rpi4.yaml', 'rpi5.yaml', 'sim.yaml']);
+  });
+
+  it.each(files)('%s validates with every driver option and bus reference', async (file) => {
+    const board = await loadBoard(path.join(BOARDS, file), DRIVERS);
+    expect(board.devices.length).toBeGreaterThan(0);
+    expect(board.profile.id).toBe(file.replace(/\.yaml$/, ''));
+  });
+
+  it('match the device-tree model strings of the real boards', async () => {
+    const models: Record<string, string> = {
+      'rpi4.yaml': 'Raspberry Pi 4 Model B Rev 1.5',
+      'rpi5.yaml': 'Raspberry Pi 5 Model B Rev 1.0',
+      'jetson-orin-nano.yaml': 'NVIDIA Jetson Orin Nano Developer Kit',
+    };
+    for (const [file, model] of Object.entries(models)) {
+      const board = await loadBoard(path.join(BOARDS, file), DRIVERS);
+      expect(board.profile.matches.some((m) => model.includes(m))).toBe(true);
+    }
+  });
+});
