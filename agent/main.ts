@@ -55,12 +55,12 @@ export function buildAgent(loaded: LoadedConfig, deps: { clock: Clock; log: Logg
         params: sim,
       },
     },
-    { clock, log: log.child({ mod: 'hal' }), paths: hostPaths() },
+    { clock, log, paths: hostPaths() },
   );
   const supervisors = loaded.board.devices.map(
     ({ entry, factory, options }) =>
       new DeviceSupervisor(
-        { clock, points, log: log.child({ mod: 'device', device: entry.id }) },
+        { clock, points, log: log.child({ mod: 'device' }) },
         {
           id: entry.id,
           device: factory.create(options, hal.buses),
@@ -141,8 +141,7 @@ export async function runAgent(options: RunOptions): Promise<never> {
     log.info({ signal }, 'stopping');
     const force = setTimeout(() => {
       log.error({ timeoutMs: STOP_TIMEOUT_MS }, 'stop timed out; exiting');
-      log.flush();
-      process.exit(code);
+      void exitAfterFlush(log, code);
     }, STOP_TIMEOUT_MS);
     force.unref();
     try {
@@ -151,8 +150,7 @@ export async function runAgent(options: RunOptions): Promise<never> {
     } catch (error) {
       log.error({ err: errorMessage(error) }, 'error while stopping');
     }
-    log.flush();
-    process.exit(code);
+    await exitAfterFlush(log, code);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM', 143));
   process.on('SIGINT', () => void shutdown('SIGINT', 130));
@@ -166,8 +164,7 @@ export async function runAgent(options: RunOptions): Promise<never> {
   } catch (error) {
     log.fatal({ err: errorMessage(error) }, 'start failed');
     await agent.stop().catch(() => undefined);
-    log.flush();
-    return process.exit(1);
+    return exitAfterFlush(log, 1);
   }
   const sensors = agent.points
     .list()
@@ -176,4 +173,16 @@ export async function runAgent(options: RunOptions): Promise<never> {
   log.info({ devices: loaded.board.devices.length, sensors }, 'edge-agent running');
   // Signals end the process; until then the event loop is kept alive by timers and handles.
   return new Promise<never>(() => undefined);
+}
+
+/** Exits once the log's asynchronous buffer has reached stdout, so the last lines are not lost. */
+async function exitAfterFlush(log: Logger, code: number): Promise<never> {
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 1000);
+    log.flush(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  return process.exit(code);
 }

@@ -9,7 +9,7 @@ import { z } from 'zod';
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const agentConfigSchema = z.strictObject({
-  version: z.literal(1, { error: 'expected 1 (the only configuration version so far)' }).default(1),
+  version: z.literal(1, { errorMap: () => ({ message: 'expected 1 (the only configuration version so far)' }) }).default(1),
   /** Board profile, relative to this file; `--board` overrides it. */
   board: z.string().min(1).optional(),
   /** Where the agent keeps state; relative to this file. Default: /var/lib/edge-agent. */
@@ -25,13 +25,13 @@ export const agentConfigSchema = z.strictObject({
       /** `auto`: pretty when stdout is a terminal, JSON lines otherwise (journald). */
       format: z.enum(['auto', 'json', 'pretty']).default('auto'),
     })
-    .prefault({}),
+    .default({}),
   points: z
     .strictObject({
       /** How often point staleness is checked. */
       staleCheckMs: z.number().int().min(50).max(60_000).default(1000),
     })
-    .prefault({}),
+    .default({}),
 });
 
 export type AgentConfig = z.infer<typeof agentConfigSchema>;

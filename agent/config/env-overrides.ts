@@ -6,7 +6,7 @@
  * that names no field is an error: a misspelt override silently ignored is worse than none.
  */
 import { parse as parseYaml } from 'yaml';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { ConfigIssue } from '../core/errors.js';
 
 const PREFIX = 'EDGE_AGENT_';
@@ -25,7 +25,7 @@ export function upperSnake(key: string): string {
 
 /** Finds the overrides in `env` for `schema`, or the issues for variables that name nothing. */
 export function findEnvOverrides(
-  schema: z.ZodType,
+  schema: z.ZodTypeAny,
   env: NodeJS.ProcessEnv,
 ): { overrides: EnvOverride[]; issues: ConfigIssue[] } {
   const overrides: EnvOverride[] = [];
@@ -62,7 +62,7 @@ export function applyEnvOverrides(doc: unknown, overrides: readonly EnvOverride[
   return root;
 }
 
-function resolvePath(schema: z.ZodType, tokens: string[]): string[] | undefined {
+function resolvePath(schema: z.ZodTypeAny, tokens: string[]): string[] | undefined {
   if (tokens.length === 0) return [];
   const shape = objectShape(schema);
   if (!shape) return undefined;
@@ -75,15 +75,15 @@ function resolvePath(schema: z.ZodType, tokens: string[]): string[] | undefined 
   return undefined;
 }
 
-/** The shape of an object schema, looking through optional/default/prefault wrappers. */
-function objectShape(schema: z.ZodType): Record<string, z.ZodType> | undefined {
-  let s: unknown = schema;
+/** The shape of an object schema, looking through optional/default/effects wrappers. */
+function objectShape(schema: z.ZodTypeAny): Record<string, z.ZodTypeAny> | undefined {
+  let s: z.ZodTypeAny | undefined = schema;
   for (let i = 0; i < 10 && s; i++) {
-    const def = (s as { def?: { type?: string; innerType?: unknown; shape?: Record<string, z.ZodType> } })
-      .def;
-    if (!def) return undefined;
-    if (def.type === 'object') return def.shape;
-    s = def.innerType;
+    if (s instanceof z.ZodObject) return s.shape as Record<string, z.ZodTypeAny>;
+    if (s instanceof z.ZodOptional || s instanceof z.ZodNullable) s = s.unwrap() as z.ZodTypeAny;
+    else if (s instanceof z.ZodDefault) s = s.removeDefault() as z.ZodTypeAny;
+    else if (s instanceof z.ZodEffects) s = s.innerType() as z.ZodTypeAny;
+    else return undefined;
   }
   return undefined;
 }

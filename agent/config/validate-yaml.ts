@@ -70,7 +70,7 @@ export class YamlSource {
   }
 
   /** Validates `value` at `path` (the whole document by default) against a schema. */
-  validate<T>(schema: z.ZodType<T>, path: readonly PathKey[] = [], value: unknown = this.value): T {
+  validate<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, path: readonly PathKey[] = [], value: unknown = this.value): T {
     const result = schema.safeParse(value);
     if (result.success) return result.data;
     throw new ConfigError(
@@ -101,11 +101,42 @@ export function zodIssues(
   return out;
 }
 
-function plainMessage(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) {
-    return `required field is missing (expected ${issue.expected})`;
+/** One sentence per zod issue, saying what was expected (and what was found, where that helps). */
+function plainMessage(issue: z.ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return issue.received === 'undefined'
+        ? `required field is missing (expected ${issue.expected})`
+        : `expected ${issue.expected.includes('|') ? 'one of ' : ''}${issue.expected}, received ${issue.received}`;
+    case 'invalid_enum_value':
+      return `expected one of ${issue.options.map((o) => JSON.stringify(o)).join(' | ')}, received ${JSON.stringify(issue.received)}`;
+    case 'invalid_literal':
+      return issue.message.startsWith('Invalid literal value')
+        ? `expected ${JSON.stringify(issue.expected)}`
+        : issue.message;
+    case 'too_small':
+    case 'too_big': {
+      const bound = issue.code === 'too_small' ? issue.minimum : issue.maximum;
+      const op =
+        issue.code === 'too_small' ? (issue.inclusive ? '>=' : '>') : issue.inclusive ? '<=' : '<';
+      if (issue.type === 'number' || issue.type === 'bigint') return `expected a number ${op} ${String(bound)}`;
+      const unit = issue.type === 'string' ? 'characters' : 'items';
+      return `expected ${op} ${String(bound)} ${unit}`;
+    }
+    case 'not_multiple_of':
+      return `expected a multiple of ${String(issue.multipleOf)}`;
+    case 'invalid_string':
+      return issue.message === 'Invalid' ? `expected a valid ${String(issue.validation)}` : issue.message;
+    default:
+      return issue.message.charAt(0).toLowerCase() + issue.message.slice(1);
   }
-  return issue.message.replace(/^Invalid input: /, '').replace(/^Invalid option: /, '');
+}
+
+function isPlainData(value: unknown): value is object {
+  if (Array.isArray(value)) return true;
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
 }
 
 /** Throws one ConfigError for a list of hand-made issues (cross-field checks). */
@@ -113,8 +144,9 @@ export function failIf(file: string | undefined, issues: ConfigIssue[]): void {
   if (issues.length > 0) throw new ConfigError(file, issues);
 }
 
+/** Freezes plain data (objects and arrays) all the way down; leaves class instances (drivers) alone. */
 export function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+  if (isPlainData(value) && !Object.isFrozen(value)) {
     Object.freeze(value);
     for (const v of Object.values(value)) deepFreeze(v);
   }

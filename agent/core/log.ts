@@ -3,7 +3,7 @@
  * log shippers read them); pretty, coloured lines when stdout is a terminal.
  */
 import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
-import pretty from 'pino-pretty';
+import { createRequire } from 'node:module';
 
 export type { Logger } from 'pino';
 
@@ -31,9 +31,35 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
   const destination =
     options.destination ??
     (usePretty
-      ? pretty({ colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', sync: true })
+      ? loadPretty()({
+          colorize: true,
+          translateTime: 'HH:MM:ss.l',
+          ignore: 'pid,hostname,mod',
+          singleLine: true,
+          sync: true,
+          messageFormat: prettyMessage,
+        })
       : pino.destination({ fd: 1, sync: false }));
   return pino(opts, destination);
+}
+
+/** pino-pretty is loaded only for a terminal: a service writing JSON to journald never pays for it. */
+function loadPretty(): typeof import('pino-pretty') {
+  return createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
+}
+
+/** On a terminal a reading reads as `chamber.temp = 21.03 Cel (good)`; other records keep their fields. */
+function prettyMessage(record: Record<string, unknown>, messageKey: string): string {
+  const msg = String(record[messageKey] ?? '');
+  const prefix = record.mod ? `[${String(record.mod)}] ` : '';
+  if ((msg === 'reading' || msg.startsWith('point ')) && typeof record.point === 'string') {
+    const value = typeof record.value === 'number' ? Number(record.value.toPrecision(6)) : record.value;
+    const text = `${prefix}${record.point} = ${String(value)}${record.unit ? ` ${String(record.unit)}` : ''}`;
+    for (const key of ['point', 'value', 'unit', 'source']) delete record[key];
+    if (record.quality === 'good') delete record.quality;
+    return msg === 'reading' ? text : `${text} — ${msg}`;
+  }
+  return prefix + msg;
 }
 
 /** A logger that drops everything, for code paths (CLI tools, tests) that need one but not its output. */

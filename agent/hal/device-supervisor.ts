@@ -47,6 +47,7 @@ export interface DeviceStatus {
 export class DeviceSupervisor {
   readonly id: string;
   readonly #deps: DeviceSupervisorDeps;
+  readonly #log: Logger;
   readonly #device: Device;
   readonly #pointOf: (channel: string) => string;
   readonly #pollMs: number;
@@ -68,6 +69,7 @@ export class DeviceSupervisor {
   constructor(deps: DeviceSupervisorDeps, options: DeviceSupervisorOptions) {
     this.#deps = deps;
     this.id = options.id;
+    this.#log = deps.log.child({ device: options.id });
     this.#device = options.device;
     const names = options.pointNames ?? {};
     this.#pointOf = (channel) => names[channel] ?? `${options.id}.${channel}`;
@@ -161,7 +163,7 @@ export class DeviceSupervisor {
       this.#noteError(error);
       this.#markFault();
       const delayMs = this.#backoff.next();
-      this.#deps.log.warn(
+      this.#log.warn(
         {
           device: this.id,
           err: errorMessage(error),
@@ -178,8 +180,8 @@ export class DeviceSupervisor {
     this.#state = 'running';
     this.#backoff.reset();
     this.#consecutiveFailures = 0;
-    this.#deps.log.info(
-      { device: this.id, opens: this.#opens },
+    this.#log.info(
+      { opens: this.#opens },
       this.#opens > 1 ? 'device reopened' : 'device open',
     );
     if (this.#device.poll) {
@@ -206,11 +208,11 @@ export class DeviceSupervisor {
     const live = () => session === this.#session && !session.signal.aborted && this.#state !== 'stopped';
     return {
       clock: this.#deps.clock,
-      log: this.#deps.log,
+      log: this.#log,
       signal: session.signal,
       publish: (channel, value) => {
         if (!live()) return;
-        if (this.#faulted) this.#deps.log.info({ device: this.id }, 'device recovered');
+        if (this.#faulted) this.#log.info('device recovered');
         this.#faulted = false;
         this.#consecutiveFailures = 0;
         this.#deps.points.update(this.#pointOf(channel), value, this.id);
@@ -221,7 +223,7 @@ export class DeviceSupervisor {
       lost: (error) => {
         if (!live()) return;
         this.#noteError(error);
-        this.#deps.log.warn({ device: this.id, err: error.message }, 'device lost');
+        this.#log.warn({ err: error.message }, 'device lost');
         this.#restart();
       },
     };
@@ -231,11 +233,11 @@ export class DeviceSupervisor {
     this.#noteError(error);
     this.#consecutiveFailures++;
     if (this.#consecutiveFailures === 1) {
-      this.#deps.log.warn({ device: this.id, err: error.message }, 'device transaction failed');
+      this.#log.warn({ err: error.message }, 'device transaction failed');
     }
     if (this.#consecutiveFailures >= this.#faultAfter) {
-      this.#deps.log.error(
-        { device: this.id, err: error.message, failures: this.#consecutiveFailures },
+      this.#log.error(
+        { err: error.message, failures: this.#consecutiveFailures },
         'device faulted; reopening',
       );
       this.#restart();
@@ -269,10 +271,10 @@ export class DeviceSupervisor {
     try {
       await this.#device.safeState?.();
     } catch (error) {
-      this.#deps.log.error({ device: this.id, err: errorMessage(error) }, 'device safe state failed');
+      this.#log.error({ err: errorMessage(error) }, 'device safe state failed');
     }
     await this.#device.close().catch((error: unknown) => {
-      this.#deps.log.warn({ device: this.id, err: errorMessage(error) }, 'device close failed');
+      this.#log.warn({ err: errorMessage(error) }, 'device close failed');
     });
   }
 }

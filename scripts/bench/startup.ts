@@ -2,7 +2,7 @@
  * startup: time from process spawn to the first good reading of every sensor point on the simulated
  * board, and peak RSS (VmHWM) after idling. Medians over several runs (default 5 runs, 60 s idle).
  * Baseline in the same run: a bare `node -e ""` start, so the figure can be read net of Node itself.
- *   npm run bench -- startup [--runs 5] [--idle-s 60]
+ *   npm run bench -- startup [--runs 5] [--idle-s 60] [--node-args "--max-semi-space-size=1"]
  */
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -23,17 +23,19 @@ export async function startupBench(args: string[]): Promise<Record<string, unkno
   const flags = parseFlags(args);
   const runs = Number(flags.get('runs') ?? 5);
   const idleS = Number(flags.get('idle-s') ?? 60);
+  const nodeArgs = (flags.get('node-args') ?? '').split(' ').filter(Boolean);
   const results: RunResult[] = [];
   const nodeStart: number[] = [];
   for (let i = 0; i < runs; i++) {
     nodeStart.push(await bareNodeMs());
-    const r = await oneRun(idleS);
+    const r = await oneRun(idleS, nodeArgs);
     process.stderr.write(`run ${i + 1}/${runs}: first readings ${round(r.firstAllMs)} ms, RSS ${round(r.rssAfterIdleMb)} MB (peak ${round(r.peakRssMb)} MB)\n`);
     results.push(r);
   }
   return {
     runs,
     idleS,
+    nodeArgs: nodeArgs.join(' '),
     firstReadingsMsMedian: round(median(results.map((r) => r.firstAllMs))),
     bareNodeStartMsMedian: round(median(nodeStart)),
     rssAfterIdleMbMedian: round(median(results.map((r) => r.rssAfterIdleMb))),
@@ -48,9 +50,9 @@ async function bareNodeMs(): Promise<number> {
   return performance.now() - t0;
 }
 
-async function oneRun(idleS: number): Promise<RunResult> {
+async function oneRun(idleS: number, nodeArgs: string[]): Promise<RunResult> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist/agent/cli.js'), 'run', '--config', path.join(ROOT, 'config/dev.yaml')], {
+  const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'dist/agent/cli.js'), 'run', '--config', path.join(ROOT, 'config/dev.yaml')], {
     env: { ...process.env, EDGE_AGENT_LOG_FORMAT: 'json' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

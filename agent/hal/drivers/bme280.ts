@@ -34,27 +34,28 @@ import {
   parseBme280Calibration,
 } from './bme280-compensation.js';
 import type { DriverFactory } from './driver-factory.js';
+import { numberIn } from './number-in.js';
 
-const oversampling = z.literal([0, 1, 2, 4, 8, 16]);
+const oversampling = numberIn([0, 1, 2, 4, 8, 16]);
 
 export const bme280Options = z
   .object({
     bus: z.number().int().min(0),
-    address: z.literal([0x76, 0x77]).default(0x76),
+    address: numberIn([0x76, 0x77]).default(0x76),
     mode: z.enum(['forced', 'normal']).default('forced'),
     /** ×1…×16; 0 skips that measurement and drops its channel (temperature cannot be skipped). */
     oversampling: z
       .object({
-        temperature: z.literal([1, 2, 4, 8, 16]).default(1),
+        temperature: numberIn([1, 2, 4, 8, 16]).default(1),
         pressure: oversampling.default(1),
         humidity: oversampling.default(1),
       })
       .strict()
-      .prefault({}),
+      .default({}),
     /** IIR filter coefficient for temperature and pressure (§3.4.4); 0 = off. */
-    filter: z.literal([0, 2, 4, 8, 16]).default(0),
+    filter: numberIn([0, 2, 4, 8, 16]).default(0),
     /** Normal mode only: standby between measurements (§3.6.3, Table 27). */
-    standbyMs: z.literal([0.5, 10, 20, 62.5, 125, 250, 500, 1000]).default(1000),
+    standbyMs: numberIn([0.5, 10, 20, 62.5, 125, 250, 500, 1000]).default(1000),
   })
   .strict();
 

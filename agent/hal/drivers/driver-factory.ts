@@ -12,7 +12,8 @@ export interface DriverFactory<Options = unknown> {
   readonly driver: string;
   /** The bus capability the board must declare for this driver. */
   readonly bus: BusKind;
-  readonly options: z.ZodType<Options>;
+  /** Validates the profile's `options:` (input unknown, output with defaults applied). */
+  readonly options: z.ZodType<Options, z.ZodTypeDef, unknown>;
   /** Builds the device; does no I/O (that happens in `Device.open`). */
   create(options: Options, buses: Buses): Device;
 }

@@ -16,13 +16,14 @@ import { DeviceAbsentError, DeviceDataError } from '../device.js';
 import { formatAddress, isI2cNack } from '../i2c/errors.js';
 import type { I2cBus } from '../i2c/types.js';
 import type { DriverFactory } from './driver-factory.js';
+import { numberIn } from './number-in.js';
 import { crc8Sensirion } from './sensirion-crc8.js';
 
 export const sht31Options = z
   .object({
     bus: z.number().int().min(0),
     /** 0x44 with ADDR low (the usual breakout), 0x45 with ADDR high. */
-    address: z.literal([0x44, 0x45]).default(0x44),
+    address: numberIn([0x44, 0x45]).default(0x44),
     /** Higher repeatability: less noise, longer measurement (§2.2 Table 1, §4.3 Table 9). */
     repeatability: z.enum(['high', 'medium', 'low']).default('high'),
   })

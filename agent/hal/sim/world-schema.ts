@@ -38,7 +38,9 @@ export const simWorldSchema = z.strictObject({
         activeForS: z.number().positive().optional(),
         /** pulse-counter: mean pulse frequency, Hz. */
         pulsesPerS: z.number().min(0).max(5000).optional(),
-        /** pms5003: mass concentrations, µg/m³, and frame period. */
+        /** bthome: advertising period (the same packet repeated; a new one every `periodMs`). */
+        advertiseEveryMs: z.number().int().min(20).max(10_000).optional(),
+        /** pms5003: mass concentrations, µg/m³, and frame period; bthome: measurement period. */
         pm1_0: z.number().min(0).optional(),
         pm2_5: z.number().min(0).optional(),
         pm10: z.number().min(0).optional(),

@@ -144,6 +144,7 @@ export class SimWorld {
           ble: this.ble,
           address: o.address as string,
           intervalMs: peer.periodMs ?? 10_000,
+          advertiseEveryMs: peer.advertiseEveryMs ?? 1000,
         });
         const env = { temperatureC: peer.temperatureC ?? 8, humidityPct: peer.humidityPct ?? 70 };
         sensor.set({ ...env, batteryPct: peer.batteryPct ?? 93 });

@@ -140,7 +140,7 @@ describe('configuration errors name the file, the line, the field and what was e
     [
       'a wrong type',
       'board: boards/test.yaml\nlog:\n  level: 3\n',
-      'agent.yaml:3: log.level: expected one of "fatal"|"error"|"warn"|"info"|"debug"|"trace"|"silent"',
+      "agent.yaml:3: log.level: expected one of 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent', received number",
     ],
     [
       'an unknown field',
@@ -150,7 +150,7 @@ describe('configuration errors name the file, the line, the field and what was e
     [
       'a number out of range',
       'board: boards/test.yaml\npoints:\n  staleCheckMs: 5\n',
-      'agent.yaml:3: points.staleCheckMs: Too small: expected number to be >=50',
+      'agent.yaml:3: points.staleCheckMs: expected a number >= 50',
     ],
     [
       'invalid YAML (a tab indent)',
