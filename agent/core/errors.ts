@@ -46,7 +46,7 @@ function formatConfigIssues(file: string | undefined, issues: readonly ConfigIss
 export class PointError extends AgentError {
   readonly point: string;
   constructor(
-    code: 'EUNKNOWN_POINT' | 'EREADONLY' | 'EDUPLICATE_POINT' | 'EBAD_VALUE',
+    code: 'EUNKNOWN_POINT' | 'EREADONLY' | 'EDUPLICATE_POINT' | 'EBAD_VALUE' | 'EFORCED',
     point: string,
     message: string,
   ) {

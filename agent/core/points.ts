@@ -40,6 +40,8 @@ export interface PointSnapshot {
   readonly monoMs: number;
   /** Who wrote it last: a driver id, `loop:<name>`, `console:<user>`, … */
   readonly source: string | undefined;
+  /** The owner of a force (an interlock) holding this point, if any. */
+  readonly forcedBy: string | undefined;
 }
 
 export type PointListener = (point: PointSnapshot, previous: PointSnapshot) => void;
@@ -50,12 +52,19 @@ interface PointState extends PointSnapshot {
   readonly staleAfterMs: number;
 }
 
+interface Force {
+  readonly owner: string;
+  readonly value: PointValue;
+}
+
 export class PointTable {
   readonly #clock: Clock;
   readonly #points = new Map<string, PointState>();
   readonly #listeners = new Map<string, Set<PointListener>>();
   readonly #anyListeners = new Set<PointListener>();
   readonly #writeHandlers = new Map<string, WriteHandler>();
+  /** Active forces per point, oldest first; the newest one holds the point. */
+  readonly #forces = new Map<string, Force[]>();
 
   readonly #onListenerError: (error: unknown, point: string) => void;
 
@@ -87,6 +96,7 @@ export class PointTable {
       wallMs: 0,
       monoMs: 0,
       source: undefined,
+      forcedBy: undefined,
       staleAfterMs: decl.staleAfterMs ?? 0,
     });
   }
@@ -113,9 +123,7 @@ export class PointTable {
   /** A new reading from the point's producer (a driver): value, now, quality `good` unless told. */
   update(name: string, value: PointValue, source: string, quality: Quality = 'good'): void {
     const p = this.#require(name);
-    if (typeof value === 'number' && !Number.isFinite(value)) {
-      throw new PointError('EBAD_VALUE', name, `point ${name}: value must be finite, got ${value}`);
-    }
+    checkValue(name, value);
     this.#set(p, { value, quality, source, wallMs: this.#clock.nowMs(), monoMs: this.#clock.monotonicMs() });
   }
 
@@ -137,16 +145,58 @@ export class PointTable {
   /**
    * Writes a writable point: the handler (if any) applies it to the device first; only when that
    * succeeds does the table hold the new value. A point without a handler is a pure software value
-   * (a setpoint) and takes the write at once.
+   * (a setpoint) and takes the write at once. A forced point refuses writes (`EFORCED`) from anyone
+   * but its force's owner: an interlock outranks loops, rules and technicians alike.
    */
   async write(name: string, value: PointValue, source: string): Promise<void> {
     const p = this.#require(name);
     if (!p.writable) throw new PointError('EREADONLY', name, `point ${name} is not writable`);
-    if (typeof value === 'number' && !Number.isFinite(value)) {
-      throw new PointError('EBAD_VALUE', name, `point ${name}: value must be finite, got ${value}`);
+    checkValue(name, value);
+    const force = this.#forces.get(name)?.at(-1);
+    if (force && force.owner !== source) {
+      throw new PointError('EFORCED', name, `point ${name} is forced by ${force.owner}; write from ${source} refused`);
     }
-    await this.#writeHandlers.get(name)?.(value, source);
-    this.update(name, value, source);
+    await this.#apply(p, value, source);
+  }
+
+  /**
+   * Forces a writable point to `value` on behalf of `owner` (an interlock) until `release(name,
+   * owner)`. Several owners may force one point; the newest holds it, and on its release the next
+   * newest value is applied again. Rejects if the device refuses the value (the force still stands:
+   * it is re-applied on the next force or release).
+   */
+  async force(name: string, value: PointValue, owner: string): Promise<void> {
+    const p = this.#require(name);
+    if (!p.writable) throw new PointError('EREADONLY', name, `point ${name} is not writable`);
+    checkValue(name, value);
+    const forces = (this.#forces.get(name) ?? []).filter((f) => f.owner !== owner);
+    forces.push({ owner, value });
+    this.#forces.set(name, forces);
+    await this.#apply(p, value, owner);
+  }
+
+  /** Ends `owner`'s force on a point. The value stays until the next write (or the next force). */
+  async release(name: string, owner: string): Promise<void> {
+    const p = this.#require(name);
+    const forces = (this.#forces.get(name) ?? []).filter((f) => f.owner !== owner);
+    if (forces.length > 0) this.#forces.set(name, forces);
+    else this.#forces.delete(name);
+    const next = forces.at(-1);
+    if (next) await this.#apply(p, next.value, next.owner);
+    else if (p.forcedBy !== undefined) this.#set(p, { forcedBy: undefined });
+  }
+
+  async #apply(p: PointState, value: PointValue, source: string): Promise<void> {
+    await this.#writeHandlers.get(p.name)?.(value, source);
+    const current = this.#points.get(p.name) ?? p;
+    this.#set(current, {
+      value,
+      quality: 'good',
+      source,
+      wallMs: this.#clock.nowMs(),
+      monoMs: this.#clock.monotonicMs(),
+      forcedBy: this.#forces.get(p.name)?.at(-1)?.owner,
+    });
   }
 
   /** Observe one point, or every point with `'*'`. Returns the unsubscribe function. */
@@ -207,5 +257,12 @@ function snapshot(p: PointState): PointSnapshot {
     wallMs: p.wallMs,
     monoMs: p.monoMs,
     source: p.source,
+    forcedBy: p.forcedBy,
   };
+}
+
+function checkValue(name: string, value: PointValue): void {
+  if (typeof value === 'number' && !Number.isFinite(value)) {
+    throw new PointError('EBAD_VALUE', name, `point ${name}: value must be finite, got ${value}`);
+  }
 }

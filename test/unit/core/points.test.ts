@@ -113,3 +113,35 @@ describe('PointTable', () => {
     await expect(points.write('chamber.temp', 1, 'x')).rejects.toMatchObject({ code: 'EREADONLY' });
   });
 });
+
+describe('PointTable forcing (interlocks)', () => {
+  it('holds a forced value and refuses writes from anyone but the owner', async () => {
+    const { points } = table();
+    points.declare({ name: 'heater.state', writable: true });
+    const applied: unknown[] = [];
+    points.onWrite('heater.state', async (v) => {
+      applied.push(v);
+    });
+    await points.write('heater.state', true, 'loop:chamber');
+    await points.force('heater.state', false, 'rule:overtemp');
+    expect(points.get('heater.state')).toMatchObject({ value: false, forcedBy: 'rule:overtemp' });
+    await expect(points.write('heater.state', true, 'loop:chamber')).rejects.toMatchObject({ code: 'EFORCED' });
+    expect(applied).toEqual([true, false]);
+    await points.release('heater.state', 'rule:overtemp');
+    expect(points.get('heater.state')).toMatchObject({ value: false, forcedBy: undefined });
+    await points.write('heater.state', true, 'loop:chamber');
+    expect(applied).toEqual([true, false, true]);
+  });
+
+  it('lets the newest of several forces hold the point and falls back to the next on release', async () => {
+    const { points } = table();
+    points.declare({ name: 'valve', writable: true });
+    await points.force('valve', 10, 'a');
+    await points.force('valve', 20, 'b');
+    expect(points.get('valve')).toMatchObject({ value: 20, forcedBy: 'b' });
+    await points.release('valve', 'b');
+    expect(points.get('valve')).toMatchObject({ value: 10, forcedBy: 'a' });
+    await points.release('valve', 'a');
+    expect(points.get('valve')?.forcedBy).toBeUndefined();
+  });
+});
