@@ -154,7 +154,11 @@ export class PointTable {
     checkValue(name, value);
     const force = this.#forces.get(name)?.at(-1);
     if (force && force.owner !== source) {
-      throw new PointError('EFORCED', name, `point ${name} is forced by ${force.owner}; write from ${source} refused`);
+      throw new PointError(
+        'EFORCED',
+        name,
+        `point ${name} is forced by ${force.owner}; write from ${source} refused`,
+      );
     }
     await this.#apply(p, value, source);
   }

@@ -12,6 +12,7 @@ import { LinuxBle } from '../../agent/hal/ble/linux.js';
 import { SimBle } from '../../agent/hal/ble/sim.js';
 import type { Advertisement, BleScanListener } from '../../agent/hal/ble/types.js';
 import { FakeClock } from '../support/fake-clock.js';
+import { rejection } from '../support/rejection.js';
 
 const THERMO = 'a4:c1:38:00:00:01';
 const DOOR = 'a4:c1:38:00:00:02';
@@ -25,15 +26,6 @@ function recorder(): BleScanListener & { seen: Advertisement[]; endings: BleUnav
   const seen: Advertisement[] = [];
   const endings: BleUnavailableError[] = [];
   return { seen, endings, advertisement: (a) => seen.push(a), ended: (e) => endings.push(e) };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('BLE contract: SimBle (noble over simulated bindings)', () => {

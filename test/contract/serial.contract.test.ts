@@ -8,7 +8,9 @@ import { isSerialError, type SerialError } from '../../agent/hal/serial/errors.j
 import { LinuxSerial } from '../../agent/hal/serial/linux.js';
 import { SimSerial } from '../../agent/hal/serial/sim.js';
 import type { SerialBackend, SerialConnection } from '../../agent/hal/serial/types.js';
+import { concatBytes } from '../support/concat-bytes.js';
 import { hasSocat, openPtyPair } from '../support/pty-pair.js';
+import { rejection } from '../support/rejection.js';
 
 interface Harness {
   readonly backend: SerialBackend;
@@ -25,29 +27,10 @@ interface Harness {
 const MISSING = '/dev/ttyNOPE-edge-agent-contract';
 const BAUD = 9600;
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
-}
-
 function collect(connection: SerialConnection): { chunks: Uint8Array[]; bytes: () => Uint8Array } {
   const chunks: Uint8Array[] = [];
   connection.onData((c) => chunks.push(Uint8Array.from(c)));
-  return { chunks, bytes: () => concat(chunks) };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a rejection');
+  return { chunks, bytes: () => concatBytes(chunks) };
 }
 
 function pattern(length: number): Uint8Array {
@@ -97,7 +80,7 @@ function serialContract(name: string, makeHarness: () => Promise<Harness>): void
       const got = collect(host);
       const parts = [Uint8Array.of(0x42, 0x4d), pattern(30), Uint8Array.of(1, 2, 3)];
       for (const p of parts) await h.deviceSend(p);
-      await vi.waitFor(() => expect(got.bytes()).toEqual(concat(parts)), { timeout: 3000 });
+      await vi.waitFor(() => expect(got.bytes()).toEqual(concatBytes(parts)), { timeout: 3000 });
     });
 
     it('delivers a 4 KiB burst complete and in order', async () => {
@@ -189,7 +172,7 @@ serialContract('SimSerial', async () => {
     backend: sim,
     path,
     deviceSend: async (bytes) => device.deviceWrite(bytes),
-    deviceReceived: () => concat(device.writes),
+    deviceReceived: () => concatBytes(device.writes),
     unplug: async () => device.unplug(),
     teardown: () => sim.close(),
   };

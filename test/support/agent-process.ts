@@ -49,7 +49,9 @@ export class AgentProcess {
         }
       }
     });
-    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
+    this.exited = new Promise((resolve) =>
+      this.child.once('exit', (code, signal) => resolve({ code, signal })),
+    );
   }
 
   /** Resolves with the first record (already seen or future) that passes `test`. */

@@ -77,6 +77,25 @@ export class FakeClock implements Clock {
     for (let t = 0; t < totalMs; t += stepMs) await this.advance(Math.min(stepMs, totalMs - t));
   }
 
+  /**
+   * Advances time `stepMs` at a time until `promise` settles, then resolves or rejects as it did: for
+   * code that sleeps on this clock between steps (a driver waiting out a conversion between bus
+   * transactions), whose total wait the test should not have to know. Time moves at least one step.
+   * Rejects with an `Error` if `promise` is still pending after `maxMs` of fake time, rather than
+   * leaving the test to hang until its real-time timeout.
+   */
+  async settle<T>(promise: Promise<T>, maxMs = 1_000, stepMs = 1): Promise<T> {
+    if (!(stepMs > 0)) throw new TypeError(`stepMs must be > 0, got ${stepMs}`);
+    let settled = false;
+    const mark = () => {
+      settled = true;
+    };
+    promise.then(mark, mark);
+    for (let t = 0; !settled && t < maxMs; t += stepMs) await this.advance(Math.min(stepMs, maxMs - t));
+    if (!settled) throw new Error(`promise still pending after ${maxMs} ms of fake time`);
+    return promise;
+  }
+
   #add(fn: () => void, delayMs: number, periodMs: number | undefined): TimerHandle {
     const timer: Timer = { id: this.#nextId++, due: this.#mono + delayMs, fn, periodMs };
     this.#timers.push(timer);

@@ -125,7 +125,9 @@ describe('PointTable forcing (interlocks)', () => {
     await points.write('heater.state', true, 'loop:chamber');
     await points.force('heater.state', false, 'rule:overtemp');
     expect(points.get('heater.state')).toMatchObject({ value: false, forcedBy: 'rule:overtemp' });
-    await expect(points.write('heater.state', true, 'loop:chamber')).rejects.toMatchObject({ code: 'EFORCED' });
+    await expect(points.write('heater.state', true, 'loop:chamber')).rejects.toMatchObject({
+      code: 'EFORCED',
+    });
     expect(applied).toEqual([true, false]);
     await points.release('heater.state', 'rule:overtemp');
     expect(points.get('heater.state')).toMatchObject({ value: false, forcedBy: undefined });

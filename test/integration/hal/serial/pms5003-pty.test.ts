@@ -6,12 +6,12 @@
 import { type FileHandle, open } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SystemClock } from '../../../../agent/core/clock.js';
-import type { Buses } from '../../../../agent/hal/buses.js';
 import { type Device, DeviceDataError } from '../../../../agent/hal/device.js';
 import { isSerialError } from '../../../../agent/hal/serial/errors.js';
 import { LinuxSerial } from '../../../../agent/hal/serial/linux.js';
 import { pms5003Driver } from '../../../../agent/hal/serial/pms5003/driver.js';
 import { encodePms5003Frame } from '../../../../agent/hal/serial/pms5003/frame.js';
+import { onlyBuses } from '../../../support/only-buses.js';
 import { hasSocat, openPtyPair, type PtyPair } from '../../../support/pty-pair.js';
 import { RecordingContext } from '../../../support/recording-context.js';
 
@@ -28,7 +28,7 @@ describe.skipIf(!hasSocat())('pms5003 driver over a pty (socat)', () => {
     sensorEnd = await open(pair.paths[1], 'r+');
     ctx = new RecordingContext(new SystemClock());
     const options = pms5003Driver.options.parse({ port: pair.paths[0], firstFrameMs: 3000 });
-    device = pms5003Driver.create(options, { serial } as unknown as Buses);
+    device = pms5003Driver.create(options, onlyBuses({ serial }));
   });
 
   afterEach(async () => {

@@ -6,9 +6,9 @@ import { type BthomeObjectValue, encodeBthome } from '../../../../agent/hal/ble/
 import { SimBthomeSensor } from '../../../../agent/hal/ble/bthome/sim-bthome-sensor.js';
 import { isBleUnavailable } from '../../../../agent/hal/ble/errors.js';
 import { SimBle } from '../../../../agent/hal/ble/sim.js';
-import type { Buses } from '../../../../agent/hal/buses.js';
 import { type Device, DeviceDataError } from '../../../../agent/hal/device.js';
 import { FakeClock } from '../../../support/fake-clock.js';
+import { onlyBuses } from '../../../support/only-buses.js';
 import { RecordingContext } from '../../../support/recording-context.js';
 
 const ADDRESS = 'a4:c1:38:00:00:01';
@@ -16,8 +16,7 @@ const KEY = '231d39c1d7cc1ab1aee224cd096db932';
 
 function create(ble: SimBle, options: Partial<Record<keyof BthomeOptions, unknown>> = {}): Device {
   const parsed = bthomeDriver.options.parse({ address: ADDRESS.toUpperCase(), ...options });
-  // Only the BLE bus is used by this driver; the others must never be touched.
-  return bthomeDriver.create(parsed, { ble } as unknown as Buses);
+  return bthomeDriver.create(parsed, onlyBuses({ ble }));
 }
 
 describe('bthome driver', () => {

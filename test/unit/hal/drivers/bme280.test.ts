@@ -1,14 +1,8 @@
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { TimeoutError } from '../../../../agent/core/errors.js';
-import { silentLogger } from '../../../../agent/core/log.js';
 import type { Buses } from '../../../../agent/hal/buses.js';
-import {
-  type Device,
-  DeviceAbsentError,
-  type DeviceContext,
-  DeviceDataError,
-} from '../../../../agent/hal/device.js';
+import { type Device, DeviceAbsentError, DeviceDataError } from '../../../../agent/hal/device.js';
 import { bme280Driver } from '../../../../agent/hal/drivers/bme280.js';
 import {
   type Bme280Calibration,
@@ -21,30 +15,9 @@ import { SIM_BME280_CALIBRATION, SimBme280Chip } from '../../../../agent/hal/i2c
 import { I2cError } from '../../../../agent/hal/i2c/errors.js';
 import { SimI2c } from '../../../../agent/hal/i2c/sim.js';
 import { FakeClock } from '../../../support/fake-clock.js';
-
-/** Runs fake time forward until `promise` settles (drivers sleep on the clock between transactions). */
-async function settle<T>(clock: FakeClock, promise: Promise<T>, maxMs = 1_000): Promise<T> {
-  let done = false;
-  promise.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  for (let t = 0; !done && t < maxMs; t++) await clock.advance(1);
-  return promise;
-}
-
-function makeContext(clock: FakeClock): { ctx: DeviceContext; published: Map<string, number> } {
-  const published = new Map<string, number>();
-  const ctx: DeviceContext = {
-    clock,
-    log: silentLogger(),
-    signal: new AbortController().signal,
-    publish: (channel, value) => published.set(channel, value as number),
-    fail: () => {},
-    lost: () => {},
-  };
-  return { ctx, published };
-}
+import { onlyBuses } from '../../../support/only-buses.js';
+import { openPolledSensor } from '../../../support/open-polled-sensor.js';
+import { RecordingContext } from '../../../support/recording-context.js';
 
 describe('BME280 compensation (datasheet §8.1)', () => {
   it("reproduces the datasheet's worked example: adc_T 519888 is 25.08 °C with t_fine 128422", () => {
@@ -112,7 +85,7 @@ describe('bme280 driver', () => {
     sim = new SimI2c();
     chip = new SimBme280Chip({ clock });
     sim.attach(1, 0x76, chip);
-    buses = { i2c: sim } as Partial<Buses> as Buses;
+    buses = onlyBuses({ i2c: sim });
   });
 
   function create(options: Record<string, unknown> = {}): Device {
@@ -121,14 +94,7 @@ describe('bme280 driver', () => {
 
   async function openDevice(options: Record<string, unknown> = {}) {
     const device = create(options);
-    const { ctx, published } = makeContext(clock);
-    await settle(clock, device.open(ctx));
-    const poll = async () => {
-      published.clear();
-      await settle(clock, device.poll!());
-      return Object.fromEntries(published);
-    };
-    return { device, poll, published };
+    return { device, ...(await openPolledSensor(device, clock)) };
   }
 
   it('reads back the environment the chip is exposed to, at the default ×1 oversampling', async () => {
@@ -195,7 +161,7 @@ describe('bme280 driver', () => {
   it('rejects open with DeviceAbsentError when nothing answers at the address', async () => {
     chip.present = false;
     const device = create();
-    const error = await settle(clock, device.open(makeContext(clock).ctx)).catch((e: unknown) => e);
+    const error = await clock.settle(device.open(new RecordingContext(clock))).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DeviceAbsentError);
     expect((error as Error).cause).toBeInstanceOf(I2cError);
     await device.close();
@@ -206,7 +172,7 @@ describe('bme280 driver', () => {
   it('rejects open with DeviceAbsentError naming the part when the chip id is not a BME280', async () => {
     sim.detach(1, 0x76);
     sim.attach(1, 0x76, new SimBme280Chip({ clock, chipId: 0x58 }));
-    const error = await settle(clock, create().open(makeContext(clock).ctx)).catch((e: unknown) => e);
+    const error = await clock.settle(create().open(new RecordingContext(clock))).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DeviceAbsentError);
     expect((error as Error).message).toMatch(/chip id 0x58 \(BMP280\)/);
   });
@@ -227,10 +193,10 @@ describe('bme280 driver', () => {
   });
 
   it('rejects a temperature beyond the sensor’s range with DeviceDataError and publishes nothing', async () => {
-    const { poll, published } = await openDevice();
+    const { poll, ctx } = await openDevice();
     chip.setEnvironment({ temperatureC: 95 });
     await expect(poll()).rejects.toThrow(DeviceDataError);
-    expect(published.size).toBe(0);
+    expect(ctx.published).toEqual([]);
   });
 
   it('passes a bus error during a poll through as the I2cError', async () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DeviceAbsentError } from '../../../../agent/hal/device.js';
 import { digitalInputDriver } from '../../../../agent/hal/drivers/digital-input.js';
 import type { GpioLevel } from '../../../../agent/hal/gpio/types.js';
-import { gpioDriverHarness } from './gpio-driver-harness.js';
+import { gpioDriverHarness } from '../../../support/gpio-driver-harness.js';
 
 const LINE = { chip: 'pinctrl-bcm2711', offset: 27 };
 
@@ -34,25 +34,25 @@ describe('digital input options', () => {
 
 describe('digital input', () => {
   it('publishes the level read at open', async () => {
-    const { device, ctx, line, values } = door();
+    const { device, ctx, line } = door();
     line.drive(1);
     await device.open(ctx);
-    expect(values('state')).toEqual([true]);
+    expect(ctx.values('state')).toEqual([true]);
   });
 
   it('inverts with activeLow: a contact that pulls the line low reads true when closed', async () => {
-    const { device, ctx, line, values, clock } = door({ activeLow: true, pull: 'up' });
+    const { device, ctx, line, clock } = door({ activeLow: true, pull: 'up' });
     await device.open(ctx);
     line.drive(0); // contact closes
     await clock.advance(50);
-    expect(values('state')).toEqual([false, true]);
+    expect(ctx.values('state')).toEqual([false, true]);
   });
 
   it('asks for the configured pull, so an open contact reads the pulled level', async () => {
-    const { device, ctx, line, values } = door({ pull: 'up' });
+    const { device, ctx, line } = door({ pull: 'up' });
     await device.open(ctx);
     expect(line.bias).toBe('pull-up');
-    expect(values('state')).toEqual([true]);
+    expect(ctx.values('state')).toEqual([true]);
   });
 
   // From a settled 0 with debounceMs = 20; `expected` lists the states published after the initial one.
@@ -117,37 +117,37 @@ describe('digital input', () => {
       [true],
     ],
   ])('%s', async (_name, steps, expected) => {
-    const { device, ctx, line, values, clock } = door();
+    const { device, ctx, line, clock } = door();
     await device.open(ctx);
     for (const [level, holdMs] of steps) {
       line.drive(level);
       await clock.advance(holdMs);
     }
-    expect(values('state')).toEqual([false, ...expected]);
+    expect(ctx.values('state')).toEqual([false, ...expected]);
   });
 
   it('reports a change debounceMs after the last bounce, not before', async () => {
-    const { device, ctx, line, published, clock } = door();
+    const { device, ctx, line, clock } = door();
     await device.open(ctx);
     line.drive(1);
     await clock.advance(19);
-    expect(published).toHaveLength(1);
+    expect(ctx.published).toHaveLength(1);
     await clock.advance(1);
-    expect(published.at(-1)).toEqual({ channel: 'state', value: true, monoMs: 1020 });
+    expect(ctx.published.at(-1)).toEqual({ channel: 'state', value: true, monoMs: 1020 });
   });
 
   it('reports every transition when debounceMs is 0', async () => {
-    const { device, ctx, line, values, clock } = door({ debounceMs: 0 });
+    const { device, ctx, line, clock } = door({ debounceMs: 0 });
     await device.open(ctx);
     for (const level of [1, 0, 1] as const) {
       line.drive(level);
       await clock.advance(1);
     }
-    expect(values('state')).toEqual([false, true, false, true]);
+    expect(ctx.values('state')).toEqual([false, true, false, true]);
   });
 
   it('stops publishing once closed, and leaves no watcher behind', async () => {
-    const { device, ctx, line, values, clock } = door();
+    const { device, ctx, line, clock } = door();
     await device.open(ctx);
     line.drive(1);
     await clock.advance(5);
@@ -155,7 +155,7 @@ describe('digital input', () => {
     await clock.advance(100);
     line.drive(0);
     await clock.advance(100);
-    expect(values('state')).toEqual([false]);
+    expect(ctx.values('state')).toEqual([false]);
     expect(line.watcherCount).toBe(0);
     expect(clock.pendingTimers).toBe(0);
   });

@@ -3,7 +3,7 @@ import { DeviceAbsentError } from '../../../../agent/hal/device.js';
 import { type PulseCounter, pulseCounterDriver } from '../../../../agent/hal/drivers/pulse-counter.js';
 import type { SimLine } from '../../../../agent/hal/gpio/sim.js';
 import type { FakeClock } from '../../../support/fake-clock.js';
-import { gpioDriverHarness } from './gpio-driver-harness.js';
+import { gpioDriverHarness } from '../../../support/gpio-driver-harness.js';
 
 const LINE = { chip: 'pinctrl-bcm2711', offset: 22 };
 /** YF-S201 hall-effect flow sensor: F [Hz] = 7.5 · Q [L/min], i.e. 7.5 · 60 = 450 pulses per litre. */
@@ -64,35 +64,35 @@ describe('pulse counter options', () => {
 
 describe('pulse counter', () => {
   it('turns a YF-S201 pulse train of 75 Hz into 10 L/min (1/6 l/s), and counts the litres', async () => {
-    const { device, ctx, line, clock, values } = flowMeter();
+    const { device, ctx, line, clock } = flowMeter();
     await device.open(ctx);
     await pulseTrain(line, clock, 75, 2000); // 150 pulses = 1/3 litre
     await device.poll?.();
-    const [rate] = values('rate') as number[];
+    const [rate] = ctx.values('rate') as number[];
     expect(rate).toBeCloseTo(10 / 60, 2);
-    expect(values('total')).toEqual([150 / YF_S201_PULSES_PER_LITRE]);
+    expect(ctx.values('total')).toEqual([150 / YF_S201_PULSES_PER_LITRE]);
   });
 
   it('publishes a rate of 0 when no pulses came in the window', async () => {
-    const { device, ctx, line, clock, values } = flowMeter();
+    const { device, ctx, line, clock } = flowMeter();
     await device.open(ctx);
     await pulseTrain(line, clock, 50, 500);
     await clock.advance(1500);
     await device.poll?.();
-    expect(values('rate')).toEqual([0]);
-    expect(values('total')).toEqual([25 / YF_S201_PULSES_PER_LITRE]);
+    expect(ctx.values('rate')).toEqual([0]);
+    expect(ctx.values('total')).toEqual([25 / YF_S201_PULSES_PER_LITRE]);
   });
 
   it('averages over the time since open until a full window has passed', async () => {
-    const { device, ctx, line, clock, values } = flowMeter({ windowMs: 2000 });
+    const { device, ctx, line, clock } = flowMeter({ windowMs: 2000 });
     await device.open(ctx);
     await pulseTrain(line, clock, 45, 1000); // 6 L/min
     await device.poll?.();
-    expect(values('rate')[0]).toBeCloseTo(6 / 60, 3);
+    expect(ctx.values('rate')[0]).toBeCloseTo(6 / 60, 3);
   });
 
   it('counts only the configured edge', async () => {
-    const { device, ctx, line, clock, values } = flowMeter({
+    const { device, ctx, line, clock } = flowMeter({
       edge: 'falling',
       pulsesPerUnit: 1,
       totalUnit: 'count',
@@ -105,11 +105,11 @@ describe('pulse counter', () => {
     line.drive(1);
     await clock.advance(10);
     await device.poll?.();
-    expect(values('total')).toEqual([1]);
+    expect(ctx.values('total')).toEqual([1]);
   });
 
   it('loses no pulse between windows: the totals of many polls add up to every edge driven', async () => {
-    const { device, ctx, line, clock, values } = flowMeter({
+    const { device, ctx, line, clock } = flowMeter({
       pulsesPerUnit: 1,
       totalUnit: 'count',
       unit: '1/s',
@@ -127,12 +127,12 @@ describe('pulse counter', () => {
       if (i % 17 === 0) await device.poll?.();
     }
     await device.poll?.();
-    expect(values('total').at(-1)).toBe(driven);
+    expect(ctx.last('total')).toBe(driven);
     expect((device as PulseCounter).pulses).toBe(driven);
   });
 
   it('ignores contact bounce with debounceMs (a reed-switch water meter)', async () => {
-    const { device, ctx, line, clock, values } = flowMeter({
+    const { device, ctx, line, clock } = flowMeter({
       pulsesPerUnit: 1,
       totalUnit: 'count',
       debounceMs: 10,
@@ -148,11 +148,11 @@ describe('pulse counter', () => {
       await clock.advance(50);
     }
     await device.poll?.();
-    expect(values('total')).toEqual([3]);
+    expect(ctx.values('total')).toEqual([3]);
   });
 
   it('carries the total across a reopen and starts the rate window afresh', async () => {
-    const { device, ctx, line, clock, values } = flowMeter({
+    const { device, ctx, line, clock } = flowMeter({
       pulsesPerUnit: 1,
       totalUnit: 'count',
       unit: '1/s',
@@ -164,8 +164,8 @@ describe('pulse counter', () => {
     await device.open(ctx);
     await clock.advance(500);
     await device.poll?.();
-    expect(values('total')).toEqual([10]);
-    expect(values('rate')).toEqual([0]);
+    expect(ctx.values('total')).toEqual([10]);
+    expect(ctx.values('rate')).toEqual([0]);
   });
 
   it('fails a poll once its line has been closed under it, so the supervisor reopens it', async () => {

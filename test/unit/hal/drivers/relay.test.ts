@@ -7,7 +7,7 @@ import {
 } from '../../../../agent/hal/drivers/relay.js';
 import { GpioError } from '../../../../agent/hal/gpio/errors.js';
 import type { GpioBackend, GpioOutput } from '../../../../agent/hal/gpio/types.js';
-import { gpioDriverHarness } from './gpio-driver-harness.js';
+import { gpioDriverHarness } from '../../../support/gpio-driver-harness.js';
 
 const LINE = { chip: 'pinctrl-bcm2711', offset: 17 };
 
@@ -39,26 +39,26 @@ describe('relay options', () => {
 
 describe('relay', () => {
   it('opens the output already at the safe state, so the load never flicks on, and publishes it', async () => {
-    const { device, ctx, line, values } = relay();
+    const { device, ctx, line } = relay();
     await device.open(ctx);
     expect(line.writes.map((w) => w.level)).toEqual([0]);
-    expect(values('state')).toEqual([false]);
+    expect(ctx.values('state')).toEqual([false]);
   });
 
   it('switches on after opening at the safe state when startState is on (a fan that runs with the agent)', async () => {
-    const { device, ctx, line, values } = relay({ startState: 'on' });
+    const { device, ctx, line } = relay({ startState: 'on' });
     await device.open(ctx);
     expect(line.writes.map((w) => w.level)).toEqual([0, 1]);
-    expect(values('state')).toEqual([true]);
+    expect(ctx.values('state')).toEqual([true]);
     await device.safeState?.();
     expect(line.value).toBe(0);
   });
 
   it('drives a low-triggered board with the inverse level, safe state on included', async () => {
-    const { device, ctx, line, values } = relay({ activeLow: true, safeState: 'on' });
+    const { device, ctx, line } = relay({ activeLow: true, safeState: 'on' });
     await device.open(ctx);
     expect(line.value).toBe(0);
-    expect(values('state')).toEqual([true]);
+    expect(ctx.values('state')).toEqual([true]);
     await device.write?.('state', false);
     expect(line.value).toBe(1);
   });

@@ -1,43 +1,16 @@
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../../../agent/core/log.js';
 import type { Buses } from '../../../../agent/hal/buses.js';
-import {
-  type Device,
-  DeviceAbsentError,
-  type DeviceContext,
-  DeviceDataError,
-} from '../../../../agent/hal/device.js';
+import { type Device, DeviceAbsentError, DeviceDataError } from '../../../../agent/hal/device.js';
 import { crc8Sensirion } from '../../../../agent/hal/drivers/sensirion-crc8.js';
 import { sht31Driver } from '../../../../agent/hal/drivers/sht31.js';
 import { SimSht31Chip } from '../../../../agent/hal/i2c/chips/sim-sht31-chip.js';
 import { isI2cNack } from '../../../../agent/hal/i2c/errors.js';
 import { SimI2c, type SimI2cChip } from '../../../../agent/hal/i2c/sim.js';
 import { FakeClock } from '../../../support/fake-clock.js';
-
-/** Runs fake time forward until `promise` settles (drivers sleep on the clock between transactions). */
-async function settle<T>(clock: FakeClock, promise: Promise<T>, maxMs = 1_000): Promise<T> {
-  let done = false;
-  promise.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  for (let t = 0; !done && t < maxMs; t++) await clock.advance(1);
-  return promise;
-}
-
-function makeContext(clock: FakeClock): { ctx: DeviceContext; published: Map<string, number> } {
-  const published = new Map<string, number>();
-  const ctx: DeviceContext = {
-    clock,
-    log: silentLogger(),
-    signal: new AbortController().signal,
-    publish: (channel, value) => published.set(channel, value as number),
-    fail: () => {},
-    lost: () => {},
-  };
-  return { ctx, published };
-}
+import { onlyBuses } from '../../../support/only-buses.js';
+import { openPolledSensor } from '../../../support/open-polled-sensor.js';
+import { RecordingContext } from '../../../support/recording-context.js';
 
 /** A device side that answers every read with fixed bytes: for testing conversion independently of the sim. */
 function fixedAnswerChip(answer: Uint8Array): SimI2cChip {
@@ -92,7 +65,7 @@ describe('sht31 driver', () => {
     sim = new SimI2c();
     chip = new SimSht31Chip({ clock });
     sim.attach(1, 0x44, chip);
-    buses = { i2c: sim } as Partial<Buses> as Buses;
+    buses = onlyBuses({ i2c: sim });
   });
 
   function create(options: Record<string, unknown> = {}): Device {
@@ -101,14 +74,7 @@ describe('sht31 driver', () => {
 
   async function openDevice(options: Record<string, unknown> = {}) {
     const device = create(options);
-    const { ctx, published } = makeContext(clock);
-    await settle(clock, device.open(ctx));
-    const poll = async () => {
-      published.clear();
-      await settle(clock, device.poll!());
-      return Object.fromEntries(published);
-    };
-    return { device, poll, published };
+    return { device, ...(await openPolledSensor(device, clock)) };
   }
 
   it('converts with the datasheet formulas: S_T 0x6666 is 25.00 °C, S_RH 0x8000 is 50.0 %RH', async () => {
@@ -150,10 +116,10 @@ describe('sht31 driver', () => {
   it.each(['temperature', 'humidity'] as const)(
     'rejects a %s word with a bad CRC as DeviceDataError, publishing nothing, and the next poll is good',
     async (word) => {
-      const { poll, published } = await openDevice();
+      const { poll, ctx } = await openDevice();
       chip.corruptNextCrc(word);
       await expect(poll()).rejects.toThrow(DeviceDataError);
-      expect(published.size).toBe(0);
+      expect(ctx.published).toEqual([]);
       await expect(poll()).resolves.toHaveProperty('humidity');
     },
   );
@@ -168,13 +134,13 @@ describe('sht31 driver', () => {
   });
 
   it('retries a read the sensor NACKs while it is still measuring', async () => {
-    const { device, published } = await openDevice();
+    const { device, ctx } = await openDevice();
     chip.setEnvironment({ temperatureC: 22 });
     const polled = device.poll!();
     await clock.advance(14); // the command is through; the driver is still waiting
     sim.failNext(1, 0x44, { count: 2 });
-    await settle(clock, polled);
-    expect(published.get('temperature')).toBeCloseTo(22, 2);
+    await clock.settle(polled);
+    expect(ctx.last('temperature')).toBeCloseTo(22, 2);
   });
 
   it('gives up with the NACK when the sensor keeps refusing the read', async () => {
@@ -182,13 +148,13 @@ describe('sht31 driver', () => {
     const polled = device.poll!();
     await clock.advance(14);
     sim.failNext(1, 0x44, { count: 10 });
-    await expect(settle(clock, polled)).rejects.toSatisfy(isI2cNack);
+    await expect(clock.settle(polled)).rejects.toSatisfy(isI2cNack);
   });
 
   it('rejects open with DeviceAbsentError when nothing answers, and closes cleanly after', async () => {
     chip.present = false;
     const device = create();
-    await expect(settle(clock, device.open(makeContext(clock).ctx))).rejects.toThrow(DeviceAbsentError);
+    await expect(clock.settle(device.open(new RecordingContext(clock)))).rejects.toThrow(DeviceAbsentError);
     await device.close();
     await device.close();
     expect(sim.openHandles()).toBe(0);
@@ -197,7 +163,7 @@ describe('sht31 driver', () => {
   it('rejects open with DeviceAbsentError when the status word fails its CRC (not an SHT3x)', async () => {
     sim.detach(1, 0x44);
     sim.attach(1, 0x44, fixedAnswerChip(Uint8Array.of(0x80, 0x10, 0x00)));
-    await expect(settle(clock, create().open(makeContext(clock).ctx))).rejects.toThrow(
+    await expect(clock.settle(create().open(new RecordingContext(clock)))).rejects.toThrow(
       /status word fails its CRC/,
     );
   });

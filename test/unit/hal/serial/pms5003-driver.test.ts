@@ -1,22 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Buses } from '../../../../agent/hal/buses.js';
 import { type Device, DeviceAbsentError, DeviceDataError } from '../../../../agent/hal/device.js';
 import { isSerialError } from '../../../../agent/hal/serial/errors.js';
 import { type Pms5003Options, pms5003Driver } from '../../../../agent/hal/serial/pms5003/driver.js';
 import { SimPms5003 } from '../../../../agent/hal/serial/pms5003/sim-pms5003.js';
 import { SimSerial, type SimSerialPort } from '../../../../agent/hal/serial/sim.js';
 import { FakeClock } from '../../../support/fake-clock.js';
+import { onlyBuses } from '../../../support/only-buses.js';
 import { RecordingContext } from '../../../support/recording-context.js';
 
 const PORT = '/dev/ttyAMA0';
 
-function buses(serial: SimSerial): Buses {
-  // Only the serial bus is used by this driver; the others must never be touched.
-  return { serial } as unknown as Buses;
-}
-
 function create(serial: SimSerial, options: Partial<Pms5003Options> = {}): Device {
-  return pms5003Driver.create(pms5003Driver.options.parse({ port: PORT, ...options }), buses(serial));
+  return pms5003Driver.create(pms5003Driver.options.parse({ port: PORT, ...options }), onlyBuses({ serial }));
 }
 
 describe('pms5003 driver', () => {

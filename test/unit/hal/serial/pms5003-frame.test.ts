@@ -7,6 +7,7 @@ import {
   type Pms5003Reading,
   pms5003Checksum,
 } from '../../../../agent/hal/serial/pms5003/frame.js';
+import { concatBytes } from '../../../support/concat-bytes.js';
 
 /**
  * A frame as shipped PMS5003 units send it in clean indoor air (data 13 = 0x97 0x00: firmware
@@ -56,16 +57,6 @@ function decodeAll(chunks: Uint8Array[]): { events: Pms5003DecodeEvent[]; decode
   const decoder = new Pms5003FrameDecoder();
   const events = chunks.flatMap((c) => decoder.push(c));
   return { events, decoder };
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
 }
 
 describe('PMS5003 frame', () => {
@@ -156,14 +147,14 @@ describe('PMS5003 frame', () => {
 
   it('skips garbage before a frame without calling it an error, and counts the bytes', () => {
     const garbage = Uint8Array.of(0x00, 0xff, 0x42, 0x13, 0x4d, 0x42);
-    const { events, decoder } = decodeAll([concat(garbage, SMOKY)]);
+    const { events, decoder } = decodeAll([concatBytes([garbage, SMOKY])]);
     expect(events).toEqual([{ ok: true, reading: SMOKY_READING }]);
     expect(decoder.stats).toEqual({ frames: 1, badChecksum: 0, badLength: 0, skippedBytes: garbage.length });
   });
 
   it('finds a real frame right after a false start in the noise', () => {
     const falseStart = Uint8Array.of(0x42, 0x4d, 0x00, 0x1c, 0x01, 0x02);
-    const { events } = decodeAll([concat(falseStart, SMOKY, CLEAN_AIR)]);
+    const { events } = decodeAll([concatBytes([falseStart, SMOKY, CLEAN_AIR])]);
     expect(events.filter((e) => e.ok)).toEqual([
       { ok: true, reading: SMOKY_READING },
       { ok: true, reading: expect.objectContaining({ particles0_3: 36 }) },
@@ -179,7 +170,7 @@ describe('PMS5003 frame', () => {
 
   it('decodes many frames arriving in one large chunk', () => {
     const frames = Array.from({ length: 20 }, (_, i) => encodePms5003Frame({ pm2_5Atm: i }));
-    const { events } = decodeAll([concat(...frames)]);
+    const { events } = decodeAll([concatBytes(frames)]);
     expect(events.map((e) => (e.ok ? e.reading.pm2_5Atm : -1))).toEqual(frames.map((_, i) => i));
   });
 
@@ -219,7 +210,7 @@ describe('PMS5003 frame', () => {
         fc.array(fc.tuple(noise, reading), { minLength: 1, maxLength: 8 }),
         fc.array(fc.nat(), { maxLength: 30 }),
         (parts, cuts) => {
-          const stream = concat(...parts.flatMap(([n, r]) => [n, encodePms5003Frame(r)]));
+          const stream = concatBytes(parts.flatMap(([n, r]) => [n, encodePms5003Frame(r)]));
           const { events, decoder } = decodeAll(chunk(stream, cuts));
           expect(events).toEqual(parts.map(([, r]) => ({ ok: true, reading: r })));
           expect(decoder.stats.skippedBytes).toBe(parts.reduce((n, [b]) => n + b.length, 0));
