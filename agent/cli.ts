@@ -17,7 +17,10 @@ const program = new Command()
 program
   .command('run')
   .description('run the agent (the systemd service runs this)')
-  .option('-c, --config <file>', 'configuration file (default: $EDGE_AGENT_CONFIG or /etc/edge-agent/agent.yaml)')
+  .option(
+    '-c, --config <file>',
+    'configuration file (default: $EDGE_AGENT_CONFIG or /etc/edge-agent/agent.yaml)',
+  )
   .option('-b, --board <file>', "board profile (default: the configuration's `board`, else detected)")
   .action(async (opts: { config?: string; board?: string }) => {
     await runAgent({ configFile: opts.config, boardFile: opts.board });

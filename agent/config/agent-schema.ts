@@ -5,11 +5,15 @@
  * Later capabilities (link, telemetry, loops, ota, console) add their sections here.
  */
 import { z } from 'zod';
+import { loopsSchema } from '../control/loop-schema.js';
+import { rulesSchema } from '../control/rules.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const agentConfigSchema = z.strictObject({
-  version: z.literal(1, { errorMap: () => ({ message: 'expected 1 (the only configuration version so far)' }) }).default(1),
+  version: z
+    .literal(1, { errorMap: () => ({ message: 'expected 1 (the only configuration version so far)' }) })
+    .default(1),
   /** Board profile, relative to this file; `--board` overrides it. */
   board: z.string().min(1).optional(),
   /** Where the agent keeps state; relative to this file. Default: /var/lib/edge-agent. */
@@ -24,6 +28,16 @@ export const agentConfigSchema = z.strictObject({
       level: z.enum(LOG_LEVELS).default('info'),
       /** `auto`: pretty when stdout is a terminal, JSON lines otherwise (journald). */
       format: z.enum(['auto', 'json', 'pretty']).default('auto'),
+    })
+    .default({}),
+  /** PID loops (agent/control/loop-schema.ts). */
+  loops: loopsSchema,
+  /** Rules and interlocks (agent/control/rule-schema.ts). */
+  rules: rulesSchema.default([]),
+  control: z
+    .strictObject({
+      /** How often rules and interlocks are evaluated. */
+      rulesPeriodMs: z.number().int().min(10).max(60_000).default(100),
     })
     .default({}),
   points: z

@@ -70,12 +70,17 @@ export async function loadBoard(file: string, drivers: readonly DriverFactory[])
   return { file, profile, devices, sim };
 }
 
-function checkSim(source: YamlSource, ids: Set<string>, at: (p: PathKey[], message: string) => void): SimWorldParams {
+function checkSim(
+  source: YamlSource,
+  ids: Set<string>,
+  at: (p: PathKey[], message: string) => void,
+): SimWorldParams {
   const sim = source.validate(simWorldSchema, ['sim'], (source.value as { sim?: unknown }).sim ?? {});
   const known = `devices: ${[...ids].join(', ')}`;
   for (const role of ['heater', 'sensor'] as const) {
     const id = sim.chamber?.[role];
-    if (id !== undefined && !ids.has(id)) at(['sim', 'chamber', role], `no device "${id}" on this board (${known})`);
+    if (id !== undefined && !ids.has(id))
+      at(['sim', 'chamber', role], `no device "${id}" on this board (${known})`);
   }
   for (const id of Object.keys(sim.devices)) {
     if (!ids.has(id)) at(['sim', 'devices', id], `no device "${id}" on this board (${known})`);

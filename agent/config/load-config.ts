@@ -31,6 +31,8 @@ export interface LoadedConfig {
   readonly config: AgentConfig;
   readonly stateDir: string;
   readonly board: ResolvedBoard;
+  /** Line of a dotted field path in the configuration file (for checks made after loading). */
+  lineOf(path: string): number | undefined;
 }
 
 export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConfig> {
@@ -61,7 +63,9 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
   }
   const board = await loadBoard(boardFile, options.drivers);
   const stateDir = config.stateDir ? path.resolve(baseDir, config.stateDir) : options.paths.stateDir;
-  return deepFreeze({ configFile, config, stateDir, board });
+  const lineOf = (dotted: string) =>
+    source?.lineOf(dotted.split('.').map((k) => (/^\d+$/.test(k) ? Number(k) : k)));
+  return deepFreeze({ configFile, config, stateDir, board, lineOf });
 }
 
 async function existing(file: string): Promise<string | undefined> {

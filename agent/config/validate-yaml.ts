@@ -70,7 +70,11 @@ export class YamlSource {
   }
 
   /** Validates `value` at `path` (the whole document by default) against a schema. */
-  validate<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, path: readonly PathKey[] = [], value: unknown = this.value): T {
+  validate<T>(
+    schema: z.ZodType<T, z.ZodTypeDef, unknown>,
+    path: readonly PathKey[] = [],
+    value: unknown = this.value,
+  ): T {
     const result = schema.safeParse(value);
     if (result.success) return result.data;
     throw new ConfigError(
@@ -117,9 +121,9 @@ function plainMessage(issue: z.ZodIssue): string {
     case 'too_small':
     case 'too_big': {
       const bound = issue.code === 'too_small' ? issue.minimum : issue.maximum;
-      const op =
-        issue.code === 'too_small' ? (issue.inclusive ? '>=' : '>') : issue.inclusive ? '<=' : '<';
-      if (issue.type === 'number' || issue.type === 'bigint') return `expected a number ${op} ${String(bound)}`;
+      const op = issue.code === 'too_small' ? (issue.inclusive ? '>=' : '>') : issue.inclusive ? '<=' : '<';
+      if (issue.type === 'number' || issue.type === 'bigint')
+        return `expected a number ${op} ${String(bound)}`;
       const unit = issue.type === 'string' ? 'characters' : 'items';
       return `expected ${op} ${String(bound)} ${unit}`;
     }

@@ -2,8 +2,9 @@
  * Logging: one pino logger made in main.ts, `log.child({ mod })` per module. JSON lines (journald and
  * log shippers read them); pretty, coloured lines when stdout is a terminal.
  */
-import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
+
 import { createRequire } from 'node:module';
+import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
 
 export type { Logger } from 'pino';
 

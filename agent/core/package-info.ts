@@ -20,7 +20,10 @@ export function packageInfo(): PackageInfo {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (;;) {
     try {
-      const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
       if (pkg.name === 'edge-agent') {
         cached = { name: pkg.name, version: pkg.version ?? '0.0.0', root: dir };
         return cached;

@@ -33,7 +33,11 @@ export function createBuses(plan: BusPlan, deps: { clock: Clock; log: Logger; pa
   if (plan.backend === 'sim') {
     if (!plan.sim) throw new TypeError('a simulated board needs its world spec');
     const world = new SimWorld(
-      { clock: deps.clock, log: deps.log.child({ mod: 'sim' }), ble: createBleBackend('sim', { clock: deps.clock }) },
+      {
+        clock: deps.clock,
+        log: deps.log.child({ mod: 'sim' }),
+        ble: createBleBackend('sim', { clock: deps.clock }),
+      },
       plan.sim,
     );
     return {

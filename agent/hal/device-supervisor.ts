@@ -180,10 +180,7 @@ export class DeviceSupervisor {
     this.#state = 'running';
     this.#backoff.reset();
     this.#consecutiveFailures = 0;
-    this.#log.info(
-      { opens: this.#opens },
-      this.#opens > 1 ? 'device reopened' : 'device open',
-    );
+    this.#log.info({ opens: this.#opens }, this.#opens > 1 ? 'device reopened' : 'device open');
     if (this.#device.poll) {
       this.#pollOnce();
       this.#pollTimer = this.#deps.clock.setInterval(() => this.#pollOnce(), this.#pollMs);

@@ -2,10 +2,14 @@
  * `npm run bench -- <name> [options]`: runs one benchmark. Each prints progress to stderr and, as its
  * last line on stdout, one JSON object `{"bench": "<name>", ...figures}`.
  */
+import { loopBench } from './loop.js';
+import { pidBench } from './pid.js';
 import { startupBench } from './startup.js';
 
 const BENCHES: Record<string, (args: string[]) => Promise<Record<string, unknown>>> = {
   startup: startupBench,
+  loop: loopBench,
+  pid: pidBench,
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -29,7 +29,9 @@ export async function startupBench(args: string[]): Promise<Record<string, unkno
   for (let i = 0; i < runs; i++) {
     nodeStart.push(await bareNodeMs());
     const r = await oneRun(idleS, nodeArgs);
-    process.stderr.write(`run ${i + 1}/${runs}: first readings ${round(r.firstAllMs)} ms, RSS ${round(r.rssAfterIdleMb)} MB (peak ${round(r.peakRssMb)} MB)\n`);
+    process.stderr.write(
+      `run ${i + 1}/${runs}: first readings ${round(r.firstAllMs)} ms, RSS ${round(r.rssAfterIdleMb)} MB (peak ${round(r.peakRssMb)} MB)\n`,
+    );
     results.push(r);
   }
   return {
@@ -52,16 +54,34 @@ async function bareNodeMs(): Promise<number> {
 
 async function oneRun(idleS: number, nodeArgs: string[]): Promise<RunResult> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'dist/agent/cli.js'), 'run', '--config', path.join(ROOT, 'config/dev.yaml')], {
-    env: { ...process.env, EDGE_AGENT_LOG_FORMAT: 'json' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      ...nodeArgs,
+      path.join(ROOT, 'dist/agent/cli.js'),
+      'run',
+      '--config',
+      path.join(ROOT, 'config/dev.yaml'),
+    ],
+    {
+      env: { ...process.env, EDGE_AGENT_LOG_FORMAT: 'json' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const expected = new Set<string>();
   const seen = new Set<string>();
   let firstAllMs = Number.NaN;
   const lines = createInterface({ input: child.stdout });
   const allSeen = new Promise<void>((resolve, reject) => {
-    const timeout = setTimeout(() => reject(new Error(`not every sensor read within 10 s; missing ${[...expected].filter((p) => !seen.has(p))}`)), 10_000);
+    const timeout = setTimeout(
+      () =>
+        reject(
+          new Error(
+            `not every sensor read within 10 s; missing ${[...expected].filter((p) => !seen.has(p))}`,
+          ),
+        ),
+      10_000,
+    );
     lines.on('line', (line) => {
       const rec = JSON.parse(line) as { msg?: string; point?: string; sensors?: string[] };
       if (rec.msg === 'edge-agent running' && rec.sensors) for (const p of rec.sensors) expected.add(p);

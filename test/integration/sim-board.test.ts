@@ -50,10 +50,14 @@ describe('the simulated board', () => {
   });
 
   it('heats the chamber when the heater relay is switched on, after the dead time', async () => {
-    const { clock, points } = await simAgent();
+    const { clock, points, agent } = await simAgent();
     await clock.run(1000, 100);
     const before = points.goodValue('chamber.temp') as number;
-    await points.write('heater.state', true, 'test');
+    // Manual mode at full output: the relay stays on.
+    const mode = { loop: 'chamber', mode: 'manual', output: 1 };
+    await agent.commands.execute('loop.mode', mode, { via: 'test', who: 'tech' });
+    await clock.run(200, 100);
+    expect(points.goodValue('heater.state')).toBe(true);
     await clock.run(5000, 100);
     expect(points.goodValue('chamber.temp') as number).toBeLessThan(before + 0.3); // dead time: 10 s
     await clock.run(240_000, 500);
@@ -104,5 +108,55 @@ describe('the simulated board', () => {
     await agent?.stop();
     agent = undefined;
     expect([heater.value, fan.value]).toEqual([0, 0]);
+  });
+});
+
+describe('the simulated chamber under control (config/dev.yaml)', () => {
+  it('holds the chamber at its setpoint with the PID driving the heater relay', async () => {
+    const { clock, points } = await simAgent();
+    let peak = 0;
+    const unsubscribe = points.subscribe('chamber.temp', (p) => {
+      if (typeof p.value === 'number') peak = Math.max(peak, p.value);
+    });
+    await clock.run(30 * 60_000, 1000);
+    unsubscribe();
+    const temp = points.goodValue('chamber.temp') as number;
+    expect(Math.abs(temp - 45)).toBeLessThan(0.5);
+    expect(peak).toBeLessThan(45 + 3); // overshoot bounded
+    expect(points.goodValue('loop.chamber.state')).toBe('auto');
+  });
+
+  it('lets the over-temperature interlock hold the heater off whatever the PID says', async () => {
+    const { clock, points, agent } = await simAgent();
+    await clock.run(10_000, 500);
+    // A setpoint above the interlock: the PID wants full heat.
+    await agent.commands.execute(
+      'loop.setpoint',
+      { loop: 'chamber', value: 90 },
+      { via: 'test', who: 'tech' },
+    );
+    await clock.run(40 * 60_000, 1000);
+    const temp = points.goodValue('chamber.temp') as number;
+    expect(temp).toBeLessThan(72); // the interlock trips at 70 (+2 s debounce, +dead time)
+    expect(temp).toBeGreaterThan(60);
+    expect(agent.alarms.list().map((a) => a.id)).toContain('chamber.overtemp');
+    expect(points.get('heater.state')?.forcedBy ?? 'released').toMatch(/rule:chamber.overtemp|released/);
+  });
+
+  it('puts the heater in its safe state when the chamber sensor fails and resumes without a bump', async () => {
+    const { clock, points, agent, world } = await simAgent();
+    await clock.run(20 * 60_000, 1000);
+    const chip = world.i2c.chip(1, 0x76) as SimBme280Chip;
+    chip.present = false;
+    await clock.run(10_000, 500);
+    expect(points.goodValue('loop.chamber.state')).toBe('safe');
+    expect(points.get('heater.state')?.value).toBe(false);
+    expect(agent.alarms.list().map((a) => a.id)).toContain('loop.chamber.input');
+    chip.present = true;
+    await clock.run(60_000, 500);
+    expect(points.goodValue('loop.chamber.state')).toBe('auto');
+    const output = points.goodValue('loop.chamber.output') as number;
+    expect(output).toBeGreaterThan(0); // resumed from the safe output, integral re-initialised
+    expect(output).toBeLessThanOrEqual(1);
   });
 });

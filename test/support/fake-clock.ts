@@ -48,6 +48,14 @@ export class FakeClock implements Clock {
     return sleepOn(this, delayMs, signal);
   }
 
+  /**
+   * Moves time forward *without* firing timers, as a blocked event loop does; overdue timers fire at
+   * the next `advance`, each seeing the later time (so their lateness shows).
+   */
+  jump(ms: number): void {
+    this.#mono += ms;
+  }
+
   /** Number of pending timers (for asserting that a component cleaned up after itself). */
   get pendingTimers(): number {
     return this.#timers.length;

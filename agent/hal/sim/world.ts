@@ -8,17 +8,17 @@
  */
 import type { Clock, TimerHandle } from '../../core/clock.js';
 import type { Logger } from '../../core/log.js';
-import type { SimBle } from '../ble/sim.js';
 import { SimBthomeSensor } from '../ble/bthome/sim-bthome-sensor.js';
+import type { SimBle } from '../ble/sim.js';
 import type { Buses } from '../buses.js';
-import type { GpioLineRef } from '../gpio/types.js';
 import { SimGpio } from '../gpio/sim.js';
+import type { GpioLineRef } from '../gpio/types.js';
 import { SimBme280Chip } from '../i2c/chips/sim-bme280-chip.js';
 import { SimSht31Chip } from '../i2c/chips/sim-sht31-chip.js';
 import { SimI2c } from '../i2c/sim.js';
 import { SimPms5003 } from '../serial/pms5003/sim-pms5003.js';
 import { SimSerial } from '../serial/sim.js';
-import { seededRandom, type Random } from './random.js';
+import { type Random, seededRandom } from './random.js';
 import { ThermalPlant } from './thermal-plant.js';
 import type { SimPeerParams, SimWorldParams } from './world-schema.js';
 
@@ -101,8 +101,7 @@ export class SimWorld {
     switch (device.driver) {
       case 'bme280':
       case 'sht31': {
-        const chip =
-          device.driver === 'bme280' ? new SimBme280Chip({ clock }) : new SimSht31Chip({ clock });
+        const chip = device.driver === 'bme280' ? new SimBme280Chip({ clock }) : new SimSht31Chip({ clock });
         chip.setEnvironment({
           temperatureC: peer.temperatureC ?? 21,
           humidityPct: peer.humidityPct ?? 45,
@@ -130,7 +129,11 @@ export class SimWorld {
         this.#addPulseSource(o.line as GpioLineRef, (o.edge as string) === 'falling', peer.pulsesPerS ?? 0);
         return;
       case 'pms5003': {
-        const sensor = new SimPms5003({ clock, port: this.serial.port(o.port as string), periodMs: peer.periodMs });
+        const sensor = new SimPms5003({
+          clock,
+          port: this.serial.port(o.port as string),
+          periodMs: peer.periodMs,
+        });
         sensor.setConcentrations({ pm1_0: peer.pm1_0 ?? 4, pm2_5: peer.pm2_5 ?? 9, pm10: peer.pm10 ?? 14 });
         this.#starters.push(() => {
           sensor.start();
@@ -155,7 +158,10 @@ export class SimWorld {
         return;
       }
       default:
-        this.#deps.log.warn({ device: device.id, driver: device.driver }, 'no simulated peer for this driver');
+        this.#deps.log.warn(
+          { device: device.id, driver: device.driver },
+          'no simulated peer for this driver',
+        );
     }
   }
 

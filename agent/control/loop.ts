@@ -1,0 +1,518 @@
+/**
+ * One PID loop bound to points: reads its input, computes on a fixed sample period, and drives its
+ * output point — a number, or a relay through time proportioning. It owns what makes a loop safe to
+ * leave alone: an input that goes stale or faults puts the output in its safe state and raises an
+ * alarm, and the loop resumes bumplessly when the input is good again; an interlock forcing the output
+ * is followed (the PID tracks the forced value) so its release causes no bump; gain scheduling and
+ * relay autotune switch tunings bumplessly, and an aborted autotune restores the gains and mode.
+ *
+ * Points it publishes: `loop.<name>.setpoint` (writable: rules and commands change the setpoint
+ * through it), `loop.<name>.output` (the controller output), `loop.<name>.mode` and
+ * `loop.<name>.state` (`auto`, `manual`, `safe`, `interlocked`, `autotune`).
+ */
+import type { Clock } from '../core/clock.js';
+import { errorMessage, isAgentError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import type { PointTable, PointValue } from '../core/points.js';
+import { type AutotuneResult, RelayAutotuner, type TuningRule, tuningsFromUltimate } from './autotune.js';
+import type { LoopConfig } from './loop-schema.js';
+import { Pid } from './pid.js';
+import { GainSchedule } from './schedule.js';
+import type { Task } from './scheduler.js';
+import { TimeProportioner } from './time-proportioning.js';
+import type { AlarmSink, LoopControl, LoopMode, PidTunings } from './types.js';
+import { PID_SHARED_BYTES, PID_SLOTS, type WorkerPidOptions } from './worker-pid-task.js';
+import { WorkerTicker } from './worker-ticker.js';
+
+export type LoopState = 'auto' | 'manual' | 'safe' | 'interlocked' | 'autotune';
+
+export interface LoopStatus {
+  readonly name: string;
+  readonly state: LoopState;
+  readonly mode: LoopMode;
+  readonly input: number | undefined;
+  readonly setpoint: number;
+  readonly output: number;
+  readonly tunings: PidTunings;
+  readonly region: string | undefined;
+  readonly autotune: { readonly running: boolean; readonly last: AutotuneOutcome | undefined };
+}
+
+export type AutotuneOutcome =
+  | {
+      readonly ok: true;
+      readonly rule: TuningRule;
+      readonly tunings: PidTunings;
+      readonly result: AutotuneResult;
+    }
+  | { readonly ok: false; readonly reason: string };
+
+export interface ControlLoopDeps {
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly points: PointTable;
+  readonly alarms: AlarmSink;
+}
+
+interface RunningAutotune {
+  readonly tuner: RelayAutotuner;
+  readonly rule: TuningRule;
+  readonly previousMode: LoopMode;
+  readonly region: string | undefined;
+}
+
+export class ControlLoop implements LoopControl {
+  readonly name: string;
+  readonly #deps: ControlLoopDeps;
+  readonly #config: LoopConfig;
+  readonly #pid: Pid;
+  readonly #schedule: GainSchedule | undefined;
+  readonly #proportioner: TimeProportioner | undefined;
+  readonly #source: string;
+  readonly #p: { setpoint: string; output: string; mode: string; state: string };
+  #setpoint: number;
+  #state: LoopState;
+  #lastInput: number | undefined;
+  /** The controller output being applied (PID, autotune relay, tracked force or safe value). */
+  #currentOutput = 0;
+  #region: string | undefined;
+  #autotune: RunningAutotune | undefined;
+  #lastAutotune: AutotuneOutcome | undefined;
+  #unsubscribe: (() => void) | undefined;
+  /** With `worker: true`, the PID runs in a worker thread and these are its shared slots. */
+  readonly #worker: { ticker: WorkerTicker; slots: Float64Array } | undefined;
+  /** Whether the input alarm is raised (not during the start-up grace). */
+  #alarmed = false;
+  readonly #createdMs: number;
+  readonly #graceMs: number;
+
+  constructor(deps: ControlLoopDeps, config: LoopConfig) {
+    this.#deps = deps;
+    this.#config = config;
+    this.name = config.name;
+    this.#source = `loop:${config.name}`;
+    const base = `loop.${config.name}`;
+    this.#p = {
+      setpoint: `${base}.setpoint`,
+      output: `${base}.output`,
+      mode: `${base}.mode`,
+      state: `${base}.state`,
+    };
+    this.#setpoint = config.setpoint;
+    const { min, max } = config.outputLimits;
+    this.#pid = new Pid({
+      tunings: config.tunings,
+      sampleMs: config.periodMs,
+      outMin: min,
+      outMax: max,
+      direction: config.direction,
+      pOn: config.pOn,
+      antiWindup: config.antiWindup,
+      derivativeFilterN: config.derivativeFilterN,
+      mode: config.mode,
+      initialOutput:
+        config.mode === 'manual' ? (config.manualOutput ?? config.safeOutput) : config.safeOutput,
+    });
+    this.#currentOutput = this.#pid.output;
+    this.#createdMs = deps.clock.monotonicMs();
+    this.#graceMs = config.startupGraceMs;
+    this.#state = config.mode;
+    const schedule = config.schedule;
+    this.#schedule = schedule
+      ? new GainSchedule({
+          hysteresis: schedule.hysteresis,
+          regions: schedule.regions.map((r) => ({ ...r, tunings: r.tunings ?? config.tunings })),
+        })
+      : undefined;
+    if (config.worker) {
+      const options: WorkerPidOptions = {
+        sampleMs: config.periodMs,
+        tunings: config.tunings,
+        outMin: min,
+        outMax: max,
+        direction: config.direction,
+        pOn: config.pOn,
+        derivativeFilterN: config.derivativeFilterN,
+        initialOutput: this.#pid.output,
+      };
+      const ticker = new WorkerTicker({
+        periodMs: config.periodMs,
+        taskModule: new URL('./worker-pid-task.js', import.meta.url),
+        taskOptions: options,
+        sharedBytes: PID_SHARED_BYTES,
+      });
+      const slots = new Float64Array(ticker.shared);
+      slots[PID_SLOTS.setpoint] = this.#setpoint;
+      slots[PID_SLOTS.output] = this.#pid.output;
+      this.#worker = { ticker, slots };
+      this.#syncWorker();
+    }
+    const tp = config.timeProportioning;
+    this.#proportioner = tp
+      ? new TimeProportioner({ windowMs: tp.windowMs, minOnMs: tp.minOnMs, minOffMs: tp.minOffMs })
+      : undefined;
+  }
+
+  /** Declares the loop's own points; the input and output belong to devices. */
+  declarePoints(): void {
+    const { points } = this.#deps;
+    const unit = points.get(this.#config.input)?.unit;
+    points.declare({ name: this.#p.setpoint, unit, writable: true });
+    points.declare({ name: this.#p.output });
+    points.declare({ name: this.#p.mode });
+    points.declare({ name: this.#p.state });
+    points.update(this.#p.setpoint, this.#setpoint, this.#source);
+    points.update(this.#p.output, this.#pid.output, this.#source);
+    points.update(this.#p.mode, this.#pid.mode, this.#source);
+    points.update(this.#p.state, this.#state, this.#source);
+    this.#unsubscribe = points.onWrite(this.#p.setpoint, async (value) => {
+      if (typeof value !== 'number' || !Number.isFinite(value)) {
+        throw new TypeError(`setpoint of loop ${this.name} must be a finite number, got ${String(value)}`);
+      }
+      this.#setpoint = value;
+      if (this.#worker) this.#worker.slots[PID_SLOTS.setpoint] = value;
+    });
+  }
+
+  /** Starts the worker thread of a `worker: true` loop (nothing to do otherwise). */
+  async start(): Promise<void> {
+    const worker = this.#worker;
+    if (!worker) return;
+    // Every new measurement goes straight to the worker, which samples it on exact deadlines.
+    const off = this.#deps.points.subscribe(this.#config.input, (p) => {
+      if (p.quality === 'good' && typeof p.value === 'number') worker.slots[PID_SLOTS.input] = p.value;
+    });
+    const previous = this.#unsubscribe;
+    this.#unsubscribe = () => {
+      off();
+      previous?.();
+    };
+    await worker.ticker.start();
+  }
+
+  /** The scheduler tasks: the PID sample, and the relay's time-proportioning tick if any. */
+  tasks(): Task[] {
+    const tasks: Task[] = [
+      { name: `loop.${this.name}`, periodMs: this.#config.periodMs, run: () => this.#sample() },
+    ];
+    if (this.#proportioner && this.#config.timeProportioning) {
+      tasks.push({
+        name: `loop.${this.name}.relay`,
+        periodMs: this.#config.timeProportioning.tickMs,
+        run: () => this.#driveRelay(),
+      });
+    }
+    return tasks;
+  }
+
+  status(): LoopStatus {
+    return {
+      name: this.name,
+      state: this.#state,
+      mode: this.#pid.mode,
+      input: this.#lastInput,
+      setpoint: this.#setpoint,
+      output: this.#pid.output,
+      tunings: this.#pid.tunings,
+      region: this.#region,
+      autotune: { running: this.#autotune !== undefined, last: this.#lastAutotune },
+    };
+  }
+
+  setMode(mode: LoopMode, source: string, manualOutput?: number): void {
+    this.#cancelAutotune('mode changed');
+    if (mode === 'manual') {
+      this.#pid.setMode('manual', manualOutput === undefined ? {} : { output: manualOutput });
+      // The technician's output applies now, not at the next sample.
+      if (this.#state !== 'safe') this.#currentOutput = this.#pid.output;
+      this.#deps.points.update(this.#p.output, this.#pid.output, this.#source);
+    } else {
+      this.#pid.setMode('auto', this.#lastInput === undefined ? {} : { input: this.#lastInput });
+    }
+    this.#syncWorker();
+    this.#deps.log.info({ loop: this.name, mode, manualOutput, source }, 'loop mode changed');
+    this.#publishMode();
+  }
+
+  setSetpoint(value: number, source: string): void {
+    void this.#deps.points.write(this.#p.setpoint, value, source).catch((error: unknown) => {
+      this.#deps.log.warn({ loop: this.name, err: errorMessage(error) }, 'setpoint refused');
+    });
+  }
+
+  setTunings(tunings: PidTunings, source: string): void {
+    this.#pid.setTunings(tunings);
+    if (this.#schedule && this.#region) this.#schedule.setRegionTunings(this.#region, tunings);
+    this.#syncWorker();
+    this.#deps.log.info({ loop: this.name, tunings, region: this.#region, source }, 'loop retuned');
+  }
+
+  /**
+   * Starts a relay autotune around the current setpoint. The relay swings `amplitude` around the
+   * current output; on success the tunings by `rule` replace the current ones (the current gain
+   * schedule region's, if any) and the previous mode resumes; on abort nothing is changed.
+   */
+  startAutotune(source: string, rule?: TuningRule): void {
+    if (this.#autotune) throw new TypeError(`loop ${this.name} is already autotuning`);
+    if (this.#worker)
+      throw new TypeError(`loop ${this.name} runs in a worker thread; autotune it with worker: false`);
+    if (this.#state === 'safe') throw new TypeError(`loop ${this.name} has no good input; autotune refused`);
+    const at = this.#config.autotune;
+    const { min, max } = this.#config.outputLimits;
+    const bias = this.#pid.output;
+    // Swing symmetrically around the current output; at a limit, swing over the whole range.
+    const amplitude = at.amplitude ?? Math.min(bias - min, max - bias);
+    const tuner = new RelayAutotuner({
+      setpoint: this.#setpoint,
+      ...(amplitude > 0 ? { bias, amplitude } : { outputHigh: max, outputLow: min }),
+      hysteresis: at.hysteresis,
+      cycles: at.cycles,
+      maxDurationMs: at.maxDurationMs,
+      maxInput: at.maxInput,
+      minInput: at.minInput,
+      direction: this.#config.direction,
+    });
+    this.#autotune = { tuner, rule: rule ?? at.rule, previousMode: this.#pid.mode, region: this.#region };
+    this.#deps.log.info({ loop: this.name, rule: this.#autotune.rule, source }, 'autotune started');
+    this.#setState('autotune');
+  }
+
+  cancelAutotune(source: string): boolean {
+    return this.#cancelAutotune(`cancelled by ${source}`);
+  }
+
+  /** Puts the output in its safe state (agent stopping). */
+  async stop(): Promise<void> {
+    this.#unsubscribe?.();
+    this.#autotune = undefined;
+    await this.#worker?.ticker.stop();
+    await this.#writeOutput(this.#config.safeOutput, true);
+  }
+
+  async #sample(): Promise<void> {
+    const snapshot = this.#deps.points.get(this.#config.input);
+    const input =
+      snapshot?.quality === 'good' && typeof snapshot.value === 'number' ? snapshot.value : undefined;
+    if (input === undefined) {
+      await this.#enterSafe(snapshot?.quality ?? 'unknown');
+      return;
+    }
+    if (this.#state === 'safe') this.#leaveSafe(input);
+    this.#lastInput = input;
+
+    let output: number;
+    const running = this.#autotune;
+    if (this.#worker) {
+      const { slots } = this.#worker;
+      slots[PID_SLOTS.input] = input;
+      slots[PID_SLOTS.inputGood] = 1;
+      output = slots[PID_SLOTS.output] ?? this.#config.safeOutput;
+    } else if (running) {
+      const step = running.tuner.step(input, this.#deps.clock.monotonicMs());
+      if ('output' in step) output = step.output;
+      else {
+        this.#finishAutotune(running, step, input);
+        output = this.#pid.output;
+      }
+    } else {
+      this.#applySchedule(input);
+      output = this.#pid.mode === 'auto' ? this.#pid.compute(input, this.#setpoint) : this.#pid.output;
+    }
+    this.#deps.points.update(this.#p.output, output, this.#source);
+    if (!this.#proportioner) await this.#writeOutput(output, false);
+    this.#currentOutput = output;
+  }
+
+  async #driveRelay(): Promise<void> {
+    const proportioner = this.#proportioner;
+    if (!proportioner || this.#state === 'safe') return;
+    const { min, max } = this.#config.outputLimits;
+    const duty = (this.#currentOutput - min) / (max - min);
+    const on = proportioner.update(Math.min(1, Math.max(0, duty)), this.#deps.clock.monotonicMs());
+    await this.#writePoint(on);
+  }
+
+  /** Writes the output point (a number, or on/off for a relay) if it differs from what it holds. */
+  async #writeOutput(output: number, force: boolean): Promise<void> {
+    if (this.#proportioner) {
+      const { min, max } = this.#config.outputLimits;
+      await this.#writePoint(output > min + (max - min) / 2, force);
+    } else {
+      await this.#writePoint(output, force);
+    }
+  }
+
+  async #writePoint(value: PointValue, always = false): Promise<void> {
+    const { points } = this.#deps;
+    const current = points.get(this.#config.output);
+    if (!always && current?.value === value && current.quality === 'good') {
+      if (this.#state === 'interlocked' && !current.forcedBy) this.#setState(this.#pid.mode);
+      return;
+    }
+    try {
+      await points.write(this.#config.output, value, this.#source);
+      if (this.#state === 'interlocked') {
+        this.#deps.log.info({ loop: this.name }, 'interlock released; loop resumes');
+        this.#setState(this.#pid.mode);
+      }
+    } catch (error) {
+      if (isAgentError(error) && error.code === 'EFORCED') {
+        this.#followForce(current?.value);
+        return;
+      }
+      this.#deps.log.debug({ loop: this.name, err: errorMessage(error) }, 'output write failed');
+    }
+  }
+
+  /** An interlock holds the output: the PID tracks it so that the release causes no bump. */
+  #followForce(forced: PointValue | undefined): void {
+    const { min, max } = this.#config.outputLimits;
+    const value =
+      typeof forced === 'boolean' ? (forced ? max : min) : typeof forced === 'number' ? forced : min;
+    if (this.#lastInput !== undefined) this.#pid.track(value, this.#lastInput);
+    this.#currentOutput = value;
+    if (this.#state !== 'interlocked') {
+      this.#deps.log.warn({ loop: this.name, output: this.#config.output }, 'output held by an interlock');
+      this.#setState('interlocked');
+    }
+  }
+
+  async #enterSafe(quality: string): Promise<void> {
+    // At start-up the input has simply not been read yet: hold the safe output without an alarm for
+    // a grace period, unless the input was already good once.
+    const starting =
+      this.#lastInput === undefined && this.#deps.clock.monotonicMs() - this.#createdMs < this.#graceMs;
+    if (this.#state !== 'safe' && starting) {
+      this.#setState('safe');
+      this.#alarmed = false;
+    } else if (this.#state !== 'safe' || (!this.#alarmed && !starting)) {
+      this.#cancelAutotune('input lost');
+      this.#deps.log.warn(
+        { loop: this.name, input: this.#config.input, quality },
+        'loop input not good: output safe',
+      );
+      this.#deps.alarms.raise({
+        id: `loop.${this.name}.input`,
+        severity: 'major',
+        message: `loop ${this.name}: input ${this.#config.input} is ${quality}; output held at its safe value`,
+        source: this.#source,
+      });
+      this.#alarmed = true;
+      this.#setState('safe');
+    }
+    this.#currentOutput = this.#config.safeOutput;
+    if (this.#worker) {
+      this.#worker.slots[PID_SLOTS.inputGood] = 0;
+      this.#worker.slots[PID_SLOTS.output] = this.#config.safeOutput;
+    }
+    this.#deps.points.update(this.#p.output, this.#config.safeOutput, this.#source);
+    await this.#writeOutput(this.#config.safeOutput, false);
+  }
+
+  #leaveSafe(input: number): void {
+    // Resume from the safe output with the integral re-initialised: no bump, no stale integral.
+    this.#pid.track(this.#config.safeOutput, input);
+    if (this.#alarmed) {
+      this.#deps.alarms.clear(`loop.${this.name}.input`, this.#source);
+      this.#deps.log.info({ loop: this.name }, 'loop input good again: resuming');
+    }
+    this.#alarmed = false;
+    this.#setState(this.#pid.mode);
+  }
+
+  #applySchedule(input: number): void {
+    const schedule = this.#schedule;
+    if (!schedule) return;
+    const by = this.#config.schedule?.by;
+    const value =
+      by === 'setpoint'
+        ? this.#setpoint
+        : by === this.#config.input
+          ? input
+          : this.#deps.points.goodValue(by ?? '');
+    if (typeof value !== 'number') return;
+    const selection = schedule.select(value);
+    if (selection.changed || this.#region === undefined) {
+      this.#pid.setTunings(selection.tunings);
+      if (this.#region !== undefined) {
+        this.#deps.log.info(
+          { loop: this.name, region: selection.region, tunings: selection.tunings },
+          'gain region changed',
+        );
+      }
+      this.#region = selection.region;
+    }
+  }
+
+  #finishAutotune(
+    running: RunningAutotune,
+    step: Exclude<ReturnType<RelayAutotuner['step']>, { output: number }>,
+    input: number,
+  ): void {
+    this.#autotune = undefined;
+    this.#pid.track(this.#currentOutput, input);
+    if ('done' in step) {
+      const tunings = tuningsFromUltimate(
+        step.done.kuFundamental ?? step.done.ku,
+        step.done.puS,
+        running.rule,
+      );
+      this.#pid.setTunings(tunings);
+      if (this.#schedule && running.region) this.#schedule.setRegionTunings(running.region, tunings);
+      this.#lastAutotune = { ok: true, rule: running.rule, tunings, result: step.done };
+      this.#deps.log.info(
+        { loop: this.name, tunings, ku: step.done.ku, puS: step.done.puS },
+        'autotune done',
+      );
+    } else {
+      this.#lastAutotune = { ok: false, reason: step.aborted };
+      this.#deps.log.warn(
+        { loop: this.name, reason: step.aborted },
+        'autotune aborted; previous tunings kept',
+      );
+      this.#deps.alarms.raise({
+        id: `loop.${this.name}.autotune`,
+        severity: 'warning',
+        message: `loop ${this.name}: autotune aborted (${step.aborted}); previous tunings and mode restored`,
+        source: this.#source,
+      });
+    }
+    this.#pid.setMode(running.previousMode, { input, output: this.#currentOutput });
+    this.#setState(running.previousMode);
+  }
+
+  #cancelAutotune(reason: string): boolean {
+    const running = this.#autotune;
+    if (!running) return false;
+    this.#autotune = undefined;
+    this.#lastAutotune = { ok: false, reason };
+    if (this.#lastInput !== undefined) this.#pid.track(this.#currentOutput, this.#lastInput);
+    this.#deps.log.info({ loop: this.name, reason }, 'autotune cancelled');
+    this.#setState(running.previousMode);
+    return true;
+  }
+
+  /** Passes mode, manual output and tunings to the worker; the version tells it something changed. */
+  #syncWorker(): void {
+    const slots = this.#worker?.slots;
+    if (!slots) return;
+    const t = this.#pid.tunings;
+    slots[PID_SLOTS.mode] = this.#pid.mode === 'manual' ? 1 : 0;
+    slots[PID_SLOTS.manualOutput] = this.#pid.output;
+    slots[PID_SLOTS.kp] = t.kp;
+    slots[PID_SLOTS.ki] = t.ki;
+    slots[PID_SLOTS.kd] = t.kd;
+    slots[PID_SLOTS.version] = (slots[PID_SLOTS.version] ?? 0) + 1;
+  }
+
+  #publishMode(): void {
+    this.#deps.points.update(this.#p.mode, this.#pid.mode, this.#source);
+    if (this.#state === 'auto' || this.#state === 'manual') this.#setState(this.#pid.mode);
+  }
+
+  #setState(state: LoopState): void {
+    this.#state = state;
+    this.#deps.points.update(this.#p.state, state, this.#source);
+    this.#deps.points.update(this.#p.mode, this.#pid.mode, this.#source);
+  }
+}
