@@ -132,6 +132,11 @@ export class Scheduler {
     const period = entry.task.periodMs;
     const deadline = entry.next;
     const now = clock.monotonicMs();
+    if (now < deadline) {
+      // A timer that fires early (clock granularity) waits out the rest; never runs a tick early.
+      this.#schedule(entry);
+      return;
+    }
     // Skip whole periods lost to a blocked event loop: run once, late, never in a burst.
     const behind = Math.floor((now - deadline) / period);
     if (behind > 0) {

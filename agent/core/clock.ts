@@ -33,7 +33,8 @@ export class SystemClock implements Clock {
   }
 
   setTimeout(fn: () => void, delayMs: number): TimerHandle {
-    const t = setTimeout(fn, Math.max(0, delayMs));
+    // Node truncates a fractional delay, which would fire up to 1 ms before a deadline: round up.
+    const t = setTimeout(fn, Math.max(0, Math.ceil(delayMs)));
     return { cancel: () => clearTimeout(t) };
   }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Scheduler } from '../../../agent/control/scheduler.js';
+import type { Clock } from '../../../agent/core/clock.js';
 import { silentLogger } from '../../../agent/core/log.js';
 import { PointTable } from '../../../agent/core/points.js';
 import { FakeClock } from '../../support/fake-clock.js';
@@ -72,6 +73,26 @@ describe('Scheduler', () => {
     expect(stats).toMatchObject({ late: 1, ticks: 2 });
     expect(stats?.maxLatenessMs).toBeCloseTo(3, 6);
     expect(points.get('control.pid.late')?.value).toBe(1);
+    await scheduler.stop();
+  });
+
+  it('never runs a tick before its deadline when the timer fires early (ms granularity)', async () => {
+    const clock = new FakeClock({ monoMs: 0 });
+    const early: Clock = {
+      nowMs: () => clock.nowMs(),
+      monotonicMs: () => clock.monotonicMs(),
+      setTimeout: (fn, delayMs) => clock.setTimeout(fn, delayMs >= 1 ? delayMs - 0.5 : delayMs),
+      setInterval: (fn, periodMs) => clock.setInterval(fn, periodMs),
+      sleep: (ms, signal) => clock.sleep(ms, signal),
+    };
+    const scheduler = new Scheduler({ clock: early, log: silentLogger() });
+    const lateness: number[] = [];
+    scheduler.add({ name: 't', periodMs: 10, run: (d) => void lateness.push(clock.monotonicMs() - d) });
+    scheduler.start();
+    await clock.advance(100);
+    expect(lateness.length).toBeGreaterThanOrEqual(10);
+    expect(Math.min(...lateness)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...lateness)).toBeLessThan(1);
     await scheduler.stop();
   });
 
