@@ -4,7 +4,8 @@
  * the output is writable) are checked by `checkLoops` once the point table is known.
  */
 import { z } from 'zod';
-import type { ConfigIssue } from '../core/errors.js';
+import { type ConfigIssue, errorMessage } from '../core/errors.js';
+import { GainSchedule } from './schedule.js';
 
 const pointName = z
   .string()
@@ -57,6 +58,9 @@ export const loopSchema = z.strictObject({
       /** How often the relay is re-evaluated within a window. */
       tickMs: z.number().int().min(10).max(60_000).default(100),
     })
+    .refine((tp) => tp.minOnMs + tp.minOffMs <= tp.windowMs, {
+      message: 'expected minOnMs + minOffMs <= windowMs',
+    })
     .optional(),
   /** After start, how long a not-yet-read input holds the safe output without raising the alarm. */
   startupGraceMs: z.number().int().min(0).max(600_000).default(10_000),
@@ -78,6 +82,18 @@ export const loopSchema = z.strictObject({
         )
         .min(1),
     })
+    .superRefine((schedule, ctx) => {
+      // The regions must make a GainSchedule (contiguous, ascending, unique names): ask it, so that
+      // a mistake is a config error with a line rather than a TypeError when the loop is built.
+      try {
+        new GainSchedule({
+          hysteresis: schedule.hysteresis,
+          regions: schedule.regions.map((r) => ({ ...r, tunings: r.tunings ?? { kp: 0, ki: 0, kd: 0 } })),
+        });
+      } catch (error) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['regions'], message: errorMessage(error) });
+      }
+    })
     .optional(),
   autotune: z
     .strictObject({
@@ -94,6 +110,10 @@ export const loopSchema = z.strictObject({
         .int()
         .positive()
         .default(2 * 3_600_000),
+    })
+    .refine((at) => at.minInput === undefined || at.maxInput === undefined || at.minInput < at.maxInput, {
+      message: 'expected minInput < maxInput',
+      path: ['maxInput'],
     })
     .default({}),
   /** Run the PID computation in a worker thread (sub-millisecond sampling jitter, fast loops). */

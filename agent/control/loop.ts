@@ -57,7 +57,6 @@ export interface ControlLoopDeps {
 interface RunningAutotune {
   readonly tuner: RelayAutotuner;
   readonly rule: TuningRule;
-  readonly previousMode: LoopMode;
   readonly region: string | undefined;
 }
 
@@ -81,6 +80,8 @@ export class ControlLoop implements LoopControl {
   #unsubscribe: (() => void) | undefined;
   /** With `worker: true`, the PID runs in a worker thread and these are its shared slots. */
   readonly #worker: { ticker: WorkerTicker; slots: Float64Array } | undefined;
+  /** Whether the input is not good (from the first bad sample to the next good one). */
+  #inputLost = false;
   /** Whether the input alarm is raised (not during the start-up grace). */
   #alarmed = false;
   readonly #createdMs: number;
@@ -212,7 +213,8 @@ export class ControlLoop implements LoopControl {
       mode: this.#pid.mode,
       input: this.#lastInput,
       setpoint: this.#setpoint,
-      output: this.#pid.output,
+      // A worker loop's PID runs in the worker: its output is in the shared slots.
+      output: this.#worker ? (this.#worker.slots[PID_SLOTS.output] ?? this.#pid.output) : this.#pid.output,
       tunings: this.#pid.tunings,
       region: this.#region,
       autotune: { running: this.#autotune !== undefined, last: this.#lastAutotune },
@@ -222,10 +224,15 @@ export class ControlLoop implements LoopControl {
   setMode(mode: LoopMode, source: string, manualOutput?: number): void {
     this.#cancelAutotune('mode changed');
     if (mode === 'manual') {
-      this.#pid.setMode('manual', manualOutput === undefined ? {} : { output: manualOutput });
-      // The technician's output applies now, not at the next sample.
-      if (this.#state !== 'safe') this.#currentOutput = this.#pid.output;
+      // Without an output, manual holds the current one: in worker mode that is the worker's.
+      const output = manualOutput ?? (this.#worker ? this.#worker.slots[PID_SLOTS.output] : undefined);
+      this.#pid.setMode('manual', output === undefined ? {} : { output });
       this.#deps.points.update(this.#p.output, this.#pid.output, this.#source);
+      // The technician's output applies now, not at the next sample (which may be minutes away).
+      if (!this.#inputLost) {
+        this.#currentOutput = this.#pid.output;
+        void (this.#proportioner ? this.#driveRelay() : this.#writeOutput(this.#currentOutput, false));
+      }
     } else {
       this.#pid.setMode('auto', this.#lastInput === undefined ? {} : { input: this.#lastInput });
     }
@@ -249,19 +256,25 @@ export class ControlLoop implements LoopControl {
 
   /**
    * Starts a relay autotune around the current setpoint. The relay swings `amplitude` around the
-   * current output; on success the tunings by `rule` replace the current ones (the current gain
-   * schedule region's, if any) and the previous mode resumes; on abort nothing is changed.
+   * current output (less if the output limits leave less room); on success the tunings by `rule`
+   * replace the current ones (the current gain schedule region's, if any) and the previous mode
+   * resumes; on abort nothing is changed. Refused while the input is lost or an interlock holds the
+   * output; cancelled by a mode change, a lost input or an interlock.
    */
   startAutotune(source: string, rule?: TuningRule): void {
     if (this.#autotune) throw new TypeError(`loop ${this.name} is already autotuning`);
     if (this.#worker)
       throw new TypeError(`loop ${this.name} runs in a worker thread; autotune it with worker: false`);
-    if (this.#state === 'safe') throw new TypeError(`loop ${this.name} has no good input; autotune refused`);
+    if (this.#inputLost) throw new TypeError(`loop ${this.name} has no good input; autotune refused`);
+    if (this.#state === 'interlocked') {
+      throw new TypeError(`loop ${this.name}: an interlock holds the output; autotune refused`);
+    }
     const at = this.#config.autotune;
     const { min, max } = this.#config.outputLimits;
     const bias = this.#pid.output;
-    // Swing symmetrically around the current output; at a limit, swing over the whole range.
-    const amplitude = at.amplitude ?? Math.min(bias - min, max - bias);
+    // Swing symmetrically around the current output, never past the output limits (a configured
+    // amplitude that does not fit is reduced to what does); at a limit, swing over the whole range.
+    const amplitude = Math.min(at.amplitude ?? Number.POSITIVE_INFINITY, bias - min, max - bias);
     const tuner = new RelayAutotuner({
       setpoint: this.#setpoint,
       ...(amplitude > 0 ? { bias, amplitude } : { outputHigh: max, outputLow: min }),
@@ -272,7 +285,7 @@ export class ControlLoop implements LoopControl {
       minInput: at.minInput,
       direction: this.#config.direction,
     });
-    this.#autotune = { tuner, rule: rule ?? at.rule, previousMode: this.#pid.mode, region: this.#region };
+    this.#autotune = { tuner, rule: rule ?? at.rule, region: this.#region };
     this.#deps.log.info({ loop: this.name, rule: this.#autotune.rule, source }, 'autotune started');
     this.#setState('autotune');
   }
@@ -297,8 +310,17 @@ export class ControlLoop implements LoopControl {
       await this.#enterSafe(snapshot?.quality ?? 'unknown');
       return;
     }
-    if (this.#state === 'safe') this.#leaveSafe(input);
+    if (this.#inputLost) this.#leaveSafe(input);
     this.#lastInput = input;
+    // An interlock holding the output is followed on every sample, not only when a write collides
+    // with it: otherwise the PID integrates between collisions and the release is a bump.
+    const held = this.#deps.points.get(this.#config.output);
+    if (held?.forcedBy !== undefined) {
+      this.#followForce(held.value);
+      this.#deps.points.update(this.#p.output, this.#currentOutput, this.#source);
+      return;
+    }
+    if (this.#state === 'interlocked') this.#interlockReleased();
 
     let output: number;
     const running = this.#autotune;
@@ -325,7 +347,7 @@ export class ControlLoop implements LoopControl {
 
   async #driveRelay(): Promise<void> {
     const proportioner = this.#proportioner;
-    if (!proportioner || this.#state === 'safe') return;
+    if (!proportioner || this.#inputLost) return;
     const { min, max } = this.#config.outputLimits;
     const duty = (this.#currentOutput - min) / (max - min);
     const on = proportioner.update(Math.min(1, Math.max(0, duty)), this.#deps.clock.monotonicMs());
@@ -346,15 +368,12 @@ export class ControlLoop implements LoopControl {
     const { points } = this.#deps;
     const current = points.get(this.#config.output);
     if (!always && current?.value === value && current.quality === 'good') {
-      if (this.#state === 'interlocked' && !current.forcedBy) this.#setState(this.#pid.mode);
+      if (this.#state === 'interlocked' && !current.forcedBy) this.#interlockReleased();
       return;
     }
     try {
       await points.write(this.#config.output, value, this.#source);
-      if (this.#state === 'interlocked') {
-        this.#deps.log.info({ loop: this.name }, 'interlock released; loop resumes');
-        this.#setState(this.#pid.mode);
-      }
+      if (this.#state === 'interlocked') this.#interlockReleased();
     } catch (error) {
       if (isAgentError(error) && error.code === 'EFORCED') {
         this.#followForce(current?.value);
@@ -364,17 +383,38 @@ export class ControlLoop implements LoopControl {
     }
   }
 
-  /** An interlock holds the output: the PID tracks it so that the release causes no bump. */
+  /**
+   * An interlock holds the output: the PID tracks it so that the release causes no bump. A running
+   * autotune is cancelled (its relay no longer reaches the plant).
+   */
   #followForce(forced: PointValue | undefined): void {
     const { min, max } = this.#config.outputLimits;
     const value =
       typeof forced === 'boolean' ? (forced ? max : min) : typeof forced === 'number' ? forced : min;
+    this.#cancelAutotune('output held by an interlock');
     if (this.#lastInput !== undefined) this.#pid.track(value, this.#lastInput);
     this.#currentOutput = value;
+    if (this.#worker) {
+      // The worker holds while the input is "not good" and resumes from the output slot afterwards.
+      this.#worker.slots[PID_SLOTS.inputGood] = 0;
+      this.#worker.slots[PID_SLOTS.output] = value;
+    }
     if (this.#state !== 'interlocked') {
       this.#deps.log.warn({ loop: this.name, output: this.#config.output }, 'output held by an interlock');
       this.#setState('interlocked');
     }
+  }
+
+  #interlockReleased(): void {
+    this.#deps.log.info({ loop: this.name }, 'interlock released; loop resumes');
+    this.#setState(this.#restingState());
+  }
+
+  /** The state when no interlock holds the output. */
+  #restingState(): LoopState {
+    if (this.#inputLost) return 'safe';
+    if (this.#autotune) return 'autotune';
+    return this.#pid.mode;
   }
 
   async #enterSafe(quality: string): Promise<void> {
@@ -382,11 +422,14 @@ export class ControlLoop implements LoopControl {
     // a grace period, unless the input was already good once.
     const starting =
       this.#lastInput === undefined && this.#deps.clock.monotonicMs() - this.#createdMs < this.#graceMs;
-    if (this.#state !== 'safe' && starting) {
-      this.#setState('safe');
-      this.#alarmed = false;
-    } else if (this.#state !== 'safe' || (!this.#alarmed && !starting)) {
+    // The loss is tracked apart from the state: an interlock may hold the output meanwhile (state
+    // `interlocked`), and the alarm must still clear when the input is good again.
+    if (!this.#inputLost) {
+      this.#inputLost = true;
       this.#cancelAutotune('input lost');
+      if (this.#state !== 'interlocked' && this.#state !== 'safe') this.#setState('safe');
+    }
+    if (!starting && !this.#alarmed) {
       this.#deps.log.warn(
         { loop: this.name, input: this.#config.input, quality },
         'loop input not good: output safe',
@@ -398,7 +441,6 @@ export class ControlLoop implements LoopControl {
         source: this.#source,
       });
       this.#alarmed = true;
-      this.#setState('safe');
     }
     this.#currentOutput = this.#config.safeOutput;
     if (this.#worker) {
@@ -417,7 +459,8 @@ export class ControlLoop implements LoopControl {
       this.#deps.log.info({ loop: this.name }, 'loop input good again: resuming');
     }
     this.#alarmed = false;
-    this.#setState(this.#pid.mode);
+    this.#inputLost = false;
+    if (this.#state !== 'interlocked') this.#setState(this.#restingState());
   }
 
   #applySchedule(input: number): void {
@@ -460,6 +503,8 @@ export class ControlLoop implements LoopControl {
       this.#pid.setTunings(tunings);
       if (this.#schedule && running.region) this.#schedule.setRegionTunings(running.region, tunings);
       this.#lastAutotune = { ok: true, rule: running.rule, tunings, result: step.done };
+      // An earlier abort's alarm: its condition (the loop has no autotuned gains) is over.
+      this.#deps.alarms.clear(`loop.${this.name}.autotune`, this.#source);
       this.#deps.log.info(
         { loop: this.name, tunings, ku: step.done.ku, puS: step.done.puS },
         'autotune done',
@@ -477,8 +522,9 @@ export class ControlLoop implements LoopControl {
         source: this.#source,
       });
     }
-    this.#pid.setMode(running.previousMode, { input, output: this.#currentOutput });
-    this.#setState(running.previousMode);
+    // The PID never left its mode (a mode change cancels the autotune): `track` above resumed auto
+    // from the relay's last output; manual keeps the operator's output.
+    this.#setState(this.#restingState());
   }
 
   #cancelAutotune(reason: string): boolean {
@@ -488,7 +534,7 @@ export class ControlLoop implements LoopControl {
     this.#lastAutotune = { ok: false, reason };
     if (this.#lastInput !== undefined) this.#pid.track(this.#currentOutput, this.#lastInput);
     this.#deps.log.info({ loop: this.name, reason }, 'autotune cancelled');
-    this.#setState(running.previousMode);
+    if (this.#state !== 'interlocked') this.#setState(this.#restingState());
     return true;
   }
 
