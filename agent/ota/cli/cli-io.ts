@@ -1,0 +1,34 @@
+/**
+ * What the release-pipeline commands need from the process, passed in so the commands never touch
+ * `process` themselves: output streams, the wall clock, and the exit codes they end with.
+ * Exit codes: 0 success, 1 verification or operation failed, 2 usage (bad arguments or input files),
+ * 78 a key file that is not a usable Ed25519 key (EX_CONFIG, as for other configuration mistakes).
+ */
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_BAD_KEY = 78;
+
+export interface CliIo {
+  /** Writes to standard output (a trailing newline is the caller's). */
+  out(text: string): void;
+  /** Writes to standard error. */
+  err(text: string): void;
+  /** Wall-clock POSIX milliseconds. */
+  nowMs(): number;
+}
+
+/** A command failure with the exit code it maps to and a message for a person (no stack trace). */
+export class CliError extends Error {
+  readonly exitCode: number;
+  constructor(exitCode: number, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'CliError';
+    this.exitCode = exitCode;
+  }
+}
+
+export function usageError(message: string): CliError {
+  return new CliError(EXIT_USAGE, message);
+}
