@@ -1,0 +1,412 @@
+/**
+ * The MQTT 5 session (MQTT.js), behaving as types.ts describes. MQTT.js's own reconnect (a fixed
+ * period) is turned off: each attempt is a fresh client, and the delay between attempts comes from
+ * `Backoff` (exponential, full jitter) so a fleet that lost its broker does not return in lockstep.
+ * The backoff resets only after a session stayed up for a while, so a broker that accepts and drops at
+ * once is not hammered. Clean start every time: subscriptions are renewed by us after each connect, and
+ * unacknowledged QoS 1 publishes of a lost session fail with `ECLOSED` for their owner to resend.
+ *
+ * Status: on connect a retained `{state: "online", ...}` (CBOR) goes to `<prefix>/<id>/status`; the
+ * last will is the retained `{state: "offline"}`, which the broker publishes if we vanish; `stop()`
+ * publishes it itself before a clean DISCONNECT (after which the broker would not send the will).
+ * `mqtt` is imported when the first connection is made, so an agent without a link never loads it.
+ */
+import { EventEmitter } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { Encoder } from 'cbor-x';
+import type { IClientOptions, IClientPublishOptions, MqttClient } from 'mqtt';
+import { Backoff } from '../core/backoff.js';
+import type { Clock } from '../core/clock.js';
+import { errorMessage } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import { LinkError } from './errors.js';
+import { deviceTopics, topicMatches } from './topics.js';
+import type {
+  IncomingMessage,
+  Link,
+  LinkEvents,
+  LinkState,
+  LinkStatus,
+  MessageHandler,
+  PublishOptions,
+  Topics,
+} from './types.js';
+
+export type ConnectMqtt = (url: string, options: IClientOptions) => MqttClient;
+
+export interface MqttLinkDeps {
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** Seam: creates a client (default: `mqtt.connect`, imported on first use). */
+  readonly connect?: ConnectMqtt | undefined;
+  readonly readFile?: (path: string) => Promise<Buffer>;
+  /** Injected for tests; defaults to Math.random. */
+  readonly random?: () => number;
+}
+
+export interface MqttLinkOptions {
+  readonly url: string;
+  readonly deviceId: string;
+  readonly clientId?: string | undefined;
+  readonly username?: string | undefined;
+  readonly password?: string | undefined;
+  /** Absolute paths (main.ts resolves them against the configuration file). */
+  readonly tls?: {
+    readonly ca?: string | undefined;
+    readonly cert?: string | undefined;
+    readonly key?: string | undefined;
+    readonly rejectUnauthorized?: boolean | undefined;
+  };
+  readonly topicPrefix: string;
+  readonly keepaliveS: number;
+  readonly connectTimeoutMs: number;
+  readonly backoff: { readonly baseMs: number; readonly maxMs: number };
+  /** Extra fields of the retained `online` status (boot id, version). */
+  readonly status?: () => Record<string, string | number | boolean>;
+}
+
+/** A session must last this long before the reconnect backoff starts again from its base. */
+const STABLE_SESSION_MS = 30_000;
+const STOP_PUBLISH_TIMEOUT_MS = 2000;
+const cbor = new Encoder({ useRecords: false, tagUint8Array: false });
+
+interface Subscription {
+  readonly qos: 0 | 1;
+  readonly handlers: Set<MessageHandler>;
+}
+
+export class MqttLink extends EventEmitter<LinkEvents> implements Link {
+  readonly deviceId: string;
+  readonly topics: Topics;
+  readonly #deps: MqttLinkDeps;
+  readonly #opts: MqttLinkOptions;
+  readonly #clientId: string;
+  readonly #subs = new Map<string, Subscription>();
+  #client: MqttClient | undefined;
+  #state: LinkState = 'idle';
+  #upSinceWallMs: number | undefined;
+  #reconnects = 0;
+  #lastError: string | undefined;
+  #abort: AbortController | undefined;
+  #loop: Promise<void> | undefined;
+  #connect: ConnectMqtt | undefined;
+
+  constructor(deps: MqttLinkDeps, options: MqttLinkOptions) {
+    super();
+    this.#deps = deps;
+    this.#opts = options;
+    this.deviceId = options.deviceId;
+    this.topics = deviceTopics(options.topicPrefix, options.deviceId);
+    this.#clientId = options.clientId ?? options.deviceId;
+    this.#connect = deps.connect;
+  }
+
+  get connected(): boolean {
+    return this.#state === 'up';
+  }
+
+  status(): LinkStatus {
+    return {
+      state: this.#state,
+      url: redact(this.#opts.url),
+      clientId: this.#clientId,
+      upSinceWallMs: this.#upSinceWallMs,
+      reconnects: this.#reconnects,
+      lastError: this.#lastError,
+    };
+  }
+
+  /** Starts connecting in the background; returns at once. */
+  start(): void {
+    if (this.#loop) return;
+    this.#abort = new AbortController();
+    this.#loop = this.#run(this.#abort.signal);
+  }
+
+  /** Publishes `offline` (retained), disconnects cleanly and stops reconnecting. */
+  async stop(): Promise<void> {
+    const abort = this.#abort;
+    if (!abort) return;
+    this.#abort = undefined;
+    const client = this.#client;
+    if (client && this.#state === 'up') {
+      await this.#withTimeout(
+        this.#publishRaw(client, this.topics.status, this.#statusPayload('offline'), {
+          qos: 1,
+          retain: true,
+        }),
+        STOP_PUBLISH_TIMEOUT_MS,
+      ).catch(() => undefined);
+    }
+    abort.abort(new LinkError('ESTOPPED', 'link stopped'));
+    await this.#loop;
+    this.#loop = undefined;
+    this.#setState('stopped');
+  }
+
+  publish(topic: string, payload: Uint8Array, options: PublishOptions = {}): Promise<void> {
+    const client = this.#client;
+    if (!client || this.#state !== 'up') {
+      return Promise.reject(new LinkError('ENOTCONNECTED', `not connected to ${redact(this.#opts.url)}`));
+    }
+    return this.#publishRaw(client, topic, payload, options);
+  }
+
+  subscribe(filter: string, handler: MessageHandler, options: { readonly qos?: 0 | 1 } = {}): () => void {
+    let sub = this.#subs.get(filter);
+    if (!sub) {
+      sub = { qos: options.qos ?? 1, handlers: new Set() };
+      this.#subs.set(filter, sub);
+      const client = this.#client;
+      if (client && this.#state === 'up') {
+        client.subscribe(filter, { qos: sub.qos }, (err) => {
+          if (err) this.#deps.log.warn({ filter, err: err.message }, 'subscribe failed');
+        });
+      }
+    }
+    sub.handlers.add(handler);
+    return () => {
+      const s = this.#subs.get(filter);
+      if (!s?.handlers.delete(handler) || s.handlers.size > 0) return;
+      this.#subs.delete(filter);
+      if (this.#client && this.#state === 'up') this.#client.unsubscribe(filter, () => undefined);
+    };
+  }
+
+  async #run(signal: AbortSignal): Promise<void> {
+    const { clock, log } = this.#deps;
+    const backoff = new Backoff({ ...this.#opts.backoff, jitter: 1, random: this.#deps.random });
+    while (!signal.aborted) {
+      this.#setState('connecting');
+      let upAtMs: number | undefined;
+      try {
+        const client = await this.#connectOnce(signal);
+        upAtMs = clock.monotonicMs();
+        await this.#sessionUp(client);
+        const reason = await waitForClose(client, signal);
+        this.#lastError = reason;
+        log.warn({ reason }, 'link down');
+      } catch (error) {
+        if (!signal.aborted) {
+          this.#lastError = errorMessage(error);
+          log.warn({ url: redact(this.#opts.url), err: this.#lastError }, 'link connect failed');
+        }
+      }
+      const client = this.#client;
+      this.#client = undefined;
+      // A stop ends cleanly (DISCONNECT: no will); a lost session is dropped, failing its publishes.
+      if (client)
+        await this.#withTimeout(endClient(client, !signal.aborted), STOP_PUBLISH_TIMEOUT_MS).catch(() =>
+          endClient(client, true),
+        );
+      if (this.#state === 'up') {
+        this.#upSinceWallMs = undefined;
+        this.#setState('down');
+        this.emit('down', { reason: this.#lastError ?? 'closed' });
+      } else {
+        this.#setState('down');
+      }
+      if (signal.aborted) break;
+      if (upAtMs !== undefined && clock.monotonicMs() - upAtMs >= STABLE_SESSION_MS) backoff.reset();
+      this.#reconnects++;
+      const delayMs = backoff.next();
+      log.debug({ delayMs: Math.round(delayMs) }, 'link reconnect scheduled');
+      await clock.sleep(delayMs, signal).catch(() => undefined);
+    }
+  }
+
+  async #connectOnce(signal: AbortSignal): Promise<MqttClient> {
+    const options = await this.#clientOptions();
+    this.#connect ??= (await import('mqtt')).connect;
+    const client = this.#connect(this.#opts.url, options);
+    // MQTT.js emits `error` for socket errors at any time; an unheard one would crash the process.
+    client.on('error', () => undefined);
+    this.#client = client;
+    return new Promise<MqttClient>((resolve, reject) => {
+      const timer = this.#deps.clock.setTimeout(
+        () => fail(new Error(`no CONNACK within ${this.#opts.connectTimeoutMs} ms`)),
+        this.#opts.connectTimeoutMs,
+      );
+      const onAbort = () => fail(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      const cleanup = () => {
+        timer.cancel();
+        signal.removeEventListener('abort', onAbort);
+        client.off('connect', onConnect);
+        client.off('error', fail);
+        client.off('close', onClose);
+      };
+      function onConnect() {
+        cleanup();
+        resolve(client);
+      }
+      function onClose() {
+        fail(new Error('connection closed'));
+      }
+      function fail(error: Error) {
+        cleanup();
+        reject(error);
+      }
+      client.on('connect', onConnect);
+      client.on('error', fail);
+      client.on('close', onClose);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  async #clientOptions(): Promise<IClientOptions> {
+    const o = this.#opts;
+    const read = this.#deps.readFile ?? readFile;
+    const options: IClientOptions = {
+      protocolVersion: 5,
+      clientId: this.#clientId,
+      clean: true,
+      keepalive: o.keepaliveS,
+      reconnectPeriod: 0,
+      connectTimeout: o.connectTimeoutMs,
+      resubscribe: false,
+      properties: { sessionExpiryInterval: 0 },
+      will: {
+        topic: this.topics.status,
+        payload: Buffer.from(this.#statusPayload('offline')),
+        qos: 1,
+        retain: true,
+        properties: { contentType: 'application/cbor' },
+      },
+    };
+    if (o.username !== undefined) options.username = o.username;
+    if (o.password !== undefined) options.password = o.password;
+    if (o.tls?.ca) options.ca = await read(o.tls.ca);
+    if (o.tls?.cert) options.cert = await read(o.tls.cert);
+    if (o.tls?.key) options.key = await read(o.tls.key);
+    if (o.tls?.rejectUnauthorized !== undefined) options.rejectUnauthorized = o.tls.rejectUnauthorized;
+    return options;
+  }
+
+  async #sessionUp(client: MqttClient): Promise<void> {
+    client.on('message', (topic, payload, packet) => {
+      if (this.#client !== client) return;
+      const props = packet.properties ?? {};
+      const message: IncomingMessage = {
+        topic,
+        payload: new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength),
+        retain: packet.retain,
+        userProperties: (props.userProperties ?? {}) as Record<string, string | string[]>,
+        contentType: props.contentType,
+        responseTopic: props.responseTopic,
+        correlationData: props.correlationData ? new Uint8Array(props.correlationData) : undefined,
+      };
+      for (const [filter, sub] of this.#subs) {
+        if (!topicMatches(filter, topic)) continue;
+        for (const handler of sub.handlers) {
+          try {
+            handler(message);
+          } catch (error) {
+            this.#deps.log.error({ topic, err: errorMessage(error) }, 'message handler failed');
+          }
+        }
+      }
+    });
+    await this.#publishRaw(client, this.topics.status, this.#statusPayload('online'), {
+      qos: 1,
+      retain: true,
+    });
+    if (this.#subs.size > 0) {
+      const map = Object.fromEntries([...this.#subs].map(([filter, s]) => [filter, { qos: s.qos }]));
+      await client.subscribeAsync(map);
+    }
+    this.#upSinceWallMs = this.#deps.clock.nowMs();
+    this.#setState('up');
+    this.#deps.log.info({ url: redact(this.#opts.url), clientId: this.#clientId }, 'link up');
+    this.emit('up');
+  }
+
+  #publishRaw(
+    client: MqttClient,
+    topic: string,
+    payload: Uint8Array,
+    options: PublishOptions,
+  ): Promise<void> {
+    const publishOptions: IClientPublishOptions = {
+      qos: options.qos ?? 1,
+      retain: options.retain ?? false,
+    };
+    if (options.userProperties || options.contentType) {
+      publishOptions.properties = {};
+      if (options.userProperties) publishOptions.properties.userProperties = { ...options.userProperties };
+      if (options.contentType) publishOptions.properties.contentType = options.contentType;
+    }
+    const buffer = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+    return new Promise<void>((resolve, reject) => {
+      client.publish(topic, buffer, publishOptions, (error) => {
+        if (!error) {
+          resolve();
+          return;
+        }
+        const reasonCode = (error as { code?: unknown }).code;
+        if (typeof reasonCode === 'number') {
+          reject(new LinkError('EREJECTED', error.message, { cause: error, reasonCode }));
+        } else {
+          reject(new LinkError('ECLOSED', error.message, { cause: error }));
+        }
+      });
+    });
+  }
+
+  #statusPayload(state: 'online' | 'offline'): Uint8Array {
+    return cbor.encode({ state, ...(this.#opts.status?.() ?? {}) });
+  }
+
+  #withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const timer = this.#deps.clock.setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+      promise.then(
+        (v) => {
+          timer.cancel();
+          resolve(v);
+        },
+        (e) => {
+          timer.cancel();
+          reject(e);
+        },
+      );
+    });
+  }
+
+  #setState(state: LinkState): void {
+    this.#state = state;
+  }
+}
+
+function waitForClose(client: MqttClient, signal: AbortSignal): Promise<string> {
+  return new Promise((resolve) => {
+    let lastError: string | undefined;
+    const onError = (e: Error) => {
+      lastError = e.message;
+    };
+    const done = (reason: string) => {
+      client.off('close', onClose);
+      client.off('error', onError);
+      signal.removeEventListener('abort', onAbort);
+      resolve(reason);
+    };
+    const onClose = () => done(lastError ?? 'connection closed');
+    const onAbort = () => done('stopped');
+    client.on('error', onError);
+    client.on('close', onClose);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Ends a client; `force` drops the socket and fails its pending callbacks with `Connection closed`. */
+function endClient(client: MqttClient, force: boolean): Promise<void> {
+  return new Promise((resolve) => {
+    client.removeAllListeners('message');
+    client.on('error', () => undefined);
+    client.end(force, {}, () => resolve());
+  });
+}
+
+/** The URL without user:password. */
+export function redact(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//');
+}

@@ -1,0 +1,166 @@
+/**
+ * The MQTT session against a real mosquitto: retained status with a last will, subscriptions that
+ * survive a broker restart, and publishes that fail honestly when the session is gone.
+ */
+import { decode } from 'cbor-x';
+import { connect, type MqttClient } from 'mqtt';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { SystemClock } from '../../../agent/core/clock.js';
+import { createLogger, silentLogger } from '../../../agent/core/log.js';
+import { isLinkError } from '../../../agent/link/errors.js';
+import { MqttLink, type MqttLinkOptions } from '../../../agent/link/mqtt-link.js';
+import type { IncomingMessage } from '../../../agent/link/types.js';
+import { hasMosquitto, Mosquitto } from '../../support/mosquitto.js';
+import { rejection } from '../../support/rejection.js';
+
+let broker: Mosquitto;
+const links: MqttLink[] = [];
+const observers: MqttClient[] = [];
+
+beforeAll(async () => {
+  if (hasMosquitto) broker = await Mosquitto.start();
+});
+afterAll(async () => {
+  await broker?.stop();
+});
+afterEach(async () => {
+  await Promise.all(links.splice(0).map((l) => l.stop()));
+  await Promise.all(observers.splice(0).map((c) => c.endAsync(true)));
+  if (hasMosquitto && !broker.running) await broker.resume();
+});
+
+function link(extra: Partial<MqttLinkOptions> = {}, clients: MqttClient[] = []): MqttLink {
+  const l = new MqttLink(
+    {
+      clock: new SystemClock(),
+      log: process.env.DBG ? createLogger({ level: 'debug', pretty: false }) : silentLogger(),
+      connect: (url, options) => {
+        const c = connect(url, options);
+        clients.push(c);
+        return c;
+      },
+    },
+    {
+      url: broker.url,
+      deviceId: `gw-${Math.random().toString(16).slice(2, 8)}`,
+      topicPrefix: 'edge',
+      keepaliveS: 5,
+      connectTimeoutMs: 2000,
+      backoff: { baseMs: 50, maxMs: 200 },
+      status: () => ({ boot: '00000001-abcdef01' }),
+      ...extra,
+    },
+  );
+  links.push(l);
+  return l;
+}
+
+/** A plain MQTT 5 client that records what it receives on `filter`. */
+async function observe(
+  filter: string,
+): Promise<{ messages: { topic: string; payload: Buffer; retain: boolean }[] }> {
+  const client = await connect(broker.url, { protocolVersion: 5, reconnectPeriod: 100 });
+  observers.push(client);
+  const messages: { topic: string; payload: Buffer; retain: boolean }[] = [];
+  client.on('message', (topic, payload, packet) => messages.push({ topic, payload, retain: packet.retain }));
+  await new Promise((r) => client.once('connect', r));
+  await client.subscribeAsync(filter, { qos: 1 });
+  return { messages };
+}
+
+async function until(test: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  for (let t = 0; t < timeoutMs; t += 20) {
+    if (test()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const up = (l: MqttLink) => new Promise<void>((r) => l.once('up', () => r()));
+
+describe.skipIf(!hasMosquitto)('MqttLink against mosquitto', () => {
+  it('publishes a retained online status, and offline when stopped', async () => {
+    const l = link();
+    const seen = await observe(l.topics.status);
+    l.start();
+    await up(l);
+    await until(() => seen.messages.length >= 1, 'online status');
+    expect(decode(seen.messages[0]?.payload as Buffer)).toEqual({
+      state: 'online',
+      boot: '00000001-abcdef01',
+    });
+    await l.stop();
+    await until(() => seen.messages.length >= 2, 'offline status');
+    expect(decode(seen.messages[1]?.payload as Buffer)).toMatchObject({ state: 'offline' });
+    // Retained: a late subscriber learns the last state.
+    const late = await observe(l.topics.status);
+    await until(() => late.messages.length >= 1, 'retained status');
+    expect(late.messages[0]?.retain).toBe(true);
+    expect(decode(late.messages[0]?.payload as Buffer)).toMatchObject({ state: 'offline' });
+  });
+
+  it('leaves its last will (offline) when the connection dies without a DISCONNECT, then comes back', async () => {
+    const clients: MqttClient[] = [];
+    const l = link({}, clients);
+    const seen = await observe(l.topics.status);
+    l.start();
+    await up(l);
+    (clients[0] as unknown as { stream: { destroy(): void } }).stream.destroy();
+    await until(() => seen.messages.length >= 3, 'online, will, online');
+    expect(seen.messages.map((m) => (decode(m.payload) as { state: string }).state)).toEqual([
+      'online',
+      'offline',
+      'online',
+    ]);
+  });
+
+  it('keeps its subscriptions across a broker restart', async () => {
+    const l = link();
+    const received: IncomingMessage[] = [];
+    l.subscribe(l.topics.cmd, (m) => received.push(m));
+    l.start();
+    await up(l);
+    const down = new Promise((r) => l.once('down', r));
+    await broker.pause();
+    await down;
+    const again = up(l);
+    await broker.resume();
+    await again;
+    const sender = await connect(broker.url, { protocolVersion: 5 });
+    observers.push(sender);
+    await sender.publishAsync(l.topics.cmd, Buffer.from([1, 2, 3]), {
+      qos: 1,
+      properties: { userProperties: { kid: 'abc' }, contentType: 'application/cose' },
+    });
+    await until(() => received.length === 1, 'the command');
+    expect(received[0]).toMatchObject({
+      topic: l.topics.cmd,
+      payload: new Uint8Array([1, 2, 3]),
+      userProperties: { kid: 'abc' },
+      contentType: 'application/cose',
+    });
+    expect(l.status().reconnects).toBeGreaterThanOrEqual(1);
+  });
+
+  it('rejects a publish with ENOTCONNECTED while down and ECLOSED when the session dies before the PUBACK', async () => {
+    const l = link({ backoff: { baseMs: 5000, maxMs: 5000 } });
+    const err = await rejection(l.publish('edge/x/telemetry', new Uint8Array([1])));
+    expect(isLinkError(err) && err.code).toBe('ENOTCONNECTED');
+    l.start();
+    await up(l);
+    // SIGSTOP-like: the broker vanishes with publishes in flight.
+    const pending = Array.from({ length: 50 }, () =>
+      l.publish('edge/x/telemetry', new Uint8Array(10_000)).then(
+        () => 'acked',
+        (e: unknown) => (isLinkError(e) ? e.code : 'other'),
+      ),
+    );
+    const down = new Promise((r) => l.once('down', r));
+    await broker.pause();
+    const outcomes = await Promise.all(pending);
+    expect(outcomes.every((o) => o === 'acked' || o === 'ECLOSED')).toBe(true);
+    await down;
+    expect(l.connected).toBe(false);
+    expect(isLinkError(await rejection(l.publish('edge/x/telemetry', new Uint8Array([1]))))).toBe(true);
+  });
+});

@@ -1,0 +1,154 @@
+/**
+ * The session's own logic over a fake MQTT.js client (the `connect` seam): what it asks the broker
+ * for (MQTT 5, clean start, our reconnects, retained last will), TLS files, and the reconnect
+ * schedule (exponential backoff with jitter, on the fake clock). Broker behaviour is tested against
+ * mosquitto in test/integration/telemetry/link.test.ts.
+ */
+import { EventEmitter } from 'node:events';
+import { decode } from 'cbor-x';
+import type { IClientOptions, MqttClient } from 'mqtt';
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../../../agent/core/log.js';
+import { MqttLink, redact } from '../../../agent/link/mqtt-link.js';
+import { FakeClock } from '../../support/fake-clock.js';
+
+class FakeClient extends EventEmitter {
+  ended = false;
+  readonly published: { topic: string; retain: boolean }[] = [];
+  end(_force: boolean, _opts: unknown, cb: () => void): this {
+    this.ended = true;
+    cb();
+    return this;
+  }
+  publish(topic: string, _payload: Buffer, opts: { retain: boolean }, cb: (e?: Error) => void): this {
+    this.published.push({ topic, retain: opts.retain });
+    cb();
+    return this;
+  }
+  async subscribeAsync(): Promise<[]> {
+    return [];
+  }
+}
+
+function setup(random = () => 0) {
+  const clock = new FakeClock();
+  const attempts: { atMs: number; url: string; options: IClientOptions; client: FakeClient }[] = [];
+  const link = new MqttLink(
+    {
+      clock,
+      log: silentLogger(),
+      random,
+      readFile: async (p) => Buffer.from(`contents of ${p}`),
+      connect: (url, options) => {
+        const client = new FakeClient();
+        attempts.push({ atMs: clock.monotonicMs(), url, options, client });
+        return client as unknown as MqttClient;
+      },
+    },
+    {
+      url: 'mqtts://user:secret@broker:8883',
+      deviceId: 'gw-1',
+      topicPrefix: 'edge',
+      keepaliveS: 30,
+      connectTimeoutMs: 5000,
+      backoff: { baseMs: 1000, maxMs: 8000 },
+      tls: { ca: '/etc/edge/ca.pem', cert: '/etc/edge/gw.crt', key: '/etc/edge/gw.key' },
+      status: () => ({ boot: 'b1' }),
+    },
+  );
+  return { clock, link, attempts };
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 0));
+
+describe('MqttLink', () => {
+  it('connects with MQTT 5, clean start, no MQTT.js reconnect, TLS files and a retained offline will', async () => {
+    const { link, attempts, clock } = setup();
+    link.start();
+    await settle();
+    await clock.advance(0);
+    const o = attempts[0]?.options as IClientOptions;
+    expect(o).toMatchObject({
+      protocolVersion: 5,
+      clientId: 'gw-1',
+      clean: true,
+      keepalive: 30,
+      reconnectPeriod: 0,
+      properties: { sessionExpiryInterval: 0 },
+    });
+    expect(String(o.ca)).toBe('contents of /etc/edge/ca.pem');
+    expect(String(o.cert)).toBe('contents of /etc/edge/gw.crt');
+    expect(String(o.key)).toBe('contents of /etc/edge/gw.key');
+    expect(o.will).toMatchObject({ topic: 'edge/gw-1/status', qos: 1, retain: true });
+    expect(decode(o.will?.payload as Buffer)).toEqual({ state: 'offline', boot: 'b1' });
+    await link.stop();
+  });
+
+  it('retries with exponential backoff while the broker is unreachable', async () => {
+    const { link, attempts, clock } = setup(() => 0); // jitter factor 1 − 0: the full ceiling
+    link.start();
+    for (let i = 0; i < 5; i++) {
+      for (let j = 0; j < 200 && attempts.length <= i; j++) {
+        await settle();
+        await clock.advance(100);
+      }
+      const c = attempts[i]?.client;
+      c?.emit('error', new Error('connect ECONNREFUSED'));
+      c?.emit('close');
+    }
+    const gaps = attempts.slice(1).map((a, i) => a.atMs - (attempts[i]?.atMs ?? 0));
+    // 1 s, 2 s, 4 s, 8 s (the cap), measured to the 100 ms steps of the test.
+    expect(gaps.map((g) => Math.round(g / 1000))).toEqual([1, 2, 4, 8]);
+    expect(link.status()).toMatchObject({
+      state: 'connecting',
+      reconnects: 4,
+      lastError: 'connect ECONNREFUSED',
+    });
+    await link.stop();
+  });
+
+  it('spreads reconnects with full jitter', async () => {
+    const { link, attempts, clock } = setup(() => 0.75);
+    link.start();
+    for (let j = 0; j < 50 && attempts.length < 1; j++) {
+      await settle();
+      await clock.advance(10);
+    }
+    attempts[0]?.client.emit('close');
+    for (let j = 0; j < 100 && attempts.length < 2; j++) {
+      await settle();
+      await clock.advance(10);
+    }
+    // A quarter of the 1 s ceiling (to the 10 ms steps of the test).
+    const gap = (attempts[1]?.atMs ?? 0) - (attempts[0]?.atMs ?? 0);
+    expect(gap).toBeGreaterThanOrEqual(250);
+    expect(gap).toBeLessThanOrEqual(260);
+    await link.stop();
+  });
+
+  it('publishes a retained online status when connected, then reports up', async () => {
+    const { link, attempts, clock } = setup();
+    let up = false;
+    link.on('up', () => {
+      up = true;
+    });
+    link.start();
+    for (let j = 0; j < 50 && attempts.length < 1; j++) {
+      await settle();
+      await clock.advance(10);
+    }
+    attempts[0]?.client.emit('connect');
+    for (let j = 0; j < 10 && !up; j++) await settle();
+    expect(up).toBe(true);
+    expect(attempts[0]?.client.published).toEqual([{ topic: 'edge/gw-1/status', retain: true }]);
+    expect(link.status()).toMatchObject({ state: 'up', url: 'mqtts://broker:8883', clientId: 'gw-1' });
+    await link.stop();
+    expect(attempts[0]?.client.published.at(-1)).toEqual({ topic: 'edge/gw-1/status', retain: true });
+    expect(link.status().state).toBe('stopped');
+  });
+
+  it('never shows credentials in its status', () => {
+    expect(redact('mqtts://user:secret@broker:8883')).toBe('mqtts://broker:8883');
+    expect(redact('mqtt://broker')).toBe('mqtt://broker');
+  });
+});
