@@ -1,0 +1,86 @@
+/**
+ * The console's audit trail: one JSON line per login, logout and command — who, when, from where,
+ * what was typed (the resolved command and arguments) and how it ended — appended to
+ * `<stateDir>/console-audit.jsonl`. Passwords are never recorded. Lines are appended in order through
+ * one queue; at `maxBytes` the file is renamed to `.1` (one generation kept), so an SD card never
+ * fills. A failed write is logged and does not stop the console: refusing service because the audit
+ * disk is full would lock the technician out of the box they came to fix.
+ */
+import { appendFile, mkdir, rename, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Clock } from '../core/clock.js';
+import { errorMessage } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+
+export type AuditEvent = 'login' | 'login-failed' | 'locked-out' | 'logout' | 'command';
+
+export interface AuditEntry {
+  readonly event: AuditEvent;
+  /** Console session, e.g. `serial:/dev/ttyGS0#2`, `socket#5`, `stdio#1`. */
+  readonly session: string;
+  /** Logged-in user, or the name tried at a failed login. */
+  readonly who: string | undefined;
+  /** The line as typed (commands), without flags. */
+  readonly what?: string;
+  readonly command?: string;
+  readonly args?: unknown;
+  /** `ok`, `error`, `cancelled` (confirmation declined), `denied`, `idle`, `interrupted`, `closed`. */
+  readonly result: string;
+  readonly code?: string;
+  readonly message?: string;
+}
+
+export const AUDIT_FILE = 'console-audit.jsonl';
+
+export class AuditLog {
+  readonly #file: string;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #maxBytes: number;
+  #queue: Promise<void> = Promise.resolve();
+  #sizeBytes: number | undefined;
+
+  constructor(deps: { clock: Clock; log: Logger }, options: { stateDir: string; maxBytes?: number }) {
+    this.#clock = deps.clock;
+    this.#log = deps.log;
+    this.#file = path.join(options.stateDir, AUDIT_FILE);
+    this.#maxBytes = options.maxBytes ?? 1024 * 1024;
+  }
+
+  get file(): string {
+    return this.#file;
+  }
+
+  /** Queues one entry; resolves once it is on disk (or its failure was logged). Never rejects. */
+  record(entry: AuditEntry): Promise<void> {
+    const line = `${JSON.stringify({ ts: new Date(this.#clock.nowMs()).toISOString(), ...entry })}\n`;
+    this.#queue = this.#queue.then(() => this.#append(line));
+    return this.#queue;
+  }
+
+  /** Resolves when every queued entry has been written. */
+  flush(): Promise<void> {
+    return this.#queue;
+  }
+
+  async #append(line: string): Promise<void> {
+    try {
+      if (this.#sizeBytes === undefined) {
+        await mkdir(path.dirname(this.#file), { recursive: true, mode: 0o750 });
+        this.#sizeBytes = await stat(this.#file).then(
+          (s) => s.size,
+          () => 0,
+        );
+      }
+      if (this.#sizeBytes + line.length > this.#maxBytes && this.#sizeBytes > 0) {
+        await rename(this.#file, `${this.#file}.1`);
+        this.#sizeBytes = 0;
+      }
+      await appendFile(this.#file, line, { mode: 0o640 });
+      this.#sizeBytes += Buffer.byteLength(line);
+    } catch (error) {
+      this.#sizeBytes = undefined;
+      this.#log.error({ err: errorMessage(error), file: this.#file }, 'console audit write failed');
+    }
+  }
+}

@@ -1,0 +1,207 @@
+/**
+ * From what a technician types to a registry call. Known commands have a human syntax
+ * (`loop set chamber setpoint 50` → `loop.setpoint {loop: chamber, value: 50}`), declared as patterns
+ * in one table; every registered command, including ones added later, also answers to the generic
+ * form `NAME key=value …` (values read as YAML scalars: `50` is a number, `true` a boolean). A pattern
+ * is used only if its command is registered, so `help` never offers what this agent cannot do.
+ * `--json` and `--yes` may appear anywhere on the line.
+ */
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import type { Command, CommandRegistry } from '../commands/registry.js';
+
+export interface Syntax {
+  /** Literal words, `<name>` (text), `<name:number>`, `<name:value>` (YAML scalar); `[<…>]` optional, last. */
+  readonly pattern: string;
+  readonly command: string;
+  /** Arguments the words imply (`loop autotune chamber cancel` → `cancel: true`). */
+  readonly fixed?: Record<string, unknown>;
+}
+
+export const SYNTAXES: readonly Syntax[] = [
+  { pattern: 'status', command: 'status' },
+  { pattern: 'devices', command: 'devices' },
+  { pattern: 'points [<prefix>]', command: 'points' },
+  { pattern: 'point set <point> <value:value>', command: 'point.set' },
+  { pattern: 'loops', command: 'loops' },
+  { pattern: 'loop set <loop> setpoint <value:number>', command: 'loop.setpoint' },
+  { pattern: 'loop set <loop> mode <mode> [<output:number>]', command: 'loop.mode' },
+  { pattern: 'loop set <loop> tunings <kp:number> <ki:number> <kd:number>', command: 'loop.tunings' },
+  { pattern: 'loop autotune <loop> cancel', command: 'loop.autotune', fixed: { cancel: true } },
+  { pattern: 'loop autotune <loop> [<rule>]', command: 'loop.autotune' },
+  { pattern: 'alarms', command: 'alarms' },
+  { pattern: 'alarm ack <id>', command: 'alarm.ack' },
+  { pattern: 'rules', command: 'rules' },
+  { pattern: 'telemetry', command: 'telemetry' },
+  { pattern: 'ota status', command: 'ota.status' },
+  { pattern: 'ota install <file>', command: 'ota.install' },
+  { pattern: 'ota commit', command: 'ota.commit' },
+  { pattern: 'ota rollback', command: 'ota.rollback' },
+  { pattern: 'identity', command: 'identity' },
+  { pattern: 'reboot', command: 'reboot' },
+];
+
+export interface ParsedLine {
+  readonly words: readonly string[];
+  readonly json: boolean;
+  readonly yes: boolean;
+}
+
+export type Resolution =
+  | { readonly ok: true; readonly command: Command; readonly args: Record<string, unknown> }
+  | { readonly ok: false; readonly message: string };
+
+/** Splits a line into words: blanks separate, single or double quotes keep blanks, `\` escapes one. */
+export function parseLine(line: string): ParsedLine | { error: string } {
+  const words: string[] = [];
+  let word: string | undefined;
+  let quote: string | undefined;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i]!;
+    if (quote) {
+      if (ch === quote) quote = undefined;
+      else word += ch;
+    } else if (ch === '"' || ch === "'") {
+      quote = ch;
+      word ??= '';
+    } else if (ch === '\\' && i + 1 < line.length) {
+      word = (word ?? '') + line[++i];
+    } else if (ch === ' ' || ch === '\t') {
+      if (word !== undefined) words.push(word);
+      word = undefined;
+    } else {
+      word = (word ?? '') + ch;
+    }
+  }
+  if (quote) return { error: `unterminated ${quote === '"' ? 'double' : 'single'} quote` };
+  if (word !== undefined) words.push(word);
+  return {
+    words: words.filter((w) => w !== '--json' && w !== '--yes' && w !== '-y'),
+    json: words.includes('--json'),
+    yes: words.includes('--yes') || words.includes('-y'),
+  };
+}
+
+/** Finds the registry command and its arguments for the words of a line. */
+export function resolveCommand(words: readonly string[], registry: CommandRegistry): Resolution {
+  const usable = SYNTAXES.filter((s) => registry.get(s.command));
+  for (const syntax of usable) {
+    const match = matchPattern(syntax, words);
+    if (match && 'args' in match)
+      return { ok: true, command: registry.get(syntax.command)!, args: match.args };
+    if (match && 'error' in match) return { ok: false, message: match.error };
+  }
+  const generic = matchGeneric(words, registry);
+  if (generic) return generic;
+  const near = usable.filter((s) => s.pattern.split(' ')[0] === words[0]);
+  if (near.length > 0) {
+    return { ok: false, message: `usage:\n${near.map((s) => `  ${usageOf(s.pattern)}`).join('\n')}` };
+  }
+  return { ok: false, message: `unknown command: ${words.join(' ')} (type help)` };
+}
+
+/** The human usages of a command, plus the generic form with its argument names. */
+export function usagesOf(command: Command): string[] {
+  const human = SYNTAXES.filter((s) => s.command === command.name).map((s) => usageOf(s.pattern));
+  const keys = argumentKeys(command.args);
+  const generic = [command.name, ...keys.map(([k, optional]) => (optional ? `[${k}=…]` : `${k}=…`))].join(
+    ' ',
+  );
+  return human.length > 0 ? human : [generic];
+}
+
+/** `<value:number>` → `<value>` for people. */
+function usageOf(pattern: string): string {
+  return pattern.replace(/<(\w+):\w+>/g, '<$1>');
+}
+
+type Match = { args: Record<string, unknown> } | { error: string } | undefined;
+
+/**
+ * Matches words against a pattern: undefined when its literal words differ (another pattern may fit),
+ * an error when the literals fit but an argument does not (the user meant this command).
+ */
+function matchPattern(syntax: Syntax, words: readonly string[]): Match {
+  const tokens = syntax.pattern.split(' ');
+  const args: Record<string, unknown> = { ...syntax.fixed };
+  let i = 0;
+  for (const token of tokens) {
+    const optional = token.startsWith('[');
+    const capture = /^\[?<(\w+)(?::(\w+))?>\]?$/.exec(token);
+    const word = words[i];
+    if (!capture) {
+      if (word !== token) return undefined;
+      i++;
+      continue;
+    }
+    if (word === undefined || isKeyValue(word)) {
+      if (optional) continue;
+      return { error: `usage: ${usageOf(syntax.pattern)}` };
+    }
+    const [, name, type] = capture;
+    if (type === 'number') {
+      const n = Number(word);
+      if (word.trim() === '' || !Number.isFinite(n))
+        return { error: `${name}: expected a number, got ${word}` };
+      args[name!] = n;
+    } else {
+      args[name!] = type === 'value' ? scalar(word) : word;
+    }
+    i++;
+  }
+  const rest = words.slice(i);
+  if (!rest.every(isKeyValue)) return undefined;
+  return { args: { ...args, ...keyValues(rest) } };
+}
+
+/** `NAME key=value …` or `NAME WORDS… key=value …` where the words joined by dots name a command. */
+function matchGeneric(words: readonly string[], registry: CommandRegistry): Resolution | undefined {
+  const nameWords = words.findIndex(isKeyValue);
+  const end = nameWords === -1 ? words.length : nameWords;
+  for (let k = end; k >= 1; k--) {
+    const name = words.slice(0, k).join('.');
+    const command = registry.get(name);
+    if (!command) continue;
+    const rest = words.slice(k);
+    if (!rest.every(isKeyValue)) {
+      return { ok: false, message: `usage: ${usagesOf(command).join(' | ')}` };
+    }
+    return { ok: true, command, args: keyValues(rest) };
+  }
+  return undefined;
+}
+
+function isKeyValue(word: string): boolean {
+  return /^[A-Za-z_][\w.-]*=/.test(word);
+}
+
+function keyValues(words: readonly string[]): Record<string, unknown> {
+  const args: Record<string, unknown> = {};
+  for (const word of words) {
+    const at = word.indexOf('=');
+    args[word.slice(0, at)] = scalar(word.slice(at + 1));
+  }
+  return args;
+}
+
+/** A word as YAML reads it (`50` → 50, `true` → true, `[1, 2]` → an array), else the text itself. */
+function scalar(word: string): unknown {
+  try {
+    const value: unknown = parseYaml(word);
+    return value === null ? word : value;
+  } catch {
+    return word;
+  }
+}
+
+/** Argument names of a command's schema (best effort: an object schema, possibly wrapped). */
+function argumentKeys(schema: z.ZodTypeAny): [string, boolean][] {
+  let s: z.ZodTypeAny = schema;
+  for (let i = 0; i < 5; i++) {
+    if (s instanceof z.ZodEffects) s = s.innerType();
+    else if (s instanceof z.ZodDefault || s instanceof z.ZodOptional) s = s._def.innerType;
+    else break;
+  }
+  if (!(s instanceof z.ZodObject)) return [];
+  return Object.entries(s.shape as Record<string, z.ZodTypeAny>).map(([k, v]) => [k, v.isOptional()]);
+}

@@ -1,0 +1,74 @@
+/**
+ * Keys typed ahead, and one reader waiting for the next: what lets the session be written as plain
+ * sequential code (`await nextKey()`) while bytes arrive whenever the peer sends them. A waiter is
+ * released by an aborted signal with the signal's reason, so idle logout and shutdown unwind any read.
+ */
+import type { Clock } from '../core/clock.js';
+import type { Key } from './keys.js';
+
+export class KeyQueue {
+  readonly #keys: Key[] = [];
+  #waiter: ((key: Key) => void) | undefined;
+  #ended = false;
+
+  /** Whether a reader is waiting for a key (the session is idle at a prompt or in a watch). */
+  get waiting(): boolean {
+    return this.#waiter !== undefined;
+  }
+
+  push(key: Key): void {
+    if (this.#waiter) {
+      const waiter = this.#waiter;
+      this.#waiter = undefined;
+      waiter(key);
+    } else {
+      // A flood (a pasted file) must not grow without bound; 4096 keys is far beyond any typing.
+      if (this.#keys.length < 4096) this.#keys.push(key);
+    }
+  }
+
+  /** The peer will send nothing more: once the queue is empty every read gets `eof` (Ctrl-D). */
+  end(): void {
+    this.#ended = true;
+    if (this.#keys.length === 0 && this.#waiter) this.push({ name: 'eof' });
+  }
+
+  /** Drops keys typed ahead (during a login pause, so guesses cannot be queued up). */
+  clear(): void {
+    this.#keys.length = 0;
+  }
+
+  next(signal: AbortSignal): Promise<Key> {
+    const queued = this.#keys.shift();
+    if (queued) return Promise.resolve(queued);
+    if (this.#ended) return Promise.resolve({ name: 'eof' });
+    if (signal.aborted) return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        this.#waiter = undefined;
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#waiter = (key) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(key);
+      };
+    });
+  }
+
+  /** The next key, or undefined after `timeoutMs` without one. */
+  async nextWithin(clock: Clock, timeoutMs: number, signal: AbortSignal): Promise<Key | undefined> {
+    const timeout = new AbortController();
+    const timer = clock.setTimeout(() => timeout.abort(TIMED_OUT), timeoutMs);
+    try {
+      return await this.next(AbortSignal.any([signal, timeout.signal]));
+    } catch (error) {
+      if (error === TIMED_OUT && !signal.aborted) return undefined;
+      throw error;
+    } finally {
+      timer.cancel();
+    }
+  }
+}
+
+const TIMED_OUT = Symbol('timed out');

@@ -1,0 +1,183 @@
+/**
+ * The console's line discipline, done by the agent because a serial line has no kernel tty on our
+ * side: echo, Backspace/Delete, Ctrl-U (erase to start), Ctrl-W (erase a word), Ctrl-A/E and the
+ * arrows to move, Up/Down through history, Ctrl-C to abandon a line, Ctrl-D on an empty line for
+ * end-of-input. Cursor movement uses only BS (0x08) and reprinting, which every terminal honours —
+ * so editing works the same on a dumb peer as on an ANSI one. Secret prompts (passwords) echo nothing.
+ */
+import type { Key } from './keys.js';
+
+export interface ReadLineOptions {
+  readonly prompt: string;
+  /** Echo nothing (a password); the line is not kept in history. */
+  readonly secret?: boolean;
+  /** Keep the line in history and let Up/Down recall earlier ones (commands, not answers). */
+  readonly history?: boolean;
+}
+
+export type EditResult =
+  | { readonly done: 'line'; readonly text: string }
+  | { readonly done: 'interrupt' }
+  | { readonly done: 'eof' };
+
+export class LineEditor {
+  readonly #write: (text: string) => void;
+  readonly #historySize: number;
+  readonly #history: string[] = [];
+  #options: ReadLineOptions = { prompt: '' };
+  #buffer: string[] = [];
+  #cursor = 0;
+  /** Position in history while browsing; history.length = the line being typed. */
+  #browse = 0;
+  #draft: string[] = [];
+
+  constructor(write: (text: string) => void, options: { historySize?: number } = {}) {
+    this.#write = write;
+    this.#historySize = options.historySize ?? 100;
+  }
+
+  /** Commands entered so far, oldest first. */
+  get history(): readonly string[] {
+    return this.#history;
+  }
+
+  /** Starts a new line: prints the prompt and clears the buffer. */
+  begin(options: ReadLineOptions): void {
+    this.#options = options;
+    this.#buffer = [];
+    this.#cursor = 0;
+    this.#browse = this.#history.length;
+    this.#draft = [];
+    this.#write(options.prompt);
+  }
+
+  /** Prints the prompt and the line typed so far again (after output was printed above it). */
+  redraw(): void {
+    this.#write(this.#options.prompt);
+    if (this.#options.secret) return;
+    this.#write(this.#buffer.join('') + '\b'.repeat(this.#buffer.length - this.#cursor));
+  }
+
+  /** Applies one key; returns what ended the line, or undefined while it is still being edited. */
+  key(key: Key): EditResult | undefined {
+    switch (key.name) {
+      case 'char':
+        this.#insert([...key.text]);
+        return undefined;
+      case 'enter':
+        return this.#finish();
+      case 'interrupt':
+        this.#write('^C\n');
+        return { done: 'interrupt' };
+      case 'eof':
+        if (this.#buffer.length === 0) {
+          this.#write('\n');
+          return { done: 'eof' };
+        }
+        this.#delete();
+        return undefined;
+      case 'backspace':
+        if (this.#cursor > 0) {
+          this.#cursor--;
+          this.#echo('\b');
+          this.#delete();
+        }
+        return undefined;
+      case 'delete':
+        this.#delete();
+        return undefined;
+      case 'kill-line':
+        this.#removeBefore(this.#cursor);
+        return undefined;
+      case 'kill-word': {
+        let i = this.#cursor;
+        while (i > 0 && this.#buffer[i - 1] === ' ') i--;
+        while (i > 0 && this.#buffer[i - 1] !== ' ') i--;
+        this.#removeBefore(this.#cursor - i);
+        return undefined;
+      }
+      case 'left':
+        if (this.#cursor > 0) {
+          this.#cursor--;
+          this.#echo('\b');
+        }
+        return undefined;
+      case 'right':
+        if (this.#cursor < this.#buffer.length) this.#echo(this.#buffer[this.#cursor++]!);
+        return undefined;
+      case 'home':
+        this.#echo('\b'.repeat(this.#cursor));
+        this.#cursor = 0;
+        return undefined;
+      case 'end':
+        this.#echo(this.#buffer.slice(this.#cursor).join(''));
+        this.#cursor = this.#buffer.length;
+        return undefined;
+      case 'up':
+      case 'down':
+        this.#recall(key.name === 'up' ? -1 : 1);
+        return undefined;
+      default:
+        return undefined;
+    }
+  }
+
+  #finish(): EditResult {
+    const text = this.#buffer.join('');
+    this.#write('\n');
+    if (this.#options.history && !this.#options.secret && text.trim() !== '') {
+      if (this.#history.at(-1) !== text) this.#history.push(text);
+      if (this.#history.length > this.#historySize) this.#history.shift();
+    }
+    return { done: 'line', text };
+  }
+
+  #echo(text: string): void {
+    if (!this.#options.secret && text !== '') this.#write(text);
+  }
+
+  #insert(chars: string[]): void {
+    this.#buffer.splice(this.#cursor, 0, ...chars);
+    this.#cursor += chars.length;
+    const tail = this.#buffer.slice(this.#cursor).join('');
+    this.#echo(chars.join('') + tail + '\b'.repeat(tail.length));
+  }
+
+  /** Deletes the character under the cursor and closes the gap on screen. */
+  #delete(): void {
+    if (this.#cursor >= this.#buffer.length) return;
+    this.#buffer.splice(this.#cursor, 1);
+    const tail = this.#buffer.slice(this.#cursor).join('');
+    this.#echo(`${tail} ${'\b'.repeat(tail.length + 1)}`);
+  }
+
+  /** Removes `count` characters before the cursor (Ctrl-U, Ctrl-W). */
+  #removeBefore(count: number): void {
+    if (count <= 0) return;
+    this.#buffer.splice(this.#cursor - count, count);
+    this.#echo('\b'.repeat(count));
+    this.#cursor -= count;
+    const tail = this.#buffer.slice(this.#cursor).join('');
+    this.#echo(tail + ' '.repeat(count) + '\b'.repeat(tail.length + count));
+  }
+
+  #recall(step: -1 | 1): void {
+    if (!this.#options.history || this.#options.secret) return;
+    const target = this.#browse + step;
+    if (target < 0 || target > this.#history.length) return;
+    if (this.#browse === this.#history.length) this.#draft = this.#buffer;
+    this.#browse = target;
+    const next = target === this.#history.length ? this.#draft : [...this.#history[target]!];
+    this.#replace(next);
+  }
+
+  /** Replaces the whole line on screen: back to its start, print, blank out what is left over. */
+  #replace(next: string[]): void {
+    const old = this.#buffer.length;
+    this.#echo('\b'.repeat(this.#cursor));
+    const extra = Math.max(0, old - next.length);
+    this.#echo(next.join('') + ' '.repeat(extra) + '\b'.repeat(extra));
+    this.#buffer = [...next];
+    this.#cursor = next.length;
+  }
+}

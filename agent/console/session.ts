@@ -1,0 +1,333 @@
+/**
+ * One console session on one peer (a serial line, a socket connection, stdio): the login, then a
+ * prompt that runs commands until `logout`, Ctrl-D, idle timeout or shutdown. Written as sequential
+ * code over a key queue; every wait takes the session's abort signal, so idle logout and `close()`
+ * unwind whatever the session was doing (a prompt, `points watch`, a confirmation) in one place.
+ *
+ * Before login only `help` (and a user name) is accepted. A failed login pauses the prompt for the
+ * authenticator's delay, discarding what is typed meanwhile. After login, every command line —
+ * accepted, refused, cancelled or failed — goes to the audit log.
+ */
+import type { TimerHandle } from '../core/clock.js';
+import { errorMessage } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import type { AuditEntry, AuditLog } from './audit-log.js';
+import type { Authenticator } from './authenticator.js';
+import { KeyQueue } from './key-queue.js';
+import { type Key, KeyDecoder } from './keys.js';
+import { LineEditor, type ReadLineOptions } from './line-editor.js';
+import { formatDurationMs } from './render.js';
+import { runShellLine, type ShellContext, type ShellDeps } from './shell.js';
+import { Terminal, type TerminalInfo } from './terminal.js';
+
+/** The peer end, as a transport provides it. */
+export interface ConsoleLink {
+  /** Transport and address, e.g. `serial:/dev/ttyGS0`, `socket`, `stdio`. */
+  readonly name: string;
+  send(text: string): void;
+  /** Ends the connection (a socket); a serial line or stdio has nothing to end. */
+  hangup(): void;
+}
+
+export interface SessionDeps extends ShellDeps {
+  readonly log: Logger;
+  readonly auth: Authenticator;
+  readonly audit: AuditLog;
+  /** First line shown, e.g. `edge-agent 0.1.0 on rpi4`. */
+  readonly banner: string;
+}
+
+export interface SessionOptions {
+  readonly id: string;
+  readonly terminal: TerminalInfo;
+  readonly idleTimeoutMs: number;
+  /** End the connection at logout (socket) instead of offering a new login (serial, stdio). */
+  readonly hangupOnLogout: boolean;
+}
+
+class SessionEnd extends Error {
+  constructor(readonly reason: 'idle' | 'closed' | 'eof') {
+    super(reason);
+  }
+}
+
+export class ConsoleSession {
+  readonly id: string;
+  readonly #deps: SessionDeps;
+  readonly #link: ConsoleLink;
+  readonly #options: SessionOptions;
+  readonly #term: Terminal;
+  readonly #decoder = new KeyDecoder();
+  readonly #keys = new KeyQueue();
+  readonly #editor: LineEditor;
+  readonly #closed = new AbortController();
+  #scope: AbortController | undefined;
+  #user: string | undefined;
+  #idle: TimerHandle | undefined;
+  #reading = false;
+  #discarding = false;
+  #onInterrupt: (() => void) | undefined;
+  #done: Promise<void> | undefined;
+
+  constructor(deps: SessionDeps, link: ConsoleLink, options: SessionOptions) {
+    this.id = options.id;
+    this.#deps = deps;
+    this.#link = link;
+    this.#options = options;
+    this.#term = new Terminal((text) => link.send(text), options.terminal);
+    this.#editor = new LineEditor((text) => this.#term.write(text));
+  }
+
+  /** The logged-in user, if any. */
+  get user(): string | undefined {
+    return this.#user;
+  }
+
+  /** Whether the session is waiting for a key (nothing of its own in progress). */
+  get waitingForInput(): boolean {
+    return this.#keys.waiting;
+  }
+
+  get terminal(): Terminal {
+    return this.#term;
+  }
+
+  /** Starts the session; the promise settles when it has ended (logout on a socket, or `close()`). */
+  start(): Promise<void> {
+    this.#done ??= this.#run();
+    return this.#done;
+  }
+
+  /** Bytes from the peer. */
+  input(chunk: Uint8Array | string): void {
+    if (this.#closed.signal.aborted) return;
+    this.#armIdle();
+    for (const key of this.#decoder.decode(chunk)) {
+      if (this.#discarding) continue;
+      if (key.name === 'interrupt' && this.#onInterrupt) this.#onInterrupt();
+      else this.#keys.push(key);
+    }
+  }
+
+  /** The peer sent its last byte but still reads (a script piped into the socket): Ctrl-D from now on. */
+  endOfInput(): void {
+    this.#keys.end();
+  }
+
+  /** The peer went away (socket closed, serial device gone): end without writing to it. */
+  hangup(): void {
+    this.#end('closed', undefined);
+  }
+
+  /** Prints `message`, logs out and ends the session (shutdown). Resolves when it has ended. */
+  async close(message: string): Promise<void> {
+    this.#end('closed', message);
+    await this.#done;
+  }
+
+  /** Prints a line above the prompt, keeping what the user is typing (log lines on the stdio console). */
+  printAbove(text: string): void {
+    if (!this.#reading) {
+      this.#term.line(text);
+      return;
+    }
+    this.#term.eraseLine();
+    this.#term.line(text);
+    this.#editor.redraw();
+  }
+
+  #end(reason: 'closed', message: string | undefined): void {
+    if (this.#closed.signal.aborted) return;
+    if (message) {
+      this.#term.write(this.#reading ? '\n' : '');
+      this.#term.line(this.#term.style(`*** ${message} ***`, 'bold'));
+    }
+    this.#idle?.cancel();
+    this.#closed.abort(new SessionEnd(reason));
+  }
+
+  async #run(): Promise<void> {
+    this.#term.line(this.#deps.banner);
+    this.#term.line("Type your user name to log in, or 'help'.");
+    let stop = false;
+    while (!this.#closed.signal.aborted && !stop) {
+      let loggedIn = false;
+      try {
+        const user = await this.#login();
+        loggedIn = user !== undefined;
+        if (user) await this.#shell(user);
+      } catch (error) {
+        if (error instanceof SessionEnd && error.reason === 'eof') stop = true;
+        else if (!(error instanceof SessionEnd)) {
+          this.#deps.log.error({ session: this.id, err: errorMessage(error) }, 'console session failed');
+          this.#end('closed', 'console error');
+        }
+        if (this.#user) {
+          const reason = error instanceof SessionEnd ? error.reason : 'error';
+          if (reason === 'idle') {
+            this.#term.line(
+              `\n*** logged out after ${formatDurationMs(this.#options.idleTimeoutMs)} without input ***`,
+            );
+          }
+          await this.#audit({ event: 'logout', who: this.#user, result: reason });
+        }
+      } finally {
+        this.#user = undefined;
+        this.#scope = undefined;
+        this.#idle?.cancel();
+        this.#onInterrupt = undefined;
+        this.#reading = false;
+      }
+      if (loggedIn && this.#options.hangupOnLogout) stop = true;
+    }
+    this.#closed.abort(new SessionEnd('closed'));
+    this.#link.hangup();
+  }
+
+  async #login(): Promise<string | undefined> {
+    const signal = this.#closed.signal;
+    const answer = await this.#readLine({ prompt: 'login: ' }, signal);
+    if (answer === null && this.#options.hangupOnLogout) throw new SessionEnd('eof');
+    if (answer == null) return undefined;
+    const name = answer.trim();
+    if (name === '' || name === 'login') return undefined;
+    if (name === 'help') {
+      this.#term.line('Log in with your console user name and password. Before login only help works.');
+      return undefined;
+    }
+    const check = this.#deps.auth.check(name);
+    if (!check.allowed) {
+      this.#term.line(
+        `Login locked after too many failures; try again in ${formatDurationMs(check.retryAfterMs)}.`,
+      );
+      await this.#audit({ event: 'locked-out', who: name, result: 'denied' });
+      return undefined;
+    }
+    const password = await this.#readLine({ prompt: 'password: ', secret: true }, signal);
+    if (password == null) return undefined;
+    const outcome = await this.#deps.auth.login(name, password);
+    if (outcome.ok) {
+      await this.#audit({ event: 'login', who: name, result: 'ok' });
+      return name;
+    }
+    if (outcome.reason === 'locked') {
+      this.#term.line(`Login locked; try again in ${formatDurationMs(outcome.retryAfterMs)}.`);
+      await this.#audit({ event: 'locked-out', who: name, result: 'denied' });
+      return undefined;
+    }
+    this.#term.line(this.#term.style('Login incorrect.', 'red'));
+    await this.#audit({
+      event: 'login-failed',
+      who: name,
+      result: 'denied',
+      code: `failures=${outcome.failures}`,
+    });
+    if (outcome.locked) {
+      this.#term.line(
+        `Too many failures: logins as ${name} are locked for ${formatDurationMs(outcome.lockedForMs)}.`,
+      );
+      await this.#audit({
+        event: 'locked-out',
+        who: name,
+        result: 'locked',
+        code: `for=${outcome.lockedForMs}ms`,
+      });
+    }
+    await this.#pause(outcome.delayMs, signal);
+    return undefined;
+  }
+
+  /** Waits out a login delay; keys typed meanwhile are dropped. */
+  async #pause(delayMs: number, signal: AbortSignal): Promise<void> {
+    this.#discarding = true;
+    this.#keys.clear();
+    try {
+      await this.#deps.clock.sleep(delayMs, signal);
+    } finally {
+      this.#discarding = false;
+      this.#keys.clear();
+    }
+  }
+
+  async #shell(user: string): Promise<void> {
+    const scope = new AbortController();
+    const signal = AbortSignal.any([this.#closed.signal, scope.signal]);
+    this.#user = user;
+    this.#scope = scope;
+    this.#armIdle();
+    this.#term.line(`Logged in as ${user}. Type 'help' for commands, 'logout' to leave.`);
+    const shell: ShellContext = {
+      deps: this.#deps,
+      term: this.#term,
+      user,
+      session: this.id,
+      signal,
+      history: () => this.#editor.history,
+      readLine: (options) => this.#readLine(options, signal),
+      nextKeyWithin: (ms) => this.#keys.nextWithin(this.#deps.clock, ms, signal),
+      onInterrupt: (fn) => {
+        this.#onInterrupt = fn;
+        return () => {
+          if (this.#onInterrupt === fn) this.#onInterrupt = undefined;
+        };
+      },
+      audit: (entry) => this.#audit({ event: 'command', who: user, ...entry }),
+    };
+    for (;;) {
+      const line = await this.#readLine(
+        { prompt: this.#term.style(`${user}@edge> `, 'bold'), history: true },
+        signal,
+      );
+      if (line === null) {
+        await this.#logout(user, 'eof');
+        return;
+      }
+      if (line === undefined || line.trim() === '') continue;
+      if ((await runShellLine(shell, line.trim())) === 'logout') {
+        await this.#logout(user, 'ok');
+        return;
+      }
+    }
+  }
+
+  async #logout(user: string, result: string): Promise<void> {
+    this.#term.line('Logged out.');
+    await this.#audit({ event: 'logout', who: user, result });
+    this.#user = undefined;
+  }
+
+  /** A line; undefined after Ctrl-C, null after Ctrl-D on an empty line. */
+  async #readLine(options: ReadLineOptions, signal: AbortSignal): Promise<string | undefined | null> {
+    this.#editor.begin(options);
+    this.#reading = true;
+    try {
+      for (;;) {
+        const key: Key = await this.#keys.next(signal);
+        if (key.name === 'clear' && this.#term.clearScreen()) {
+          this.#editor.redraw();
+          continue;
+        }
+        const result = this.#editor.key(key);
+        if (!result) continue;
+        if (result.done === 'line') return result.text;
+        return result.done === 'eof' ? null : undefined;
+      }
+    } finally {
+      this.#reading = false;
+    }
+  }
+
+  #armIdle(): void {
+    this.#idle?.cancel();
+    this.#idle = undefined;
+    const scope = this.#scope;
+    if (!scope || !(this.#options.idleTimeoutMs > 0)) return;
+    this.#idle = this.#deps.clock.setTimeout(() => {
+      if (this.#scope === scope) scope.abort(new SessionEnd('idle'));
+    }, this.#options.idleTimeoutMs);
+  }
+
+  #audit(entry: Omit<AuditEntry, 'session'>): Promise<void> {
+    return this.#deps.audit.record({ session: this.id, ...entry });
+  }
+}

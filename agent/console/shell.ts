@@ -1,0 +1,274 @@
+/**
+ * What happens to one command line after login: the console's own commands (`help`, `logs`,
+ * `points watch`, `history`, `clear`, `whoami`, `logout`), else a registry command found by
+ * command-line.ts — confirmed first when its registry entry `actuates`, run, rendered as a table or
+ * as one JSON line with `--json`, and audited with its outcome. Ctrl-C while a registry command runs
+ * returns to the prompt; the command itself cannot be cancelled, so it goes on and its result is
+ * still audited.
+ */
+import type { Command, CommandContext, CommandRegistry, CommandResult } from '../commands/registry.js';
+import type { Clock } from '../core/clock.js';
+import type { AuditEntry } from './audit-log.js';
+import { parseLine, resolveCommand, usagesOf } from './command-line.js';
+import type { Key } from './keys.js';
+import type { ReadLineOptions } from './line-editor.js';
+import { formatLogLine, type LogRing } from './log-ring.js';
+import { type CommandProgress, ProgressBar } from './progress-bar.js';
+import { formatValue } from './render.js';
+import type { Terminal } from './terminal.js';
+import { renderResult } from './views.js';
+
+export interface ShellDeps {
+  readonly clock: Clock;
+  readonly commands: CommandRegistry;
+  /** Recent log lines for `logs`; absent when the logger keeps none. */
+  readonly logs?: LogRing | undefined;
+  /** `points watch` refresh period (default 1000 ms). */
+  readonly watchIntervalMs?: number | undefined;
+}
+
+export interface ShellContext {
+  readonly deps: ShellDeps;
+  readonly term: Terminal;
+  readonly user: string;
+  readonly session: string;
+  readonly signal: AbortSignal;
+  history(): readonly string[];
+  /** A line; undefined after Ctrl-C, null after Ctrl-D. */
+  readLine(options: ReadLineOptions): Promise<string | undefined | null>;
+  /** The next key within `ms`, else undefined. */
+  nextKeyWithin(ms: number): Promise<Key | undefined>;
+  /** Routes Ctrl-C to `fn` (instead of the key queue) until the returned function is called. */
+  onInterrupt(fn: () => void): () => void;
+  audit(entry: Omit<AuditEntry, 'session' | 'event' | 'who'>): Promise<void>;
+}
+
+/** The context a console command runs with: progress reaches the technician as a bar. */
+export interface ConsoleCommandContext extends CommandContext {
+  readonly via: 'console';
+  progress(update: CommandProgress): void;
+}
+
+const BUILTINS = [
+  ['help [<command>]', 'this list, or the usage of one command'],
+  ['points watch [<prefix>]', 'the points table, refreshed until a key is pressed'],
+  ['logs [-f] [-n <count>]', 'recent log lines; -f follows until a key is pressed'],
+  ['history', 'commands entered in this session (Up/Down recall them)'],
+  ['whoami', 'the user and session'],
+  ['clear', 'clear the screen'],
+  ['logout', 'end the session (also exit, quit, Ctrl-D)'],
+] as const;
+
+/** Runs one line; resolves 'logout' when the session should end. */
+export async function runShellLine(ctx: ShellContext, line: string): Promise<'logout' | undefined> {
+  const parsed = parseLine(line);
+  if ('error' in parsed) {
+    ctx.term.line(ctx.term.style(parsed.error, 'red'));
+    await ctx.audit({ what: line, result: 'error', code: 'EUSAGE', message: parsed.error });
+    return undefined;
+  }
+  const { words, json } = parsed;
+  const what = words.join(' ');
+  switch (words[0]) {
+    case 'logout':
+    case 'exit':
+    case 'quit':
+      await ctx.audit({ what, result: 'ok' });
+      return 'logout';
+    case 'help':
+      help(ctx, words.slice(1), json);
+      break;
+    case 'history':
+      if (json) printJson(ctx, 'history', ctx.history());
+      else for (const [i, h] of ctx.history().entries()) ctx.term.line(`${String(i + 1).padStart(4)}  ${h}`);
+      break;
+    case 'whoami':
+      if (json) printJson(ctx, 'whoami', { user: ctx.user, session: ctx.session });
+      else ctx.term.line(`${ctx.user} (${ctx.session})`);
+      break;
+    case 'clear':
+      ctx.term.clearScreen();
+      break;
+    case 'logs':
+      await logs(ctx, words.slice(1), json);
+      break;
+    default:
+      if (words[0] === 'points' && words[1] === 'watch' && ctx.deps.commands.get('points')) {
+        await ctx.audit({ what, result: 'ok' });
+        await watchPoints(ctx, words[2], json);
+        return undefined;
+      }
+      await runRegistryCommand(ctx, words, parsed.json, parsed.yes);
+      return undefined;
+  }
+  await ctx.audit({ what, result: 'ok' });
+  return undefined;
+}
+
+async function runRegistryCommand(ctx: ShellContext, words: readonly string[], json: boolean, yes: boolean) {
+  const what = words.join(' ');
+  const resolved = resolveCommand(words, ctx.deps.commands);
+  if (!resolved.ok) {
+    const failure: CommandResult = { ok: false, command: what, code: 'EUSAGE', message: resolved.message };
+    print(ctx, failure, json);
+    await ctx.audit({ what, result: 'error', code: 'EUSAGE', message: resolved.message });
+    return;
+  }
+  const { command, args } = resolved;
+  const audited = { what, command: command.name, args };
+  if (command.actuates && !yes && !(await confirm(ctx, command, args))) {
+    ctx.term.line('Cancelled.');
+    await ctx.audit({ ...audited, result: 'cancelled' });
+    return;
+  }
+  const bar = new ProgressBar(ctx.term);
+  const commandCtx: ConsoleCommandContext = { via: 'console', who: ctx.user, progress: (p) => bar.update(p) };
+  const running = ctx.deps.commands.execute(command.name, args, commandCtx);
+  // Audited when it ends, whether or not the technician waited for it.
+  const audit = running.then((r) =>
+    ctx.audit(
+      r.ok ? { ...audited, result: 'ok' } : { ...audited, result: 'error', code: r.code, message: r.message },
+    ),
+  );
+  const outcome = await untilInterrupted(ctx, running);
+  bar.end();
+  if (outcome === 'interrupted') {
+    ctx.term.line(`${command.name} goes on in the background; its result will be in the audit log.`);
+    return;
+  }
+  print(ctx, outcome, json);
+  await audit;
+}
+
+async function confirm(ctx: ShellContext, command: Command, args: Record<string, unknown>): Promise<boolean> {
+  const described = [command.name, ...Object.entries(args).map(([k, v]) => `${k}=${formatValue(v)}`)].join(
+    ' ',
+  );
+  ctx.term.line(`${ctx.term.style(described, 'bold')}: ${command.summary}.`);
+  const answer = await ctx.readLine({ prompt: 'This changes the process. Proceed? [y/N] ' });
+  return /^y(es)?$/i.test(answer?.trim() ?? '');
+}
+
+function untilInterrupted<T>(ctx: ShellContext, running: Promise<T>): Promise<T | 'interrupted'> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(ctx.signal.reason);
+    const release = ctx.onInterrupt(() => {
+      ctx.term.line('^C');
+      resolve('interrupted');
+    });
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    running.then(resolve, reject).finally(() => {
+      release();
+      ctx.signal.removeEventListener('abort', onAbort);
+    });
+  });
+}
+
+function print(ctx: ShellContext, result: CommandResult, json: boolean): void {
+  const { term } = ctx;
+  if (json) term.line(JSON.stringify(result));
+  else if (result.ok)
+    term.line(renderResult(result.command, result.result, (t, ...s) => term.style(t, ...s)));
+  else term.line(term.style(`error ${result.code}: ${result.message}`, 'red'));
+}
+
+function printJson(ctx: ShellContext, command: string, result: unknown): void {
+  ctx.term.line(JSON.stringify({ ok: true, command, result }));
+}
+
+function help(ctx: ShellContext, topic: readonly string[], json: boolean): void {
+  const commands = ctx.deps.commands.list();
+  const wanted = topic.join(' ');
+  const matches = (c: Command) =>
+    wanted === '' || c.name.startsWith(topic.join('.')) || usagesOf(c).some((u) => u.startsWith(wanted));
+  const shown = commands.filter(matches);
+  if (json) {
+    printJson(
+      ctx,
+      'help',
+      shown.map((c) => ({
+        name: c.name,
+        usage: usagesOf(c),
+        summary: c.summary,
+        actuates: c.actuates === true,
+      })),
+    );
+    return;
+  }
+  const rows = shown.flatMap((c) =>
+    usagesOf(c).map((usage, i) => [usage, i === 0 ? `${c.actuates ? '* ' : ''}${c.summary}` : ''] as const),
+  );
+  const builtins = BUILTINS.filter(([usage]) => wanted === '' || usage.startsWith(wanted));
+  if (rows.length === 0 && builtins.length === 0) {
+    ctx.term.line(`no command matches ${wanted}`);
+    return;
+  }
+  const width = Math.max(...[...rows, ...builtins].map(([u]) => u.length));
+  const show = ([usage, summary]: readonly [string, string]) =>
+    ctx.term.line(`  ${usage.padEnd(width)}  ${summary}`.trimEnd());
+  if (rows.length > 0) {
+    ctx.term.line(`${ctx.term.style('Commands', 'bold')} (* asks for confirmation; --yes skips it):`);
+    rows.forEach(show);
+  }
+  if (builtins.length > 0) {
+    ctx.term.line(`${ctx.term.style('Console', 'bold')}:`);
+    builtins.forEach(show);
+  }
+  if (wanted === '') {
+    ctx.term.line(
+      'Add --json to any command for one line of JSON. Any command also runs as NAME key=value …',
+    );
+  }
+}
+
+async function logs(ctx: ShellContext, args: readonly string[], json: boolean): Promise<void> {
+  const ring = ctx.deps.logs;
+  if (!ring) {
+    ctx.term.line('No log lines are kept in memory by this agent.');
+    return;
+  }
+  const follow = args.includes('-f') || args.includes('--follow');
+  const n = args.indexOf('-n');
+  const count = n >= 0 ? Number(args[n + 1]) : 20;
+  const show = (line: string) =>
+    ctx.term.line(json ? line : formatLogLine(line, (t, ...s) => ctx.term.style(t, ...s)));
+  for (const line of ring.tail(Number.isInteger(count) && count > 0 ? count : 20)) show(line);
+  if (!follow) return;
+  if (!json) ctx.term.line(ctx.term.style('-- following; press any key to stop --', 'dim'));
+  const unsubscribe = ring.subscribe(show);
+  try {
+    for (;;) {
+      const key = await ctx.nextKeyWithin(60_000);
+      if (key) {
+        if (key.name === 'interrupt') ctx.term.line('^C');
+        return;
+      }
+    }
+  } finally {
+    unsubscribe();
+  }
+}
+
+async function watchPoints(ctx: ShellContext, prefix: string | undefined, json: boolean): Promise<void> {
+  const { term, deps } = ctx;
+  const intervalMs = deps.watchIntervalMs ?? 1000;
+  const commandCtx: CommandContext = { via: 'console', who: ctx.user };
+  for (;;) {
+    const result = await deps.commands.execute('points', prefix ? { prefix } : {}, commandCtx);
+    if (json) {
+      term.line(JSON.stringify(result));
+    } else {
+      if (!term.clearScreen()) term.line('');
+      const at = new Date(deps.clock.nowMs()).toISOString().slice(11, 19);
+      term.line(
+        term.style(`points${prefix ? ` ${prefix}*` : ''} at ${at} UTC — press any key to stop`, 'dim'),
+      );
+      print(ctx, result, false);
+    }
+    const key = await ctx.nextKeyWithin(intervalMs);
+    if (key) {
+      if (key.name === 'interrupt') term.line('^C');
+      return;
+    }
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * The console on a Unix socket, for someone on the box over SSH (`edge-agent console`). The socket is
+ * created mode 0660 in the agent's runtime directory, so only root and members of the agent's group
+ * reach it — and they still log in like on the serial port. Each connection is a session that ends
+ * (and closes the connection) at logout. A stale socket file from a previous run is replaced.
+ */
+import { chmod, mkdir, rm } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
+import path from 'node:path';
+import { errorMessage } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import type { ConsoleServer } from './console-server.js';
+import type { ConsoleSession } from './session.js';
+import { takeHello } from './socket-hello.js';
+
+export interface SocketConsoleOptions {
+  readonly path: string;
+  /** File mode of the socket (default 0o660). */
+  readonly mode?: number;
+}
+
+export class SocketConsole {
+  readonly #server: ConsoleServer;
+  readonly #log: Logger;
+  readonly #options: SocketConsoleOptions;
+  readonly #sockets = new Set<Socket>();
+  #listener: Server | undefined;
+
+  constructor(deps: { server: ConsoleServer; log: Logger }, options: SocketConsoleOptions) {
+    if (typeof options.path !== 'string' || options.path === '')
+      throw new TypeError('path must be a non-empty string');
+    this.#server = deps.server;
+    this.#log = deps.log;
+    this.#options = options;
+  }
+
+  get path(): string {
+    return this.#options.path;
+  }
+
+  async start(): Promise<void> {
+    const file = this.#options.path;
+    await mkdir(path.dirname(file), { recursive: true });
+    await rm(file, { force: true });
+    // Half-open: a script that pipes its commands in and closes its end still gets the answers.
+    const listener = createServer({ allowHalfOpen: true }, (socket) => this.#accept(socket));
+    await new Promise<void>((resolve, reject) => {
+      listener.once('error', reject);
+      listener.listen(file, () => {
+        listener.off('error', reject);
+        resolve();
+      });
+    });
+    listener.on('error', (err) => this.#log.error({ err: errorMessage(err) }, 'console socket failed'));
+    await chmod(file, this.#options.mode ?? 0o660);
+    this.#listener = listener;
+    this.#log.info({ path: file }, 'console listening on a Unix socket');
+  }
+
+  /** Stops accepting and drops remaining connections (sessions are closed by the server first). */
+  async stop(): Promise<void> {
+    const listener = this.#listener;
+    this.#listener = undefined;
+    for (const socket of this.#sockets) socket.destroy();
+    if (listener) await new Promise<void>((resolve) => listener.close(() => resolve()));
+    await rm(this.#options.path, { force: true });
+  }
+
+  #accept(socket: Socket): void {
+    this.#sockets.add(socket);
+    let session: ConsoleSession;
+    try {
+      session = this.#server.attach(
+        {
+          name: 'socket',
+          send: (text) => {
+            if (!socket.destroyed && socket.writable) socket.write(text);
+          },
+          hangup: () => socket.end(),
+        },
+        { terminal: { ansi: false, columns: 80 }, hangupOnLogout: true },
+      );
+    } catch {
+      socket.destroy();
+      return;
+    }
+    let first = true;
+    socket.on('data', (chunk: Buffer) => {
+      if (first) {
+        first = false;
+        const { hello, rest } = takeHello(chunk);
+        if (hello) session.terminal.configure({ ansi: hello.tty, columns: hello.columns });
+        if (rest.length > 0) session.input(rest);
+        return;
+      }
+      session.input(chunk);
+    });
+    socket.on('end', () => session.endOfInput());
+    socket.on('error', (err) =>
+      this.#log.debug({ err: errorMessage(err) }, 'console socket connection error'),
+    );
+    socket.on('close', () => {
+      this.#sockets.delete(socket);
+      session.hangup();
+    });
+  }
+}

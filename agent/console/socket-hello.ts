@@ -1,0 +1,42 @@
+/**
+ * The first bytes `edge-agent console` sends on the Unix socket, telling the agent that a person's
+ * terminal is on the other end (so ANSI is welcome) and how wide it is:
+ * `NUL "EDGE-CONSOLE" SP "tty=" 0|1 SP "cols=" N LF`. A client that sends no hello (`socat -`, a
+ * script) gets plain text. The NUL cannot be typed at a login prompt, so a hello is never a user name.
+ */
+
+const MAGIC = '\0EDGE-CONSOLE ';
+
+export interface ConsoleHello {
+  readonly tty: boolean;
+  readonly columns: number;
+}
+
+export function encodeHello(hello: ConsoleHello): string {
+  return `${MAGIC}tty=${hello.tty ? 1 : 0} cols=${Math.max(20, Math.min(500, Math.round(hello.columns)))}\n`;
+}
+
+/**
+ * Splits a hello off the start of the first chunk from a client: `hello` undefined if there is none
+ * (`rest` is then the whole chunk).
+ */
+export function takeHello(chunk: Buffer): { hello: ConsoleHello | undefined; rest: Buffer } {
+  const text = chunk.toString('latin1');
+  if (!text.startsWith(MAGIC)) return { hello: undefined, rest: chunk };
+  const end = text.indexOf('\n');
+  if (end < 0) return { hello: undefined, rest: chunk };
+  const fields = new Map(
+    text
+      .slice(MAGIC.length, end)
+      .split(' ')
+      .map((kv) => kv.split('=') as [string, string]),
+  );
+  const columns = Number(fields.get('cols'));
+  return {
+    hello: {
+      tty: fields.get('tty') === '1',
+      columns: Number.isInteger(columns) && columns > 0 ? columns : 80,
+    },
+    rest: chunk.subarray(end + 1),
+  };
+}

@@ -1,0 +1,154 @@
+/**
+ * The console on a Unix socket: `edge-agent console` piping a script in (plain text, `--json`
+ * answers, the session ends at logout), a client that announces a terminal (ANSI), and the audit
+ * trail those sessions leave.
+ */
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import path from 'node:path';
+import { PassThrough, Writable } from 'node:stream';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AUDIT_FILE, AuditLog } from '../../../agent/console/audit-log.js';
+import { Authenticator } from '../../../agent/console/authenticator.js';
+import { ConsoleServer } from '../../../agent/console/console-server.js';
+import { runConsoleClient } from '../../../agent/console/socket-client.js';
+import { SocketConsole } from '../../../agent/console/socket-console.js';
+import { encodeHello } from '../../../agent/console/socket-hello.js';
+import { SystemClock } from '../../../agent/core/clock.js';
+import { silentLogger } from '../../../agent/core/log.js';
+import { CLI } from '../../support/agent-process.js';
+import { TEST_PASSWORD, testHash, testRegistry } from '../../support/console-harness.js';
+import { FakeClock } from '../../support/fake-clock.js';
+import { tempDirs } from '../../support/temp-dir.js';
+
+const tempDir = tempDirs('edge-socket-console-');
+const stops: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const stop of stops.splice(0)) await stop();
+});
+
+async function startConsole() {
+  const dir = await tempDir();
+  const clock = new SystemClock();
+  const log = silentLogger();
+  const registry = testRegistry(new FakeClock());
+  const audit = new AuditLog({ clock, log }, { stateDir: dir });
+  const auth = new Authenticator({ clock }, [{ name: 'tech', passwordHash: await testHash() }], {
+    maxFailures: 5,
+    slowdownMs: 10,
+    maxSlowdownMs: 100,
+    lockoutMs: 1000,
+  });
+  const server = new ConsoleServer(
+    { clock, log, commands: registry.registry, auth, audit, banner: 'edge-agent 9.9.9 on socket' },
+    { idleTimeoutMs: 60_000 },
+  );
+  const socket = new SocketConsole({ server, log }, { path: path.join(dir, 'console.sock') });
+  await socket.start();
+  stops.push(async () => {
+    await server.close('test over');
+    await socket.stop();
+  });
+  return { dir, socket, registry, audit };
+}
+
+const SCRIPT = [
+  'tech',
+  TEST_PASSWORD,
+  'status --json',
+  'loop set chamber setpoint 48 --yes --json',
+  'point set chamber.temp 5 --yes --json',
+  'logout',
+  '',
+].join('\n');
+
+describe('the console on a Unix socket', () => {
+  it('runs a piped script through the client with plain-text and JSON answers, then hangs up', async () => {
+    const { socket, registry, audit, dir } = await startConsole();
+    const stdin = new PassThrough();
+    let out = '';
+    const stdout = new Writable({
+      write(chunk, _enc, done) {
+        out += String(chunk);
+        done();
+      },
+    });
+    const exit = runConsoleClient({ socketPath: socket.path, stdin, stdout, stderr: stdout });
+    stdin.end(SCRIPT);
+    expect(await exit).toBe(0);
+
+    expect(out).not.toContain('\x1b[');
+    const json = out
+      .split('\r\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(json[0]).toMatchObject({ ok: true, command: 'status', result: { version: '9.9.9' } });
+    expect(json[1]).toMatchObject({ ok: true, command: 'loop.setpoint', result: { setpoint: 48 } });
+    expect(json[2]).toMatchObject({ ok: false, command: 'point.set', code: 'EREADONLY' });
+    expect(out).toContain('Logged out.');
+    expect(registry.setpoints).toEqual([{ loop: 'chamber', value: 48, who: 'tech' }]);
+
+    await audit.flush();
+    const entries = (await readFile(path.join(dir, AUDIT_FILE), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(
+      entries.map((e) => [e.session, e.event, e.who, e.command ?? null, e.result, e.code ?? null]),
+    ).toEqual([
+      ['socket#1', 'login', 'tech', null, 'ok', null],
+      ['socket#1', 'command', 'tech', 'status', 'ok', null],
+      ['socket#1', 'command', 'tech', 'loop.setpoint', 'ok', null],
+      ['socket#1', 'command', 'tech', 'point.set', 'error', 'EREADONLY'],
+      ['socket#1', 'command', 'tech', null, 'ok', null],
+      ['socket#1', 'logout', 'tech', null, 'ok', null],
+    ]);
+    expect(entries[2]).toMatchObject({
+      what: 'loop set chamber setpoint 48',
+      args: { loop: 'chamber', value: 48 },
+    });
+    for (const e of entries) expect(Number.isNaN(Date.parse(String(e.ts)))).toBe(false);
+    expect(JSON.stringify(entries)).not.toContain(TEST_PASSWORD);
+  });
+
+  it('sends ANSI only to a client that announces a terminal', async () => {
+    const { socket } = await startConsole();
+    const client = connect(socket.path);
+    let screen = '';
+    client.setEncoding('utf8').on('data', (d: string) => {
+      screen += d;
+    });
+    client.write(encodeHello({ tty: true, columns: 120 }));
+    client.write(`tech\r${TEST_PASSWORD}\r`);
+    const deadline = Date.now() + 3000;
+    while (!screen.includes('tech@edge>') && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 5));
+    expect(screen).toContain('\x1b[1mtech@edge> \x1b[0m');
+    client.destroy();
+  });
+
+  it('is what `edge-agent console --socket` talks to', async () => {
+    const { socket } = await startConsole();
+    const child = execFile(process.execPath, [CLI, 'console', '--socket', socket.path]);
+    let out = '';
+    child.stdout?.on('data', (d: string) => {
+      out += d;
+    });
+    child.stdin?.end('tech\ncorrect horse\nwhoami\n');
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    expect(code).toBe(0);
+    expect(out).toMatch(/tech \(socket#1\)/);
+    const missing = await promisify(execFile)(process.execPath, [
+      CLI,
+      'console',
+      '--socket',
+      '/nonexistent.sock',
+    ]).catch((e: { code: number; stderr: string }) => e);
+    expect(missing).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('cannot connect to /nonexistent.sock'),
+    });
+  });
+});

@@ -1,0 +1,313 @@
+/**
+ * The console session as a technician meets it, on an in-memory link with a fake clock: login and its
+ * guard, commands and their rendering, confirmation, line editing, history, idle logout, `--json`,
+ * and the audit trail. The same session runs over a real pty in test/integration/console/.
+ */
+import { describe, expect, it } from 'vitest';
+import { ConsoleHarness, DEFAULT_POLICY } from '../../support/console-harness.js';
+import { tempDirs } from '../../support/temp-dir.js';
+
+const tempDir = tempDirs('edge-console-');
+const UP = '\x1b[A';
+
+async function loggedIn(options: Partial<Parameters<typeof ConsoleHarness.open>[0]> = {}) {
+  const h = await ConsoleHarness.open({ dir: await tempDir(), ...options });
+  await h.login();
+  return h;
+}
+
+describe('console login', () => {
+  it('offers only help and login before login', async () => {
+    const h = await ConsoleHarness.open({ dir: await tempDir() });
+    expect(h.screen.text()).toContain('edge-agent 9.9.9 on test');
+    expect(h.screen.currentLine).toBe('login:');
+    await h.type('help\r');
+    expect(h.screen.text()).toContain('Before login only help works');
+    await h.type('\r');
+    expect(h.screen.currentLine).toBe('login:');
+  });
+
+  it('logs in with the right password, which is never echoed', async () => {
+    const h = await loggedIn();
+    expect(h.screen.text()).not.toContain('correct horse');
+    expect(h.screen.currentLine).toBe('tech@edge>');
+  });
+
+  it('slows each failure down exponentially and locks the name after maxFailures', async () => {
+    const h = await ConsoleHarness.open({ dir: await tempDir() });
+    const fail = async () => {
+      await h.type('tech\r');
+      await h.type('wrong\r');
+      await h.waitFor(/Login incorrect\.[\s\S]*$/);
+    };
+    await fail();
+    // The prompt comes back only after 1 s; what is typed meanwhile is dropped.
+    await h.clock.advance(999);
+    expect(h.screen.currentLine).not.toBe('login:');
+    await h.type('typed during the pause');
+    await h.clock.advance(1);
+    await h.settle();
+    expect(h.screen.currentLine).toBe('login:');
+
+    await h.type('tech\r');
+    await h.type('wrong again\r');
+    await h.waitFor(/Login incorrect\.\n?$/);
+    await h.clock.advance(1999);
+    expect(h.screen.currentLine).not.toBe('login:');
+    await h.clock.advance(1);
+    await h.settle();
+    expect(h.screen.currentLine).toBe('login:');
+
+    await h.type('tech\r');
+    await h.type('wrong a third time\r');
+    await h.waitFor('logins as tech are locked for 1m00s');
+    await h.clock.advance(4000);
+    await h.settle();
+    // Even the right password is refused while locked.
+    await h.type('tech\r');
+    await h.waitFor('try again in 56.0 s');
+    await h.clock.advance(56_000);
+    await h.login();
+
+    const events = (await h.auditEntries()).map((e) => `${e.event}:${e.who}:${e.result}`);
+    expect(events).toEqual([
+      'login-failed:tech:denied',
+      'login-failed:tech:denied',
+      'login-failed:tech:denied',
+      'locked-out:tech:locked',
+      'locked-out:tech:denied',
+      'login:tech:ok',
+    ]);
+  });
+
+  it('counts an unknown name like a known one and says the same thing', async () => {
+    const h = await ConsoleHarness.open({
+      dir: await tempDir(),
+      policy: { ...DEFAULT_POLICY, maxFailures: 1 },
+    });
+    await h.type('nobody\r');
+    await h.type('x\r');
+    await h.waitFor('Login incorrect.');
+    await h.waitFor('logins as nobody are locked');
+  });
+
+  it('logs out after the idle timeout and audits why', async () => {
+    const h = await loggedIn({ idleTimeoutMs: 60_000 });
+    await h.clock.advance(30_000);
+    await h.type('status\r');
+    await h.clock.advance(59_000);
+    expect(h.screen.text()).not.toContain('logged out after');
+    await h.clock.advance(1000);
+    await h.idle();
+    expect(h.screen.text()).toContain('*** logged out after 1m00s without input ***');
+    expect(h.screen.currentLine).toBe('login:');
+    const last = (await h.auditEntries()).at(-1);
+    expect(last).toMatchObject({ event: 'logout', who: 'tech', result: 'idle' });
+  });
+});
+
+describe('console commands', () => {
+  it('lists registry commands in help, with human syntax, and marks the ones that actuate', async () => {
+    const h = await loggedIn();
+    await h.type('help\r');
+    const text = h.screen.text();
+    expect(text).toMatch(/loop set <loop> setpoint <value>\s+\* change a loop setpoint/);
+    expect(text).toMatch(/points \[<prefix>\]\s+the process image/);
+    expect(text).toMatch(/point set <point> <value>\s+\* write a writable point/);
+    expect(text).toMatch(/ota install <file>\s+\* install an update/);
+    expect(text).toMatch(/points watch \[<prefix>\]/);
+    expect(text).toMatch(/logs \[-f\]/);
+  });
+
+  it('renders status as aligned key/value lines and points as a table', async () => {
+    const h = await loggedIn();
+    await h.type('status\r');
+    expect(h.screen.lines()).toEqual(expect.arrayContaining(['version  9.9.9']));
+    await h.clock.advance(2500);
+    await h.type('points chamber\r');
+    const lines = h.screen.lines();
+    const header = lines.findIndex((l) => l.startsWith('point'));
+    expect(lines.slice(header, header + 4)).toEqual([
+      'point             value  unit  quality    age  flags',
+      '----------------  -----  ----  -------  -----  -----',
+      'chamber.humidity  40.25  %RH   good     2.5 s',
+      'chamber.temp       21.5  Cel   good     2.5 s',
+    ]);
+  });
+
+  it('asks before an actuating command and runs it only on yes', async () => {
+    const h = await loggedIn();
+    await h.type('loop set chamber setpoint 50\r');
+    expect(h.screen.text()).toContain('loop.setpoint loop=chamber value=50: change a loop setpoint.');
+    expect(h.screen.currentLine).toBe('This changes the process. Proceed? [y/N]');
+    await h.type('n\r');
+    expect(h.screen.text()).toContain('Cancelled.');
+    expect(h.test.setpoints).toEqual([]);
+    await h.type('loop set chamber setpoint 50\r');
+    await h.type('y\r');
+    expect(h.test.setpoints).toEqual([{ loop: 'chamber', value: 50, who: 'tech' }]);
+    expect(h.screen.lines()).toContain('setpoint  50');
+    const commands = (await h.auditEntries()).filter((e) => e.event === 'command');
+    expect(commands).toEqual([
+      expect.objectContaining({
+        who: 'tech',
+        what: 'loop set chamber setpoint 50',
+        command: 'loop.setpoint',
+        args: { loop: 'chamber', value: 50 },
+        result: 'cancelled',
+        session: 'test#1',
+      }),
+      expect.objectContaining({ command: 'loop.setpoint', result: 'ok' }),
+    ]);
+    expect(typeof commands[0]!.ts).toBe('string');
+  });
+
+  it('answers --json with one line of the registry result, and --yes skips the question', async () => {
+    const h = await loggedIn();
+    await h.type('loop set chamber setpoint 42 --json --yes\r');
+    const json = h.screen.lines().find((l) => l.startsWith('{'));
+    expect(JSON.parse(json!)).toEqual({
+      ok: true,
+      command: 'loop.setpoint',
+      result: { name: 'chamber', setpoint: 42 },
+    });
+    await h.type('loop set chamber setpoint hot --json\r');
+    const error = h.screen
+      .lines()
+      .filter((l) => l.startsWith('{'))
+      .at(-1);
+    expect(JSON.parse(error!)).toMatchObject({
+      ok: false,
+      code: 'EUSAGE',
+      message: 'value: expected a number, got hot',
+    });
+    await h.type('help --json\r');
+    const help = JSON.parse(
+      h.screen
+        .lines()
+        .filter((l) => l.startsWith('{'))
+        .at(-1)!,
+    );
+    expect(help.result).toContainEqual({
+      name: 'loop.setpoint',
+      usage: ['loop set <loop> setpoint <value>'],
+      summary: 'change a loop setpoint',
+      actuates: true,
+    });
+  });
+
+  it('runs any registered command in the generic NAME key=value form, and reports registry errors', async () => {
+    const h = await loggedIn();
+    await h.type('point.set point=heater.state value=true --yes\r');
+    expect(h.test.points.get('heater.state')?.value).toBe(true);
+    await h.type('point set chamber.temp 5 --yes\r');
+    expect(h.screen.text()).toMatch(/error EREADONLY: .*chamber\.temp/);
+    await h.type('frobnicate now\r');
+    expect(h.screen.text()).toContain('unknown command: frobnicate now (type help)');
+  });
+
+  it('draws a progress bar from the progress a command reports', async () => {
+    const h = await loggedIn();
+    await h.type('ota install /media/usb/update.cose --yes\r');
+    await h.clock.advance(250);
+    expect(h.screen.currentLine).toBe('[##########----------]   50%  writing  512.0/1024.0 MiB');
+    await h.clock.advance(300);
+    await h.settle();
+    expect(h.screen.text()).toContain('[####################]  100%  writing  1024.0/1024.0 MiB');
+    expect(h.screen.lines()).toContain('state  installed');
+  });
+});
+
+describe('console line discipline', () => {
+  it('edits with backspace, Ctrl-U and Ctrl-W, and shows only the corrected line', async () => {
+    const h = await loggedIn();
+    await h.type('statsu\x7f\x7fus');
+    expect(h.screen.currentLine).toBe('tech@edge> status');
+    await h.type('\x15point');
+    expect(h.screen.currentLine).toBe('tech@edge> point');
+    await h.type('s cham\x17cha\x08\x08\x08chamber.temp\r');
+    expect(h.screen.text()).toMatch(/chamber\.temp\s+21\.5\s+Cel/);
+  });
+
+  it('recalls earlier commands with the up arrow and runs them again', async () => {
+    const h = await loggedIn();
+    await h.type('status\r');
+    await h.type('points\r');
+    await h.type(UP);
+    expect(h.screen.currentLine).toBe('tech@edge> points');
+    await h.type(UP);
+    expect(h.screen.currentLine).toBe('tech@edge> status');
+    await h.type('\x1b[B');
+    expect(h.screen.currentLine).toBe('tech@edge> points');
+    await h.type('\x1b[B');
+    expect(h.screen.currentLine).toBe('tech@edge>');
+    await h.type(`${UP}${UP}\r`);
+    await h.type('history\r');
+    expect(h.screen.lines().slice(-5)).toEqual([
+      '   1  status',
+      '   2  points',
+      '   3  status',
+      '   4  history',
+      'tech@edge>',
+    ]);
+  });
+
+  it('abandons a line on Ctrl-C, and Ctrl-C or any key stops points watch', async () => {
+    const h = await loggedIn();
+    await h.type('loop set chamber\x03');
+    expect(h.screen.lines().slice(-2)).toEqual(['tech@edge> loop set chamber^C', 'tech@edge>']);
+    await h.type('points watch chamber.t\r');
+    expect(h.screen.lines()[0]).toMatch(
+      /^points chamber\.t\* at \d\d:\d\d:\d\d UTC — press any key to stop$/,
+    );
+    h.test.points.update('chamber.temp', 22.75, 'sim');
+    await h.clock.advance(1000);
+    // Refreshed in place: the screen was cleared and holds one table with the new value.
+    expect(h.screen.lines().filter((l) => l.startsWith('chamber.temp'))).toHaveLength(1);
+    expect(h.screen.text()).toMatch(/chamber\.temp\s+22\.75/);
+    await h.type('\x03');
+    expect(h.screen.lines().slice(-2)).toEqual(['^C', 'tech@edge>']);
+    await h.type('points watch\r');
+    await h.type('q');
+    expect(h.screen.currentLine).toBe('tech@edge>');
+  });
+
+  it('logs out on Ctrl-D at an empty prompt and on logout, back to the login prompt', async () => {
+    const h = await loggedIn();
+    await h.type('\x04');
+    expect(h.screen.text()).toContain('Logged out.');
+    expect(h.screen.currentLine).toBe('login:');
+    await h.login();
+    await h.type('logout\r');
+    expect(h.screen.currentLine).toBe('login:');
+    expect((await h.auditEntries()).filter((e) => e.event === 'logout').map((e) => e.result)).toEqual([
+      'eof',
+      'ok',
+    ]);
+  });
+
+  it('shows recent log lines and follows new ones until a key', async () => {
+    const h = await loggedIn();
+    h.logs.write(
+      `${JSON.stringify({ level: 'info', time: '2026-01-01T10:00:00.000Z', msg: 'reading', mod: 'points', point: 'chamber.temp', value: 21.5, unit: 'Cel' })}\n`,
+    );
+    await h.type('logs\r');
+    expect(h.screen.text()).toContain('10:00:00.000 INFO  [points] chamber.temp = 21.5 Cel');
+    await h.type('logs -f\r');
+    h.logs.write(
+      `${JSON.stringify({ level: 'warn', time: '2026-01-01T10:00:01.000Z', msg: 'alarm', alarm: 'door' })}\n`,
+    );
+    await h.settle();
+    expect(h.screen.text()).toContain('10:00:01.000 WARN  alarm alarm=door');
+    await h.type(' ');
+    expect(h.screen.currentLine).toBe('tech@edge>');
+  });
+
+  it('closes the session with a message on shutdown', async () => {
+    const h = await loggedIn();
+    await h.type('stat');
+    await h.server.close('edge-agent is stopping');
+    expect(h.screen.text()).toContain('*** edge-agent is stopping ***');
+    expect((await h.auditEntries()).at(-1)).toMatchObject({ event: 'logout', result: 'closed' });
+  });
+});
