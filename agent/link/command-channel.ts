@@ -1,0 +1,306 @@
+/**
+ * The signed fleet command channel: COSE-signed commands arrive on `<prefix>/<id>/cmd`, every result
+ * leaves signed by the device key on `<prefix>/<id>/cmd/result`. A command runs only if it passes
+ * every check of fleet-command.ts and its id was never seen (replay-cache.ts, persisted before it runs);
+ * it then runs through the same CommandRegistry as the console (`via: 'fleet'`, `who`: the signing
+ * key's kid). Commands run one at a time in arrival order; more than `maxQueued` waiting are refused
+ * as `busy`. Every rejection is logged with its reason and reported back as a signed `rejected` result —
+ * at most `rejectReportsPerMinute` of them, so a flood of garbage cannot make the device sign (or log)
+ * without bound. A result that cannot be published (link down) is logged and dropped: the fleet asks
+ * again with a new id, since the one it used is spent.
+ */
+import { EventEmitter } from 'node:events';
+import path from 'node:path';
+import { signDeviceCose1 } from '../attest/device-cose.js';
+import type { DeviceSigner } from '../attest/device-key.js';
+import type { CommandRegistry } from '../commands/registry.js';
+import type { Clock } from '../core/clock.js';
+import { errorMessage } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import {
+  type CommandResultPayload,
+  checkFleetCommand,
+  encodeResult,
+  type RejectCode,
+} from './fleet-command.js';
+import { ReplayCache } from './replay-cache.js';
+import type { IncomingMessage, Link } from './types.js';
+
+export interface CommandChannelDeps {
+  readonly link: Pick<Link, 'deviceId' | 'topics' | 'subscribe' | 'publish'>;
+  readonly registry: Pick<CommandRegistry, 'execute'>;
+  readonly signer: DeviceSigner;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /**
+   * The fleet keys commands must be signed by, and how many. Asked per command (a loader caches), so a
+   * root provisioned or rotated after start applies to the next command; a failure refuses the command.
+   */
+  trust(): Promise<{ readonly keys: readonly Uint8Array[]; readonly threshold: number }>;
+  /** Whether the wall clock is believed now; default: always. */
+  isClockTrusted?(): boolean;
+}
+
+export interface CommandChannelOptions {
+  /** The replay cache file (`<stateDir>/fleet/replay.log`). */
+  readonly replayFile: string;
+  readonly replayCapacity: number;
+  readonly skewMs: number;
+  readonly maxTtlS: number;
+  readonly maxCommandBytes: number;
+  readonly maxQueued: number;
+  readonly rejectReportsPerMinute: number;
+}
+
+export interface ChannelOutcome {
+  readonly status: CommandResultPayload['status'];
+  readonly code?: string | undefined;
+  readonly reason?: string | undefined;
+  readonly id?: string | undefined;
+  readonly cmd?: string | undefined;
+  /** The signed result as published (undefined when a rejection report was rate-limited). */
+  readonly resultBytes?: Uint8Array | undefined;
+}
+
+export interface CommandChannelEvents {
+  handled: [ChannelOutcome];
+}
+
+export class CommandChannel extends EventEmitter<CommandChannelEvents> {
+  readonly #d: CommandChannelDeps;
+  readonly #o: CommandChannelOptions;
+  readonly #log: Logger;
+  #cache: ReplayCache | undefined;
+  #unsubscribe: (() => void) | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+  #queued = 0;
+  #reportTokens: number;
+  #reportRefillMs: number;
+  #suppressed = 0;
+  readonly #counts = new Map<string, number>();
+
+  constructor(deps: CommandChannelDeps, options: CommandChannelOptions) {
+    super();
+    this.#d = deps;
+    this.#o = options;
+    this.#log = deps.log.child({ mod: 'fleet' });
+    this.#reportTokens = options.rejectReportsPerMinute;
+    this.#reportRefillMs = deps.clock.monotonicMs();
+  }
+
+  /** Opens the replay cache and subscribes to the command topic. */
+  async start(): Promise<void> {
+    if (this.#cache) return;
+    this.#cache = await ReplayCache.open(this.#o.replayFile, { capacity: this.#o.replayCapacity });
+    this.#unsubscribe = this.#d.link.subscribe(
+      this.#d.link.topics.cmd,
+      (message: IncomingMessage) => {
+        this.handle(message.payload).catch((error: unknown) =>
+          this.#log.error({ err: errorMessage(error) }, 'fleet command handling failed'),
+        );
+      },
+      { qos: 1 },
+    );
+    this.#log.info(
+      { topic: this.#d.link.topics.cmd, replayCache: this.#cache.size, floorS: this.#cache.floorS },
+      'fleet command channel ready',
+    );
+  }
+
+  /** Unsubscribes, lets queued commands finish, closes the replay cache. */
+  async stop(): Promise<void> {
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+    await this.#queue;
+    await this.#cache?.close();
+    this.#cache = undefined;
+  }
+
+  /** Counts of outcomes since start: `done`, `failed`, and one per rejection code. */
+  stats(): Record<string, number> {
+    return Object.fromEntries(this.#counts);
+  }
+
+  /** Handles one received command (what the subscription calls; tests and benchmarks call it directly). */
+  handle(payload: Uint8Array): Promise<ChannelOutcome> {
+    if (this.#queued >= this.#o.maxQueued) {
+      return this.#reject({ code: 'busy', reason: `more than ${this.#o.maxQueued} commands waiting` });
+    }
+    this.#queued++;
+    const run = this.#queue.then(() => this.#handleNow(payload));
+    this.#queue = run.catch(() => undefined).finally(() => this.#queued--);
+    return run;
+  }
+
+  async #handleNow(payload: Uint8Array): Promise<ChannelOutcome> {
+    const cache = this.#cache;
+    if (!cache) throw new TypeError('CommandChannel.handle called before start()');
+    const { clock } = this.#d;
+    let trust: Awaited<ReturnType<CommandChannelDeps['trust']>>;
+    try {
+      trust = await this.#d.trust();
+    } catch (error) {
+      return this.#reject({ code: 'unknown-key', reason: `no fleet trust root: ${errorMessage(error)}` });
+    }
+    const nowMs = cache.nowMs(clock.nowMs());
+    const checked = checkFleetCommand(payload, {
+      trustKeys: trust.keys,
+      threshold: trust.threshold,
+      deviceId: this.#d.link.deviceId,
+      nowMs,
+      clockTrusted: this.#d.isClockTrusted?.() ?? true,
+      skewMs: this.#o.skewMs,
+      maxTtlS: this.#o.maxTtlS,
+      maxBytes: this.#o.maxCommandBytes,
+    });
+    if (!checked.ok) return this.#reject(checked);
+    const { command, kids } = checked;
+    const verdict = cache.check(command.id, command.exp);
+    if (verdict !== 'fresh') {
+      const reason =
+        verdict === 'replayed'
+          ? `command ${command.id} was already accepted`
+          : `exp ${command.exp} is at or below the replay floor ${cache.floorS} (already expired or evicted)`;
+      return this.#reject({ code: 'replayed', reason, command });
+    }
+    try {
+      await cache.remember(command.id, command.exp, command.iat, nowMs, this.#o.skewMs);
+    } catch (error) {
+      // Not durably remembered, so not run: the fleet may send it again once the disk recovers.
+      return this.#reject({
+        code: 'busy',
+        reason: `cannot record the command id: ${errorMessage(error)}`,
+        command,
+      });
+    }
+    const who = Buffer.from(kids[0]!).toString('hex');
+    const started = clock.monotonicMs();
+    const result = await this.#d.registry.execute(command.cmd, command.args, { via: 'fleet', who });
+    const outcome: CommandResultPayload = result.ok
+      ? { ...this.#base(), id: command.id, cmd: command.cmd, status: 'done', result: result.result }
+      : {
+          ...this.#base(),
+          id: command.id,
+          cmd: command.cmd,
+          status: 'failed',
+          code: result.code,
+          message: result.message,
+        };
+    this.#count(outcome.status);
+    this.#log.info(
+      {
+        id: command.id,
+        cmd: command.cmd,
+        who,
+        status: outcome.status,
+        code: outcome.code,
+        tookMs: Math.round(clock.monotonicMs() - started),
+      },
+      'fleet command',
+    );
+    const resultBytes = await this.#publish(outcome);
+    const done: ChannelOutcome = {
+      status: outcome.status,
+      code: outcome.code,
+      reason: outcome.message,
+      id: command.id,
+      cmd: command.cmd,
+      resultBytes,
+    };
+    this.emit('handled', done);
+    return done;
+  }
+
+  async #reject(r: {
+    code: RejectCode;
+    reason: string;
+    command?: { id: string; cmd: string } | undefined;
+  }): Promise<ChannelOutcome> {
+    this.#count(r.code);
+    const id = r.command?.id;
+    const cmd = r.command?.cmd;
+    let resultBytes: Uint8Array | undefined;
+    if (this.#takeReportToken()) {
+      this.#log.warn(
+        {
+          code: r.code,
+          reason: r.reason,
+          id,
+          cmd,
+          ...(this.#suppressed ? { suppressed: this.#suppressed } : {}),
+        },
+        'fleet command rejected',
+      );
+      this.#suppressed = 0;
+      resultBytes = await this.#publish({
+        ...this.#base(),
+        id,
+        cmd,
+        status: 'rejected',
+        code: r.code,
+        message: r.reason,
+      });
+    } else {
+      this.#suppressed++;
+    }
+    const outcome: ChannelOutcome = {
+      status: 'rejected',
+      code: r.code,
+      reason: r.reason,
+      id,
+      cmd,
+      resultBytes,
+    };
+    this.emit('handled', outcome);
+    return outcome;
+  }
+
+  #base(): Pick<CommandResultPayload, 'device' | 'iat'> {
+    return { device: this.#d.link.deviceId, iat: Math.floor(this.#d.clock.nowMs() / 1000) };
+  }
+
+  /** Signs and publishes a result; returns the signed bytes (published or not). */
+  async #publish(result: CommandResultPayload): Promise<Uint8Array | undefined> {
+    let bytes: Uint8Array;
+    try {
+      bytes = await signDeviceCose1(encodeResult(result), this.#d.signer);
+    } catch (error) {
+      this.#log.error({ id: result.id, err: errorMessage(error) }, 'cannot sign the command result');
+      return undefined;
+    }
+    try {
+      await this.#d.link.publish(this.#d.link.topics.cmdResult, bytes, {
+        qos: 1,
+        contentType: 'application/cose; cose-type="cose-sign1"',
+      });
+    } catch (error) {
+      this.#log.warn(
+        { id: result.id, status: result.status, err: errorMessage(error) },
+        'command result not published',
+      );
+    }
+    return bytes;
+  }
+
+  #takeReportToken(): boolean {
+    const perMin = this.#o.rejectReportsPerMinute;
+    const now = this.#d.clock.monotonicMs();
+    this.#reportTokens = Math.min(
+      perMin,
+      this.#reportTokens + ((now - this.#reportRefillMs) * perMin) / 60_000,
+    );
+    this.#reportRefillMs = now;
+    if (this.#reportTokens < 1) return false;
+    this.#reportTokens -= 1;
+    return true;
+  }
+
+  #count(key: string): void {
+    this.#counts.set(key, (this.#counts.get(key) ?? 0) + 1);
+  }
+}
+
+/** Where the replay cache lives under the state directory. */
+export function replayFileIn(stateDir: string): string {
+  return path.join(stateDir, 'fleet', 'replay.log');
+}
