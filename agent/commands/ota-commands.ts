@@ -1,0 +1,90 @@
+/**
+ * Update commands for the technician and the fleet: `ota.status` (slots, their states, which runs,
+ * the install in progress and its bytes), `ota.install` (a local payload file and its signed manifest,
+ * `<file>.cose` beside it unless named), `ota.commit` and `ota.rollback`. `ota.install` returns once
+ * the offer is accepted or rejected; the install continues in the background (watch `ota.status`).
+ */
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { errorMessage } from '../core/errors.js';
+import type { OtaManager } from '../ota/ota-manager.js';
+import { CommandError, type CommandRegistry, sourceOf } from './registry.js';
+
+export function registerOtaCommands(registry: CommandRegistry, deps: { ota: OtaManager }): void {
+  const { ota } = deps;
+  registry.register({
+    name: 'ota.status',
+    summary: 'A/B slots and their states, the running slot, the install in progress and its progress',
+    args: z.strictObject({}),
+    run: async () => {
+      const s = await ota.status();
+      return {
+        busy: s.busy,
+        rebootPending: s.rebootPending,
+        install: s.install && {
+          id: s.install.id,
+          component: s.install.component,
+          version: s.install.version,
+          seq: s.install.seq,
+          phase: s.install.phase,
+          from: s.install.from,
+          target: s.install.target,
+          bytes: Math.max(s.install.offsetBytes, s.progress?.bytes ?? 0),
+          durableBytes: s.install.offsetBytes,
+          totalBytes: s.install.sizeBytes,
+          percent: Math.floor(
+            (100 * Math.max(s.install.offsetBytes, s.progress?.bytes ?? 0)) / s.install.sizeBytes,
+          ),
+          reason: s.install.reason,
+        },
+        components: s.components,
+        pendingReports: s.pendingReports,
+        lastError: s.lastError,
+      };
+    },
+  });
+  registry.register({
+    name: 'ota.install',
+    summary: 'install an update from a local file (its signed manifest is <file>.cose unless given)',
+    actuates: true,
+    args: z.strictObject({
+      file: z.string().min(1),
+      manifest: z.string().min(1).optional(),
+      component: z.string().min(1).optional(),
+    }),
+    run: async ({ file, manifest, component }) => {
+      const manifestFile = manifest ?? `${file}.cose`;
+      let bytes: Uint8Array;
+      try {
+        bytes = new Uint8Array(await readFile(manifestFile));
+      } catch (e) {
+        throw new CommandError('ENO_MANIFEST', `cannot read manifest ${manifestFile}: ${errorMessage(e)}`);
+      }
+      const result = await ota.install({ manifest: bytes, file, component });
+      if (!result.ok)
+        throw new CommandError('EREJECTED', `update rejected (${result.code}): ${result.reason}`);
+      return {
+        accepted: true,
+        installId: result.installId,
+        component: result.component,
+        version: result.version,
+        seq: result.seq,
+        targetSlot: result.target,
+      };
+    },
+  });
+  registry.register({
+    name: 'ota.commit',
+    summary: 'confirm the running trial slot now (skipping the health checks), or mark the running slot good',
+    actuates: true,
+    args: z.strictObject({ component: z.string().min(1).optional() }),
+    run: async ({ component }) => ota.commit(component),
+  });
+  registry.register({
+    name: 'ota.rollback',
+    summary: 'abandon the trial and reboot into the previous slot, or switch to the other good slot',
+    actuates: true,
+    args: z.strictObject({ component: z.string().min(1).optional() }),
+    run: async ({ component }, ctx) => ota.rollback(sourceOf(ctx), component),
+  });
+}

@@ -1,0 +1,385 @@
+/**
+ * Executes an install plan (plan-install.ts): one executor per step kind, each of which changes the
+ * world (a slot, the boot environment, the report queue) first and then journals the new phase, so a
+ * power cut between the two repeats an idempotent step rather than skipping one. After every step
+ * the plan is made again from the journal record; the loop ends when the plan is empty (done, or
+ * waiting for a reboot) or the signal aborts (the agent is stopping; the journal holds the place).
+ *
+ * A failure before the target is armed rejects the install (reported with the error's reason, the
+ * target left marked bad); a failure after it leaves the journal as it is and rethrows, so the next
+ * start tries the same step again — by then the boot environment may be writable again.
+ */
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { Clock } from '../core/clock.js';
+import { errorMessage } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import { ensureDir } from './atomic-file.js';
+import type { BootBackend, SlotName } from './boot/types.js';
+import type { CommittedStore } from './committed-state.js';
+import { FilePayloadSource, HttpPayloadSource, type PayloadSource } from './download.js';
+import type { HealthMonitor, HealthVerdict } from './health.js';
+import { InstallError, isInstallError } from './install-errors.js';
+import type { Journal } from './journal.js';
+import type { Manifest } from './manifest.js';
+import {
+  type FinalState,
+  type InstallRecord,
+  type PlanContext,
+  planInstall,
+  type Step,
+} from './plan-install.js';
+import type { OtaReport, ReportQueue } from './report-queue.js';
+import { compareSlotWithTar, unpackIntoSlot } from './slots/dir-slot.js';
+import { digestPrefix, RawWriter, resumePoint } from './slots/raw-writer.js';
+import type { SlotSpec } from './slots/slot-device.js';
+import { transfer } from './transfer.js';
+
+export interface OtaComponent {
+  readonly name: string;
+  readonly slots: Readonly<Record<SlotName, SlotSpec>>;
+  readonly boot: BootBackend;
+}
+
+export interface InstallSettings {
+  /** Unit of durable progress when the manifest has no per-chunk hashes. */
+  readonly checkpointBytes: number;
+  /** With per-chunk hashes: sync and journal every this many bytes or ms (see transfer.ts). */
+  readonly syncIntervalBytes: number;
+  readonly syncIntervalMs: number;
+  readonly maxAttempts: number;
+  readonly retryBaseMs: number;
+  readonly retryMaxMs: number;
+  readonly lowSpeedBytesPerS: number;
+  readonly lowSpeedWindowMs: number;
+  readonly idleTimeoutMs: number;
+}
+
+export interface OtaProgress {
+  readonly installId: string;
+  readonly component: string;
+  readonly version: string;
+  readonly phase: InstallRecord['phase'];
+  /** Payload bytes durable in the target so far. */
+  readonly bytes: number;
+  readonly totalBytes: number;
+}
+
+export interface InstallerDeps {
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly journal: Journal<InstallRecord>;
+  readonly reports: ReportQueue;
+  readonly committed: CommittedStore;
+  readonly health: HealthMonitor;
+  readonly settings: InstallSettings;
+  /** Where tar payloads are downloaded before unpacking. */
+  readonly stagingDir: string;
+  /** A minor-GC hint for downloads (gc-hint.ts). */
+  readonly collectGarbage?: (() => void) | undefined;
+  /** Runs the reboot command; resolves once it has been issued. */
+  reboot(args: readonly string[]): Promise<void>;
+  onRecord(record: InstallRecord | undefined): void;
+  onProgress(progress: OtaProgress): void;
+  onReport(report: OtaReport): void;
+}
+
+export interface FlowInput {
+  readonly record: InstallRecord;
+  /** The verified manifest; undefined if its stored copy was lost (then only post-arm steps can run). */
+  readonly manifest: Manifest | undefined;
+  readonly component: OtaComponent;
+  readonly bootId: string;
+  readonly booted: SlotName | undefined;
+  readonly signal: AbortSignal;
+  /** The technician's decision about the trial, read at each plan (it may arrive during checks). */
+  request(): PlanContext['request'];
+}
+
+export interface FlowOutcome {
+  /** The final report, when the install concluded in this run. */
+  readonly report: OtaReport | undefined;
+  /** A reboot was requested; the install continues after it. */
+  readonly rebootRequested: boolean;
+}
+
+const PRE_ARM = new Set(['accepted', 'target-bad', 'writing', 'written', 'unpacked', 'verified']);
+
+export async function runInstallFlow(deps: InstallerDeps, input: FlowInput): Promise<FlowOutcome> {
+  const flow = new Flow(deps, input);
+  return flow.run();
+}
+
+class Flow {
+  readonly #d: InstallerDeps;
+  readonly #in: FlowInput;
+  readonly #log: Logger;
+  #record: InstallRecord | undefined;
+  #rebootRequested = false;
+  #report: OtaReport | undefined;
+
+  constructor(deps: InstallerDeps, input: FlowInput) {
+    this.#d = deps;
+    this.#in = input;
+    this.#record = input.record;
+    this.#log = deps.log.child({ install: input.record.id });
+  }
+
+  async run(): Promise<FlowOutcome> {
+    for (;;) {
+      this.#in.signal.throwIfAborted();
+      const steps = planInstall(this.#record, {
+        bootId: this.#in.bootId,
+        booted: this.#in.booted,
+        rebootRequested: this.#rebootRequested,
+        request: this.#in.request(),
+      });
+      const step = steps[0];
+      if (!step) return { report: this.#report, rebootRequested: this.#rebootRequested };
+      const record = this.#record!;
+      this.#log.info({ step: step.kind, phase: record.phase, plan: steps.map((s) => s.kind) }, 'ota step');
+      try {
+        await this.#execute(step, record);
+      } catch (e) {
+        if (this.#in.signal.aborted) throw this.#in.signal.reason;
+        if (!PRE_ARM.has(record.phase) || step.kind === 'conclude') throw e;
+        const reason = isInstallError(e) ? e.reason : 'install-failed';
+        this.#log.warn({ step: step.kind, reason, err: errorMessage(e) }, 'ota install rejected');
+        await this.#save({ ...record, phase: 'rejected', reason, message: errorMessage(e) });
+      }
+    }
+  }
+
+  async #execute(step: Step, r: InstallRecord): Promise<void> {
+    const { boot } = this.#in.component;
+    switch (step.kind) {
+      case 'mark-target-bad':
+        await boot.setState(r.target, 'bad');
+        return this.#save({ ...r, phase: 'target-bad', offsetBytes: 0 });
+      case 'write':
+        return this.#write(r, step.fromOffset);
+      case 'unpack':
+        await unpackIntoSlot(this.#stagingFile(r), this.#slot(r).path);
+        return this.#save({ ...r, phase: 'unpacked' });
+      case 'read-back':
+        await this.#readBack(r);
+        return this.#save({ ...r, phase: 'verified' });
+      case 'arm': {
+        await boot.setPrimary(r.target);
+        // Report before journaling: repeated after a power cut, the report replaces itself.
+        await this.#put(r, 'installed', this.#in.booted);
+        return this.#save({ ...r, phase: 'armed' });
+      }
+      case 'reboot': {
+        const args = await boot.rebootArgs();
+        this.#log.info({ why: step.why, args }, 'ota reboot');
+        await this.#d.reboot(args);
+        this.#rebootRequested = true;
+        return;
+      }
+      case 'check-health': {
+        const verdict = await this.#d.health.run(this.#in.signal, () => this.#override());
+        if (verdict.ok) return this.#save({ ...r, phase: 'healthy' });
+        const message = verdict.failed.map((f) => `${f.name}: ${f.detail}`).join('; ');
+        const manual = verdict.failed.some((f) => f.name === 'manual-rollback');
+        this.#log.warn({ message }, 'ota trial unhealthy');
+        return this.#save({
+          ...r,
+          phase: 'failed-trial',
+          reason: manual ? 'manual-rollback' : 'unhealthy',
+          message,
+        });
+      }
+      case 'fail-trial':
+        return this.#save({ ...r, phase: 'failed-trial', reason: step.reason, message: step.message });
+      case 'commit': {
+        await boot.setState(r.target, 'good');
+        const created = this.#in.manifest?.created;
+        await this.#d.committed.record(
+          r.component,
+          { seq: r.seq, version: r.version, slot: r.target, wallMs: this.#d.clock.nowMs() },
+          created !== undefined ? created * 1000 : 0,
+        );
+        return this.#save({ ...r, phase: 'committed' });
+      }
+      case 'fall-back': {
+        await boot.setState(r.target, 'bad');
+        await boot.setPrimary(r.from);
+        const fellBack = r.phase === 'armed' || r.phase === 'healthy';
+        return this.#save({
+          ...r,
+          phase: 'fell-back',
+          reason: r.reason ?? (fellBack ? 'boot-failed' : undefined),
+          message:
+            r.message ??
+            (fellBack
+              ? `slot ${r.target} was not confirmed within its boot attempts; the bootloader fell back to ${this.#in.booted ?? r.from}`
+              : undefined),
+        });
+      }
+      case 'reject':
+        return this.#save({ ...r, phase: 'rejected', reason: step.reason, message: step.message });
+      case 'conclude':
+        return this.#conclude(r, step.state);
+    }
+  }
+
+  #override(): HealthVerdict | undefined {
+    const req = this.#in.request();
+    if (req?.kind === 'commit') return { ok: true, checks: ['manual-commit'] };
+    if (req?.kind === 'rollback')
+      return { ok: false, failed: [{ name: 'manual-rollback', detail: `by ${req.who}` }] };
+    return undefined;
+  }
+
+  #manifest(): Manifest {
+    const m = this.#in.manifest;
+    if (!m) throw new InstallError('ESTATE', 'manifest-lost', 'the stored manifest is missing or invalid');
+    return m;
+  }
+
+  async #write(r: InstallRecord, fromOffset: number): Promise<void> {
+    const m = this.#manifest();
+    const s = this.#d.settings;
+    const file = r.format === 'tar' ? this.#stagingFile(r) : this.#slot(r).path;
+    const kind = r.format === 'tar' ? 'image' : (this.#slot(r).kind as 'image' | 'block');
+    const chunk = m.chunk !== undefined && m.chunks ? { sizeBytes: m.chunk, sha256: m.chunks } : undefined;
+    const unit = chunk?.sizeBytes ?? s.checkpointBytes;
+    if (r.format === 'tar') await ensureDir(this.#d.stagingDir);
+    const resume = await resumePoint(file, fromOffset, r.sizeBytes, chunk, unit);
+    const start = resume.offsetBytes;
+    if (start < fromOffset)
+      this.#log.warn({ journaled: fromOffset, resumeAt: start }, 'ota resume point moved back');
+    else if (start > 0) this.#log.info({ journaled: fromOffset, resumeAt: start }, 'ota resuming write');
+    await this.#save({ ...r, phase: 'writing', offsetBytes: start });
+    const writer = await RawWriter.open(file, kind);
+    const source = this.#source(r);
+    let record = this.#record!;
+    try {
+      await transfer({
+        source,
+        writer,
+        sizeBytes: r.sizeBytes,
+        sha256: m.sha256,
+        chunk,
+        checkpointBytes: s.checkpointBytes,
+        syncIntervalBytes: s.syncIntervalBytes,
+        syncIntervalMs: s.syncIntervalMs,
+        startOffset: start,
+        hash: resume.hash,
+        clock: this.#d.clock,
+        signal: this.#in.signal,
+        maxAttempts: s.maxAttempts,
+        retryBaseMs: s.retryBaseMs,
+        retryMaxMs: s.retryMaxMs,
+        onCheckpoint: async (offsetBytes) => {
+          record = { ...record, offsetBytes };
+          await this.#save(record);
+        },
+        onProgress: (bytes) => this.#progress(record, bytes),
+        onRetry: (e, attempt, delayMs) =>
+          this.#log.warn(
+            { attempt, delayMs: Math.round(delayMs), err: errorMessage(e) },
+            'ota download retry',
+          ),
+      });
+    } finally {
+      await source.close?.();
+      await writer.close();
+    }
+    await this.#save({ ...this.#record!, phase: 'written', offsetBytes: r.sizeBytes });
+  }
+
+  /** Tar only (a raw slot was read back unit by unit while it was written): the tree against the tar. */
+  async #readBack(r: InstallRecord): Promise<void> {
+    const want = Buffer.from(this.#manifest().sha256);
+    const staging = this.#stagingFile(r);
+    if (!(await digestPrefix(staging, r.sizeBytes)).equals(want)) {
+      throw new InstallError('EPAYLOAD', 'readback-mismatch', 'staged tar does not read back as written');
+    }
+    const problems = await compareSlotWithTar(staging, this.#slot(r).path);
+    if (problems.length > 0) {
+      throw new InstallError(
+        'EPAYLOAD',
+        'readback-mismatch',
+        `slot ${r.target}: ${problems.slice(0, 5).join('; ')}`,
+      );
+    }
+    await rm(staging, { force: true });
+  }
+
+  async #conclude(r: InstallRecord, state: FinalState): Promise<void> {
+    // A rejection may have come half-way through a boot-environment write (say, arming that did not
+    // read back): make sure the target is not left bootable before saying it was not installed.
+    if (state === 'rejected' && this.#in.booted !== r.target) {
+      await this.#in.component.boot.setState(r.target, 'bad');
+    }
+    const booted = state === 'committed' ? r.target : state === 'rolled-back' ? r.from : this.#in.booted;
+    const report = await this.#put(r, state, booted);
+    if (r.format === 'tar') await rm(this.#stagingFile(r), { force: true });
+    await this.#d.journal.clear();
+    this.#record = undefined;
+    this.#d.onRecord(undefined);
+    this.#report = report;
+    this.#log.info({ state, reason: r.reason, version: r.version }, 'ota install concluded');
+  }
+
+  async #put(r: InstallRecord, state: OtaReport['state'], booted: SlotName | undefined): Promise<OtaReport> {
+    const report = await this.#d.reports.put({
+      id: `${r.id}.${state}`,
+      installId: r.id,
+      state,
+      component: r.component,
+      version: r.version,
+      seq: r.seq,
+      targetSlot: r.target,
+      bootedSlot: booted,
+      ...(state === 'rolled-back' || state === 'rejected' ? { reason: r.reason, message: r.message } : {}),
+      wallMs: this.#d.clock.nowMs(),
+    });
+    this.#d.onReport(report);
+    return report;
+  }
+
+  async #save(record: InstallRecord): Promise<void> {
+    const next = { ...record, phaseBootId: this.#in.bootId };
+    await this.#d.journal.save(next);
+    this.#record = next;
+    this.#d.onRecord(next);
+    this.#progress(next, next.offsetBytes);
+  }
+
+  #progress(r: InstallRecord, bytes: number): void {
+    this.#d.onProgress({
+      installId: r.id,
+      component: r.component,
+      version: r.version,
+      phase: r.phase,
+      bytes,
+      totalBytes: r.sizeBytes,
+    });
+  }
+
+  #slot(r: InstallRecord): SlotSpec {
+    return this.#in.component.slots[r.target];
+  }
+
+  #stagingFile(r: InstallRecord): string {
+    return path.join(this.#d.stagingDir, `${r.id}.tar`);
+  }
+
+  #source(r: InstallRecord): PayloadSource {
+    const s = this.#d.settings;
+    return r.source.kind === 'file'
+      ? new FilePayloadSource(r.source.path)
+      : new HttpPayloadSource({
+          url: r.source.url,
+          sizeBytes: r.sizeBytes,
+          clock: this.#d.clock,
+          lowSpeedBytesPerS: s.lowSpeedBytesPerS,
+          lowSpeedWindowMs: s.lowSpeedWindowMs,
+          idleTimeoutMs: s.idleTimeoutMs,
+          collectGarbage: this.#d.collectGarbage,
+        });
+  }
+}

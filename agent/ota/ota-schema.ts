@@ -1,0 +1,89 @@
+/**
+ * The `ota:` section of the agent configuration (absent: no updates). Paths are relative to the
+ * configuration file. Each component (`rootfs`, `agent`, …) has an A/B pair of slots — image files,
+ * block devices, or directories (for a tar bundle) — and its own boot backend (boot/registry.ts).
+ */
+import { z } from 'zod';
+import { bootOptionsSchema } from './boot/registry.js';
+
+const componentName = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'expected a lower-case component name');
+
+export const otaComponentSchema = z.strictObject({
+  slots: z.strictObject({
+    kind: z.enum(['image', 'block', 'dir']),
+    A: z.string().min(1),
+    B: z.string().min(1),
+    /** Capacity of an image file slot (a partition's size is read from sysfs). */
+    sizeBytes: z.number().int().positive().optional(),
+  }),
+  boot: bootOptionsSchema,
+});
+
+export const otaSchema = z.strictObject({
+  /** The fleet's trust root: a self-signed root file, or public key files with a threshold. */
+  trust: z.union([
+    z.strictObject({ root: z.string().min(1) }),
+    z.strictObject({
+      keys: z.array(z.string().min(1)).min(1),
+      threshold: z.number().int().min(1).default(1),
+    }),
+  ]),
+  /** Run to reboot; the boot backend may append arguments (tryboot: `0 tryboot`). */
+  rebootCommand: z.array(z.string().min(1)).min(1).default(['systemctl', 'reboot']),
+  /** Where the running system learns its booted slot and boot id (the emulator points these elsewhere). */
+  bootInfo: z
+    .strictObject({
+      cmdline: z.string().min(1).default('/proc/cmdline'),
+      bootId: z.string().min(1).default('/proc/sys/kernel/random/boot_id'),
+    })
+    .default({}),
+  download: z
+    .strictObject({
+      /** Durable-progress unit when a manifest has no per-chunk hashes. */
+      checkpointBytes: z
+        .number()
+        .int()
+        .min(65_536)
+        .max(32 * 1024 * 1024)
+        .default(4 * 1024 * 1024),
+      /**
+       * With per-chunk hashes, fdatasync and journal every this many bytes or ms: a resume
+       * re-verifies chunks on the slot, so this bounds only what a power cut makes it fetch again.
+       */
+      syncIntervalBytes: z
+        .number()
+        .int()
+        .min(65_536)
+        .default(32 * 1024 * 1024),
+      syncIntervalMs: z.number().int().min(10).default(1000),
+      /** Consecutive failed attempts before the download gives up. */
+      maxAttempts: z.number().int().min(1).max(100).default(10),
+      retryBaseMs: z.number().int().min(1).default(1000),
+      retryMaxMs: z.number().int().min(1).default(60_000),
+      lowSpeedBytesPerS: z.number().int().min(0).default(1024),
+      lowSpeedWindowMs: z.number().int().min(1000).default(60_000),
+      idleTimeoutMs: z.number().int().min(1000).default(30_000),
+    })
+    .default({}),
+  /** What must hold after a trial boot before the new slot is committed. */
+  health: z
+    .strictObject({
+      /** How long the checks may take to pass before the trial is rolled back. */
+      deadlineMs: z.number().int().min(100).default(120_000),
+      pollMs: z.number().int().min(50).default(1000),
+      /** Points that must be `good`. */
+      points: z.array(z.string().min(1)).default([]),
+      /** Every control loop must be running. */
+      loopsRunning: z.boolean().default(true),
+      /** The fleet's server must accept a TCP connection. */
+      link: z.strictObject({ host: z.string().min(1), port: z.number().int().min(1).max(65_535) }).optional(),
+      /** A board script that must exit 0. */
+      command: z.array(z.string().min(1)).min(1).optional(),
+    })
+    .default({}),
+  components: z
+    .record(componentName, otaComponentSchema)
+    .refine((c) => Object.keys(c).length > 0, 'expected at least one component'),
+});
+
+export type OtaConfig = z.infer<typeof otaSchema>;

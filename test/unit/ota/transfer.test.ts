@@ -1,0 +1,240 @@
+import { createHash } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SystemClock } from '../../../agent/core/clock.js';
+import { FilePayloadSource, type PayloadSource } from '../../../agent/ota/download.js';
+import { InstallError } from '../../../agent/ota/install-errors.js';
+import { RawWriter, resumePoint } from '../../../agent/ota/slots/raw-writer.js';
+import { type TransferOptions, transfer } from '../../../agent/ota/transfer.js';
+import { fakeImage } from '../../../scripts/ota-emulator/provision.js';
+import { tempDirs } from '../../support/temp-dir.js';
+
+const newDir = tempDirs('ota-transfer-');
+const SIZE = 100_000;
+const CHUNK = 16_384;
+const payload = fakeImage('payload', SIZE);
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest();
+const chunks = Array.from({ length: Math.ceil(SIZE / CHUNK) }, (_, i) =>
+  sha(payload.subarray(i * CHUNK, (i + 1) * CHUNK)),
+);
+
+/** A source serving `data` in pieces, failing on its own schedule: one entry per attempt. */
+function source(data: Uint8Array, attempts: ({ stopAt?: number; error?: Error } | undefined)[] = []) {
+  const offsets: number[] = [];
+  const s: PayloadSource = {
+    origin: 'memory',
+    async *read(offset) {
+      offsets.push(offset);
+      const plan = attempts.shift();
+      for (let pos = offset; pos < data.length; pos += 5000) {
+        if (plan?.stopAt !== undefined && pos >= plan.stopAt) {
+          if (plan.error) throw plan.error;
+          return;
+        }
+        yield Buffer.from(data.subarray(pos, Math.min(pos + 5000, data.length)));
+      }
+    },
+  };
+  return { s, offsets };
+}
+
+async function run(dir: string, over: Partial<TransferOptions> & Pick<TransferOptions, 'source'>) {
+  const file = path.join(dir, 'slot.img');
+  const writer = await RawWriter.open(file, 'image');
+  const checkpoints: number[] = [];
+  try {
+    const result = await transfer({
+      writer,
+      sizeBytes: SIZE,
+      sha256: sha(payload),
+      chunk: { sizeBytes: CHUNK, sha256: chunks },
+      checkpointBytes: CHUNK,
+      syncIntervalBytes: CHUNK,
+      syncIntervalMs: 60_000,
+      startOffset: 0,
+      hash: createHash('sha256'),
+      clock: new SystemClock(),
+      signal: new AbortController().signal,
+      maxAttempts: 3,
+      retryBaseMs: 1,
+      retryMaxMs: 5,
+      onCheckpoint: async (n) => {
+        checkpoints.push(n);
+      },
+      ...over,
+    });
+    return { result, checkpoints, file };
+  } finally {
+    await writer.close();
+  }
+}
+
+const transient = () => new InstallError('EDOWNLOAD', 'truncated', 'dropped', { transient: true });
+
+describe('streaming a payload into a slot', () => {
+  it('writes, hashes and checkpoints every chunk, the last one only after the digest matched', async () => {
+    const { s } = source(payload);
+    const { checkpoints, file } = await run(await newDir(), { source: s });
+    expect(checkpoints).toEqual([16_384, 32_768, 49_152, 65_536, 81_920, 98_304, 100_000]);
+    expect((await readFile(file)).equals(payload)).toBe(true);
+  });
+
+  it('with chunk hashes, syncs and journals only at sync points, reporting progress every unit', async () => {
+    const progress: number[] = [];
+    const { checkpoints } = await run(await newDir(), {
+      source: source(payload).s,
+      syncIntervalBytes: 3 * CHUNK,
+      onProgress: (n) => progress.push(n),
+    });
+    expect(checkpoints).toEqual([49_152, 98_304, 100_000]);
+    expect(progress).toEqual([16_384, 32_768, 65_536, 81_920]);
+  });
+
+  it('retries a dropped transfer from the exact byte reached, downloading nothing twice', async () => {
+    const { s, offsets } = source(payload, [{ stopAt: 30_000 }, { stopAt: 70_000, error: transient() }]);
+    const { result, file } = await run(await newDir(), { source: s });
+    expect(offsets).toEqual([0, 30_000, 70_000]);
+    expect(result.receivedBytes).toBe(SIZE);
+    expect((await readFile(file)).equals(payload)).toBe(true);
+  });
+
+  it('gives up after maxAttempts failures in a row that made no progress, with the last reason', async () => {
+    const stuck = { stopAt: 20_000, error: transient() };
+    const { s } = source(payload, [stuck, stuck, stuck, stuck]);
+    await expect(run(await newDir(), { source: s })).rejects.toMatchObject({
+      code: 'EDOWNLOAD',
+      reason: 'truncated',
+      transient: false,
+    });
+  });
+
+  it('stops at the first byte beyond the size, before the last chunk is written', async () => {
+    const longer = Buffer.concat([payload, Buffer.alloc(10)]);
+    const dir = await newDir();
+    await expect(run(dir, { source: source(longer).s })).rejects.toMatchObject({ reason: 'size-exceeded' });
+    expect((await readFile(path.join(dir, 'slot.img'))).length).toBe(98_304);
+  });
+
+  it('refuses a corrupt chunk before writing it', async () => {
+    const corrupt = Buffer.from(payload);
+    corrupt[40_000]! ^= 1;
+    const dir = await newDir();
+    await expect(run(dir, { source: source(corrupt).s })).rejects.toMatchObject({
+      reason: 'chunk-digest-mismatch',
+    });
+    expect((await readFile(path.join(dir, 'slot.img'))).length).toBe(32_768);
+  });
+
+  it('refuses a wrong whole digest without per-chunk hashes, never completing the image', async () => {
+    const dir = await newDir();
+    await expect(
+      run(dir, { source: source(payload).s, chunk: undefined, sha256: new Uint8Array(32) }),
+    ).rejects.toMatchObject({ reason: 'digest-mismatch' });
+    expect((await readFile(path.join(dir, 'slot.img'))).length).toBe(98_304);
+  });
+
+  it('resumes without chunk hashes from the journaled offset, rebuilding the running hash', async () => {
+    const dir = await newDir();
+    const file = path.join(dir, 'slot.img');
+    await writeFile(file, payload.subarray(0, 60_000));
+    const resume = await resumePoint(file, 49_152, SIZE, undefined, CHUNK);
+    expect(resume.offsetBytes).toBe(49_152);
+    const { s, offsets } = source(payload);
+    await run(dir, { source: s, chunk: undefined, startOffset: 49_152, hash: resume.hash });
+    expect(offsets).toEqual([49_152]);
+    expect((await readFile(file)).equals(payload)).toBe(true);
+  });
+
+  it('resumes with chunk hashes after the last chunk that verifies, even beyond the journal', async () => {
+    const dir = await newDir();
+    const file = path.join(dir, 'slot.img');
+    // Four chunks and a bit reached the slot; the journal had recorded only two.
+    await writeFile(file, payload.subarray(0, 4 * CHUNK + 100));
+    const resume = await resumePoint(file, 2 * CHUNK, SIZE, { sizeBytes: CHUNK, sha256: chunks }, CHUNK);
+    expect(resume.offsetBytes).toBe(4 * CHUNK);
+    const { s, offsets } = source(payload);
+    await run(dir, { source: s, startOffset: resume.offsetBytes });
+    expect(offsets).toEqual([4 * CHUNK]);
+    expect((await readFile(file)).equals(payload)).toBe(true);
+  });
+
+  it('resumes before the first chunk a power cut garbled, and from zero without a slot', async () => {
+    const dir = await newDir();
+    const file = path.join(dir, 'slot.img');
+    const damaged = Buffer.from(payload.subarray(0, 49_152));
+    damaged[20_000] = damaged[20_000]! ^ 0xff;
+    await writeFile(file, damaged);
+    const chunked = { sizeBytes: CHUNK, sha256: chunks };
+    expect((await resumePoint(file, 49_152, SIZE, chunked, CHUNK)).offsetBytes).toBe(16_384);
+    expect((await resumePoint(path.join(dir, 'missing'), 49_152, SIZE, chunked, CHUNK)).offsetBytes).toBe(0);
+  });
+
+  it('finds a complete payload complete and fetches nothing', async () => {
+    const dir = await newDir();
+    const file = path.join(dir, 'slot.img');
+    await writeFile(file, payload);
+    const resume = await resumePoint(file, 0, SIZE, { sizeBytes: CHUNK, sha256: chunks }, CHUNK);
+    expect(resume.offsetBytes).toBe(SIZE);
+    const { s } = source(payload);
+    const { result } = await run(dir, { source: s, startOffset: SIZE });
+    expect(result.receivedBytes).toBe(0);
+  });
+
+  it('reads a local file straight into its buffers, refusing one longer or shorter than the manifest', async () => {
+    const dir = await newDir();
+    const file = path.join(dir, 'payload.img');
+    await writeFile(file, payload);
+    const source = new FilePayloadSource(file);
+    const { result, file: slot } = await run(dir, { source });
+    await source.close();
+    expect(result.receivedBytes).toBe(SIZE);
+    expect((await readFile(slot)).equals(payload)).toBe(true);
+
+    await writeFile(file, Buffer.concat([payload, Buffer.from('!')]));
+    const longer = new FilePayloadSource(file);
+    await expect(run(await newDir(), { source: longer })).rejects.toMatchObject({ reason: 'size-exceeded' });
+    await longer.close();
+    await writeFile(file, payload.subarray(0, SIZE - 1));
+    const shorter = new FilePayloadSource(file);
+    await expect(run(await newDir(), { source: shorter })).rejects.toMatchObject({ reason: 'truncated' });
+    await shorter.close();
+  });
+
+  it('refuses a slot that does not read back what was written', async () => {
+    const lying = {
+      write: async () => undefined,
+      sync: async () => undefined,
+      readBack: async (into: Buffer) => {
+        into.fill(0);
+        return into.length;
+      },
+      finish: async () => undefined,
+      close: async () => undefined,
+    } as unknown as RawWriter;
+    const { s } = source(payload);
+    const checkpoints: number[] = [];
+    await expect(
+      transfer({
+        source: s,
+        writer: lying,
+        sizeBytes: SIZE,
+        sha256: sha(payload),
+        chunk: { sizeBytes: CHUNK, sha256: chunks },
+        checkpointBytes: CHUNK,
+        syncIntervalBytes: CHUNK,
+        syncIntervalMs: 60_000,
+        startOffset: 0,
+        clock: new SystemClock(),
+        signal: new AbortController().signal,
+        maxAttempts: 1,
+        retryBaseMs: 1,
+        retryMaxMs: 1,
+        onCheckpoint: async (n) => {
+          checkpoints.push(n);
+        },
+      }),
+    ).rejects.toMatchObject({ reason: 'readback-mismatch' });
+    expect(checkpoints).toEqual([]);
+  });
+});
