@@ -3,9 +3,21 @@
  * Command-line entry: `edge-agent run`, and the subcommands later capabilities add. Parses arguments
  * and hands over to main.ts, which alone touches the process.
  */
+import path from 'node:path';
 import { Command } from 'commander';
+import { identitySettingsFrom } from './attest/attest-schema.js';
+import { registerAttestCommands } from './attest/cli/register.js';
+import { loadConfig } from './config/load-config.js';
+import { runPasswd } from './console/passwd-command.js';
+import { DEFAULT_CONSOLE_SOCKET, runConsoleClient } from './console/socket-client.js';
+import { SystemClock } from './core/clock.js';
+import { isConfigError } from './core/errors.js';
+import { hostPaths } from './core/host-paths.js';
 import { packageInfo } from './core/package-info.js';
+import { DRIVERS } from './hal/drivers/registry.js';
 import { runAgent } from './main.js';
+import { CliError, EXIT_BAD_KEY } from './ota/cli/cli-io.js';
+import { type CliProcess, registerOtaCommands } from './ota/cli/register.js';
 
 const program = new Command()
   .name('edge-agent')
@@ -25,5 +37,54 @@ program
   .action(async (opts: { config?: string; board?: string }) => {
     await runAgent({ configFile: opts.config, boardFile: opts.board });
   });
+
+program
+  .command('console')
+  .description('the technician console of the running agent, over its Unix socket')
+  .option('-s, --socket <path>', 'console socket', DEFAULT_CONSOLE_SOCKET)
+  .action(async (opts: { socket: string }) => {
+    const { stdin, stdout, stderr } = process;
+    process.exitCode = await runConsoleClient({ socketPath: opts.socket, stdin, stdout, stderr });
+  });
+
+program
+  .command('passwd')
+  .description('make a console.users entry (scrypt hash) for the configuration')
+  .option('-u, --user <name>', 'console user name', 'tech')
+  .action(async (opts: { user: string }) => {
+    const { stdin, stdout, stderr } = process;
+    process.exitCode = await runPasswd({ user: opts.user, stdin, stdout, stderr });
+  });
+
+const cliProcess: CliProcess = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+  nowMs: () => Date.now(),
+  setExitCode: (code) => {
+    process.exitCode = code;
+  },
+  exit: (code) => process.exit(code),
+};
+registerOtaCommands(program, cliProcess);
+registerAttestCommands(program, cliProcess, {
+  clock: new SystemClock(),
+  identitySettings: async (o) => {
+    try {
+      const loaded = await loadConfig({
+        configFile: o.config,
+        boardFile: o.board,
+        env: process.env,
+        paths: hostPaths(),
+        drivers: DRIVERS,
+        boardsDir: path.join(packageInfo().root, 'boards'),
+      });
+      return identitySettingsFrom(loaded.config, loaded.stateDir);
+    } catch (e) {
+      // A configuration mistake exits 78 (EX_CONFIG), as `run` does.
+      if (isConfigError(e)) throw new CliError(EXIT_BAD_KEY, `configuration error\n${e.message}`);
+      throw e;
+    }
+  },
+});
 
 await program.parseAsync(process.argv);

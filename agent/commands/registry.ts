@@ -12,6 +12,17 @@ export interface CommandContext {
   readonly via: 'console' | 'fleet' | 'local' | 'test';
   /** Who asked (console user, fleet key id). */
   readonly who: string;
+  /** Long commands (an update install) report progress here; the console draws a bar. */
+  readonly progress?: (update: CommandProgress) => void;
+}
+
+export interface CommandProgress {
+  /** 0–1, if known directly. */
+  readonly fraction?: number;
+  readonly doneBytes?: number;
+  readonly totalBytes?: number;
+  /** What it is doing: `downloading`, `verifying`, … */
+  readonly phase?: string;
 }
 
 export interface Command<Args = unknown, Result = unknown> {

@@ -5,8 +5,13 @@
  * Later capabilities (link, telemetry, loops, ota, console) add their sections here.
  */
 import { z } from 'zod';
+import { attestSchema, fleetSchema, identitySchema } from '../attest/attest-schema.js';
+import { consoleSchema } from '../console/console-schema.js';
 import { loopsSchema } from '../control/loop-schema.js';
 import { rulesSchema } from '../control/rules.js';
+import { linkSchema } from '../link/link-schema.js';
+import { otaSchema } from '../ota/ota-schema.js';
+import { telemetrySchema } from '../telemetry/telemetry-schema.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -46,6 +51,20 @@ export const agentConfigSchema = z.strictObject({
       staleCheckMs: z.number().int().min(50).max(60_000).default(1000),
     })
     .default({}),
+  /** The MQTT broker (agent/link/link-schema.ts); no `url`: offline, telemetry only buffers. */
+  link: linkSchema,
+  /** Filters, outbox and uplink of telemetry (agent/telemetry/telemetry-schema.ts). */
+  telemetry: telemetrySchema,
+  /** The technician's console (agent/console/console-schema.ts). */
+  console: consoleSchema,
+  /** A/B updates (agent/ota/ota-schema.ts); absent: the agent installs no updates. */
+  ota: otaSchema.optional(),
+  /** The device key: software Ed25519 or TPM P-256 (agent/attest/attest-schema.ts). */
+  identity: identitySchema,
+  /** What attestation evidence measures. */
+  attest: attestSchema,
+  /** The signed fleet command channel: trust, clock skew, limits. */
+  fleet: fleetSchema,
 });
 
 export type AgentConfig = z.infer<typeof agentConfigSchema>;

@@ -17,6 +17,8 @@ export interface CreateLoggerOptions {
   /** Pretty-print; defaults to whether stdout is a TTY. */
   readonly pretty?: boolean;
   readonly base?: Record<string, unknown>;
+  /** A second destination that gets every JSON line too (the console's in-memory ring for `logs`). */
+  readonly tee?: DestinationStream;
 }
 
 export function createLogger(options: CreateLoggerOptions = {}): Logger {
@@ -41,7 +43,23 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
           messageFormat: prettyMessage,
         })
       : pino.destination({ fd: 1, sync: false }));
-  return pino(opts, destination);
+  return pino(opts, options.tee ? teeStream(destination, options.tee) : destination);
+}
+
+/**
+ * Every line to `primary` and to `tee` (pino.multistream; the logger's level already filtered). The
+ * tee receives the JSON line even when the primary is pino-pretty. `flush` goes to the primary, which
+ * multistream lacks, so exitAfterFlush in main.ts still waits for stdout.
+ */
+function teeStream(primary: DestinationStream, tee: DestinationStream): DestinationStream {
+  const streams = pino.multistream([
+    { stream: primary, level: 'trace' },
+    { stream: tee, level: 'trace' },
+  ]);
+  const flushable = primary as DestinationStream & { flush?: (cb: (err?: Error) => void) => void };
+  return Object.assign(streams, {
+    flush: (cb: (err?: Error) => void) => (flushable.flush ? flushable.flush(cb) : cb()),
+  });
 }
 
 /** pino-pretty is loaded only for a terminal: a service writing JSON to journald never pays for it. */

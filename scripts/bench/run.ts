@@ -10,6 +10,9 @@ const BENCHES: Record<string, (args: string[]) => Promise<Record<string, unknown
   startup: startupBench,
   loop: loopBench,
   pid: pidBench,
+  ota: async (args) => (await import('./ota.js')).otaBench(args),
+  telemetry: async (args) => (await import('./telemetry.js')).telemetryBench(args),
+  attest: async (args) => (await import('./attest.js')).attestBench(args),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -5,7 +5,8 @@
  *   npm run bench -- startup [--runs 5] [--idle-s 60] [--node-args "--max-semi-space-size=1"]
  */
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -64,7 +65,12 @@ async function oneRun(idleS: number, nodeArgs: string[]): Promise<RunResult> {
       path.join(ROOT, 'config/dev.yaml'),
     ],
     {
-      env: { ...process.env, EDGE_AGENT_LOG_FORMAT: 'json' },
+      // A fresh state directory per run: a backlog left by an earlier run would be measured too.
+      env: {
+        ...process.env,
+        EDGE_AGENT_LOG_FORMAT: 'json',
+        EDGE_AGENT_STATE_DIR: await mkdtemp(path.join(tmpdir(), 'edge-agent-bench-')),
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
@@ -83,7 +89,12 @@ async function oneRun(idleS: number, nodeArgs: string[]): Promise<RunResult> {
       10_000,
     );
     lines.on('line', (line) => {
-      const rec = JSON.parse(line) as { msg?: string; point?: string; sensors?: string[] };
+      let rec: { msg?: string; point?: string; sensors?: string[] };
+      try {
+        rec = JSON.parse(line) as typeof rec;
+      } catch {
+        return; // not a log record
+      }
       if (rec.msg === 'edge-agent running' && rec.sensors) for (const p of rec.sensors) expected.add(p);
       if (rec.msg === 'reading' && rec.point) seen.add(rec.point);
       if (expected.size > 0 && [...expected].every((p) => seen.has(p)) && Number.isNaN(firstAllMs)) {

@@ -1,0 +1,199 @@
+/**
+ * One power-loss trial on an emulated device: start an update, cut the power (SIGKILL to the
+ * installer's whole process group) at a chosen point, then keep rebooting through the emulated
+ * bootloader until the device settles, checking after every power-on that the slot booted holds a
+ * complete, verified image, and at the end that the boot environment (read by the real `fw_printenv`
+ * and natively) agrees with itself and with the slot running, and that the last report tells the truth.
+ */
+import { access } from 'node:fs/promises';
+import path from 'node:path';
+import { expect } from 'vitest';
+import { primarySlot, slotState } from '../../agent/ota/boot/boot-order.js';
+import { NativeUbootEnv } from '../../agent/ota/boot/uboot-env-store.js';
+import { CommittedStore } from '../../agent/ota/committed-state.js';
+import { fakeImage } from '../../scripts/ota-emulator/provision.js';
+import type { PayloadServer } from './payload-server.js';
+import { SimOtaDevice, sha256Hex } from './sim-ota-device.js';
+
+export const TRIAL_IMAGE_BYTES = 1 << 20;
+export const TRIAL_CHUNK_BYTES = 131_072;
+
+export type CutPoint =
+  /** After the installer logs `ota step` for this step (in whichever boot), wait `delayMs`. */
+  | { readonly kind: 'step'; readonly step: string; readonly delayMs: number }
+  /** `delayMs` after the installer process of boot number `boot` (1-based) was started. */
+  | { readonly kind: 'time'; readonly boot: number; readonly delayMs: number };
+
+export interface TrialOptions {
+  readonly dir: string;
+  readonly cut: CutPoint;
+  readonly source: 'file' | 'http';
+  readonly tool: 'fw' | 'native';
+  readonly server: PayloadServer;
+  readonly label: string;
+}
+
+export interface TrialResult {
+  readonly cutHappened: boolean;
+  readonly final: 'committed' | 'none';
+  readonly boots: number;
+  /** The write resumed from a journaled offset after the cut. */
+  readonly resumedWrite: boolean;
+}
+
+/** Deterministic PRNG (mulberry32) so a failing trial can be replayed from its seed. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export async function runPowerLossTrial(o: TrialOptions): Promise<TrialResult> {
+  const device = await SimOtaDevice.create(o.dir, { imageBytes: TRIAL_IMAGE_BYTES, tool: o.tool });
+  const image = fakeImage(o.label, TRIAL_IMAGE_BYTES);
+  const urlPath = `/${path.basename(o.dir)}.img`;
+  o.server.serve(urlPath, image);
+  const rel = await device.release(image, {
+    version: '2.0.0',
+    seq: 7,
+    chunk: TRIAL_CHUNK_BYTES,
+    ...(o.source === 'http' ? { url: o.server.url(urlPath) } : {}),
+  });
+  const digests = { A: sha256Hex(device.factoryImage), B: sha256Hex(image) };
+  const context = () =>
+    `trial ${o.label} cut=${JSON.stringify(o.cut)}\n${device.lines.slice(-40).join('\n')}`;
+
+  let args =
+    o.source === 'http'
+      ? ['--install-manifest', rel.manifest]
+      : ['--install', rel.payload, '--manifest', rel.manifest];
+  let armed = true;
+  let cutHappened = false;
+  let booted: 'A' | 'B' = 'A';
+  for (let boot = 1; ; boot++) {
+    if (boot > 12) throw new Error(`device did not settle\n${context()}`);
+    const rec = await device.emulator.powerOn();
+    booted = rec.slots.rootfs as 'A' | 'B';
+    // Whatever happened before, the bootloader only ever boots a complete, verified image.
+    expect(await device.slotDigest(booted, TRIAL_IMAGE_BYTES), context()).toBe(digests[booted]);
+    let timer: NodeJS.Timeout | undefined;
+    if (armed && o.cut.kind === 'time' && o.cut.boot === boot) {
+      armed = false;
+      timer = setTimeout(() => device.emulator.cut(), o.cut.delayMs);
+    }
+    const end = await device.run(args, (line, control) => {
+      if (!armed || o.cut.kind !== 'step' || !line.includes('"ota step"')) return;
+      if (!line.includes(`"step":"${o.cut.step}"`)) return;
+      armed = false;
+      timer = setTimeout(() => control.cut(), o.cut.delayMs);
+    });
+    clearTimeout(timer);
+    args = [];
+    if (end.kind === 'power-cut') {
+      cutHappened = true;
+      continue;
+    }
+    if (end.kind === 'exited') {
+      expect(end.code, context()).toBe(0);
+      break;
+    }
+  }
+  await assertSettled(device, booted, digests, context);
+  const reports = await device.reports();
+  const last = reports.at(-1);
+  return {
+    cutHappened,
+    final: last?.state === 'committed' ? 'committed' : 'none',
+    boots: device.emulator.boots,
+    resumedWrite: device.lines.some((l) => l.includes('ota resuming write')),
+  };
+}
+
+async function assertSettled(
+  device: SimOtaDevice,
+  booted: 'A' | 'B',
+  digests: { A: string; B: string },
+  context: () => string,
+): Promise<void> {
+  // The env as the real fw_printenv reads it equals the env as the agent's native reader reads it.
+  const printed = device.printenv();
+  const native = await new NativeUbootEnv({ configFile: device.fwEnvConfig }).read();
+  expect(Object.fromEntries(native), context()).toEqual(Object.fromEntries(printed));
+  // It boots what is running, and the running slot is confirmed.
+  expect(primarySlot(printed), context()).toBe(booted);
+  expect(slotState(printed, booted), context()).toBe('good');
+  expect(printed.get(`BOOT_${booted}_LEFT`), context()).toBe('3');
+  // No install is left half-done.
+  await expect(access(path.join(device.stateDir, 'ota/install.json')), context()).rejects.toThrow();
+  // The last report is the truth about what runs.
+  const reports = await device.reports();
+  const last = reports.at(-1);
+  const committed = await new CommittedStore(path.join(device.stateDir, 'ota/committed.json')).load();
+  if (last === undefined) {
+    expect(booted, context()).toBe('A');
+    expect(committed.components.rootfs, context()).toBeUndefined();
+  } else {
+    expect(last.state, context()).toBe('committed');
+    expect(last.bootedSlot, context()).toBe(booted);
+    expect(booted, context()).toBe('B');
+    expect(await device.slotDigest('B', TRIAL_IMAGE_BYTES), context()).toBe(digests.B);
+    expect(committed.components.rootfs?.seq, context()).toBe(7);
+    expect(
+      reports.filter((r) => r.state === 'installed'),
+      context(),
+    ).toHaveLength(1);
+  }
+}
+
+export interface SeriesOptions {
+  /** Cuts that must really happen (a cut scheduled too late may miss; then another trial runs). */
+  readonly cuts: number;
+  readonly seed: number;
+  readonly newDir: () => Promise<string>;
+  readonly server: PayloadServer;
+  readonly source: (i: number) => 'file' | 'http';
+  readonly cutPoint: (random: () => number, i: number) => CutPoint;
+  readonly label: string;
+}
+
+export interface SeriesResult {
+  readonly trials: number;
+  readonly cuts: number;
+  readonly committed: number;
+  readonly resumedWrites: number;
+  readonly points: readonly CutPoint[];
+}
+
+/** Runs trials until `cuts` power cuts happened (at most twice as many trials). */
+export async function runTrialSeries(o: SeriesOptions): Promise<SeriesResult> {
+  const random = rng(o.seed);
+  const points: CutPoint[] = [];
+  let trials = 0;
+  let cuts = 0;
+  let committed = 0;
+  let resumedWrites = 0;
+  for (let i = 0; cuts < o.cuts && i < o.cuts * 2; i++) {
+    trials++;
+    const cut = o.cutPoint(random, i);
+    const result = await runPowerLossTrial({
+      dir: await o.newDir(),
+      cut,
+      source: o.source(i),
+      tool: i % 2 === 0 ? 'fw' : 'native',
+      server: o.server,
+      label: `${o.label}-${i}`,
+    });
+    if (result.cutHappened) {
+      cuts++;
+      points.push(cut);
+    }
+    if (result.final === 'committed') committed++;
+    if (result.resumedWrite) resumedWrites++;
+  }
+  return { trials, cuts, committed, resumedWrites, points };
+}
