@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { readIfExists, writeDurable } from './durable-file.js';
+import { readIfExists, writeDurable } from '../core/durable-file.js';
 
 export interface BootInfo {
   readonly bootCount: number;

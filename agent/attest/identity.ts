@@ -10,8 +10,8 @@
 import path from 'node:path';
 import type { Clock } from '../core/clock.js';
 import { equalBytes } from '../core/cose.js';
+import { ensurePrivateDir, readIfExists, writeDurable } from '../core/durable-file.js';
 import { algName, base32, type DeviceSigner, devicePublicKeyToPem, hex } from './device-key.js';
-import { ensurePrivateDir, readIfExists, writeDurable } from './durable-file.js';
 import { IdentityError } from './errors.js';
 import { loadSoftwareKey } from './software-key.js';
 import { TpmKey } from './tpm-key.js';

@@ -7,9 +7,9 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ed25519 } from '@noble/curves/ed25519.js';
+import { ensurePrivateDir, readIfExists, writeDurable } from '../core/durable-file.js';
 import { generateKeyPair, parsePrivateKeyPem, privateKeyToPem } from '../core/ed25519-keys.js';
 import { ALG_EDDSA, type DeviceSigner, deviceKidOf } from './device-key.js';
-import { ensurePrivateDir, readIfExists, writeDurable } from './durable-file.js';
 import { IdentityError } from './errors.js';
 
 export interface SoftwareKey {

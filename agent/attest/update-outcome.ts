@@ -5,7 +5,7 @@
  * report once the fleet has it, while evidence must keep telling the truth until the next update.
  */
 import path from 'node:path';
-import { readIfExists, writeDurable } from './durable-file.js';
+import { readIfExists, writeDurable } from '../core/durable-file.js';
 
 export class UpdateOutcome {
   readonly #file: string;

@@ -13,7 +13,7 @@
  */
 import { type FileHandle, open } from 'node:fs/promises';
 import path from 'node:path';
-import { ensurePrivateDir, readIfExists, writeDurable } from '../attest/durable-file.js';
+import { ensurePrivateDir, readIfExists, writeDurable } from '../core/durable-file.js';
 
 export type ReplayVerdict = 'fresh' | 'replayed' | 'below-floor';
 

@@ -5,7 +5,7 @@
  * replaced atomically.
  */
 import path from 'node:path';
-import { ensureDir, readIfExists, writeFileAtomic } from './atomic-file.js';
+import { ensurePrivateDir, readIfExists, writeDurable } from '../core/durable-file.js';
 import type { SlotName } from './boot/types.js';
 
 export interface CommittedComponent {
@@ -50,7 +50,7 @@ export class CommittedStore {
       trustedTimeMs: Math.max(state.trustedTimeMs, trustedTimeMs),
       components: { ...state.components, [component]: entry },
     };
-    await ensureDir(path.dirname(this.#file));
-    await writeFileAtomic(this.#file, `${JSON.stringify(next)}\n`);
+    await ensurePrivateDir(path.dirname(this.#file));
+    await writeDurable(this.#file, `${JSON.stringify(next)}\n`);
   }
 }

@@ -12,9 +12,9 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../core/clock.js';
+import { ensurePrivateDir } from '../core/durable-file.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import { ensureDir } from './atomic-file.js';
 import type { BootBackend, SlotName } from './boot/types.js';
 import type { CommittedStore } from './committed-state.js';
 import { FilePayloadSource, HttpPayloadSource, type PayloadSource } from './download.js';
@@ -245,7 +245,7 @@ class Flow {
     const kind = r.format === 'tar' ? 'image' : (this.#slot(r).kind as 'image' | 'block');
     const chunk = m.chunk !== undefined && m.chunks ? { sizeBytes: m.chunk, sha256: m.chunks } : undefined;
     const unit = chunk?.sizeBytes ?? s.checkpointBytes;
-    if (r.format === 'tar') await ensureDir(this.#d.stagingDir);
+    if (r.format === 'tar') await ensurePrivateDir(this.#d.stagingDir);
     const resume = await resumePoint(file, fromOffset, r.sizeBytes, chunk, unit);
     const start = resume.offsetBytes;
     if (start < fromOffset)

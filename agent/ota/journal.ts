@@ -6,7 +6,7 @@
  * which is safe because the target slot was marked bad before anything was written to it.
  */
 import path from 'node:path';
-import { ensureDir, readIfExists, unlinkDurable, writeFileAtomic } from './atomic-file.js';
+import { ensurePrivateDir, readIfExists, unlinkDurable, writeDurable } from '../core/durable-file.js';
 
 export type JournalLoad<T> =
   | { kind: 'empty' }
@@ -37,8 +37,8 @@ export class Journal<T extends object> {
   }
 
   async save(record: T): Promise<void> {
-    await ensureDir(path.dirname(this.file));
-    await writeFileAtomic(this.file, `${JSON.stringify(record)}\n`);
+    await ensurePrivateDir(path.dirname(this.file));
+    await writeDurable(this.file, `${JSON.stringify(record)}\n`);
   }
 
   async clear(): Promise<void> {

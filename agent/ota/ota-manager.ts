@@ -13,9 +13,9 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import type { Clock } from '../core/clock.js';
+import { ensurePrivateDir, readIfExists, unlinkDurable, writeDurable } from '../core/durable-file.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import { ensureDir, readIfExists, unlinkDurable, writeFileAtomic } from './atomic-file.js';
 import type { BootInfo } from './boot/boot-info.js';
 import { otherSlot, type SlotName } from './boot/types.js';
 import { checkOffer, type InstallRequest } from './check-offer.js';
@@ -107,7 +107,7 @@ export class OtaManager extends EventEmitter<OtaEvents> {
   /** Resumes an install from the journal, or marks the running slots good. Returns at once. */
   async start(): Promise<void> {
     this.#abort = new AbortController();
-    await ensureDir(this.#d.stateDir);
+    await ensurePrivateDir(this.#d.stateDir);
     const loaded = await this.#journal.load();
     if (loaded.kind === 'corrupt') {
       this.#log.error({ err: loaded.error }, 'ota journal is corrupt; abandoning the install it held');
@@ -274,7 +274,7 @@ export class OtaManager extends EventEmitter<OtaEvents> {
       acceptedWallMs: this.#d.clock.nowMs(),
     };
     // The manifest first, then the journal: a journal entry always has its manifest beside it.
-    await writeFileAtomic(this.#manifestFile, request.manifest);
+    await writeDurable(this.#manifestFile, request.manifest);
     await this.#journal.save(record);
     this.#record = record;
     this.#log.info(

@@ -6,7 +6,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { ensureDir, readIfExists, unlinkDurable, writeFileAtomic } from './atomic-file.js';
+import { ensurePrivateDir, readIfExists, unlinkDurable, writeDurable } from '../core/durable-file.js';
 
 export type OtaFinalState = 'installed' | 'committed' | 'rolled-back' | 'rejected';
 
@@ -41,14 +41,14 @@ export class ReportQueue {
   }
 
   async put(report: Omit<OtaReport, 'order'>): Promise<OtaReport> {
-    await ensureDir(this.#dir);
+    await ensurePrivateDir(this.#dir);
     const file = this.#file(report.id);
     const existing = await readIfExists(file);
     const order = existing
       ? (JSON.parse(existing.toString('utf8')) as OtaReport).order
       : Math.max(0, ...(await this.pending()).map((r) => r.order)) + 1;
     const full: OtaReport = { ...report, order };
-    await writeFileAtomic(file, `${JSON.stringify(full)}\n`);
+    await writeDurable(file, `${JSON.stringify(full)}\n`);
     return full;
   }
 

@@ -6,7 +6,7 @@
  * environment (the rules' defaults apply).
  */
 import { readFile } from 'node:fs/promises';
-import { writeFileAtomic } from '../atomic-file.js';
+import { writeDurable } from '../../core/durable-file.js';
 import { applyChanges, type BootVarChanges } from './boot-order.js';
 import { assertVariable } from './uboot-env-image.js';
 import type { UbootEnvStore } from './uboot-env-store.js';
@@ -31,7 +31,7 @@ export class FileEnvStore implements UbootEnvStore {
 
   async write(changes: BootVarChanges): Promise<void> {
     const next = applyChanges(await this.read(), changes);
-    await writeFileAtomic(this.#file, formatEnvText(next));
+    await writeDurable(this.#file, formatEnvText(next), { mode: 0o644 });
   }
 }
 

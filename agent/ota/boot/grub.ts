@@ -6,7 +6,7 @@
  * The grubenv file is replaced atomically and read back after every write; the booted slot comes from
  * `rauc.slot=` on the kernel command line.
  */
-import { readIfExists, writeFileAtomic } from '../atomic-file.js';
+import { readIfExists, writeDurable } from '../../core/durable-file.js';
 import { InstallError } from '../install-errors.js';
 import type { BootInfo } from './boot-info.js';
 import { encodeGrubenv, parseGrubenv } from './grubenv.js';
@@ -68,7 +68,7 @@ export class GrubBackend implements BootBackend {
   async #update(change: (vars: Map<string, string>) => void): Promise<void> {
     const vars = await this.#read();
     change(vars);
-    await writeFileAtomic(this.#file, encodeGrubenv(vars));
+    await writeDurable(this.#file, encodeGrubenv(vars), { mode: 0o644 }); // read by the bootloader
     const back = await this.#read();
     const wrong = [...vars].filter(([k, v]) => back.get(k) !== v).map(([k]) => k);
     if (wrong.length > 0) {

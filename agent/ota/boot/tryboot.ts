@@ -13,7 +13,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { readIfExists, unlinkDurable, writeFileAtomic } from '../atomic-file.js';
+import { readIfExists, unlinkDurable, writeDurable } from '../../core/durable-file.js';
 import { InstallError } from '../install-errors.js';
 import type { BootInfo } from './boot-info.js';
 import { type BootBackend, otherSlot, type SlotName, type SlotState } from './types.js';
@@ -58,7 +58,7 @@ export class TrybootBackend implements BootBackend {
     section(sections, 'all').set('tryboot_a_b', '1');
     await this.#write(sections);
     const bootId = await this.#bootInfo.bootId();
-    await writeFileAtomic(this.#o.stateFile, `${JSON.stringify({ slot, bootId })}\n`);
+    await writeDurable(this.#o.stateFile, `${JSON.stringify({ slot, bootId })}\n`);
   }
 
   async getState(slot: SlotName): Promise<SlotState> {
@@ -143,7 +143,7 @@ export class TrybootBackend implements BootBackend {
 
   async #write(sections: Sections): Promise<void> {
     const text = formatAutoboot(sections);
-    await writeFileAtomic(this.#o.autobootTxt, text);
+    await writeDurable(this.#o.autobootTxt, text, { mode: 0o644 }); // read by the firmware
     if (formatAutoboot(await this.#read()) !== text) {
       throw new InstallError('EBOOT_READBACK', 'boot-env-readback', 'autoboot.txt did not read back');
     }

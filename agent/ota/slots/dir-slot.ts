@@ -13,8 +13,8 @@ import { createReadStream } from 'node:fs';
 import { lstat, mkdir, open, readdir, readlink, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { extract, list } from 'tar';
+import { fsyncDir } from '../../core/durable-file.js';
 import { errorMessage } from '../../core/errors.js';
-import { fsyncDir } from '../atomic-file.js';
 import { InstallError } from '../install-errors.js';
 
 const ALLOWED = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink']);

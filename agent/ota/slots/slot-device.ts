@@ -6,7 +6,7 @@
  */
 import { realpath, stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
-import { readIfExists } from '../atomic-file.js';
+import { readIfExists } from '../../core/durable-file.js';
 
 export type SlotKind = 'image' | 'block' | 'dir';
 export type PayloadFormat = 'raw' | 'tar';

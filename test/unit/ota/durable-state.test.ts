@@ -1,7 +1,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { writeFileAtomic } from '../../../agent/ota/atomic-file.js';
+import { writeDurable } from '../../../agent/core/durable-file.js';
 import { CommittedStore } from '../../../agent/ota/committed-state.js';
 import { Journal } from '../../../agent/ota/journal.js';
 import { ReportQueue } from '../../../agent/ota/report-queue.js';
@@ -34,7 +34,7 @@ describe('the journal', () => {
 
   it('replaces files through a temporary name, leaving no temporary behind', async () => {
     const dir = await newDir();
-    await writeFileAtomic(path.join(dir, 'x.json'), 'new');
+    await writeDurable(path.join(dir, 'x.json'), 'new');
     expect(await readdir(dir)).toEqual(['x.json']);
     expect(await readFile(path.join(dir, 'x.json'), 'utf8')).toBe('new');
   });

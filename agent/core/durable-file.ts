@@ -1,11 +1,11 @@
 /**
- * Small files that must survive a power cut whole: the identity key, its binding, the boot counter, the
- * replay cache. Write a temporary file with the final mode, fsync it, then rename it into place (or, with
+ * Small files that must survive a power cut whole: the identity key, the replay cache, the OTA journal
+ * and reports, boot environments kept as files. Write a temporary file with the final mode, fsync it, then rename it into place (or, with
  * `exclusive`, hard-link it, which fails if the name exists — two processes creating an identity at the
  * same time cannot both win) and fsync the directory so the new name itself is durable.
  */
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { link, mkdir, open, readFile, rename, rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
 
 export interface WriteOptions {
@@ -60,4 +60,15 @@ export async function readIfExists(file: string): Promise<Buffer | undefined> {
 /** Creates `dir` (and parents) with `mode` for the directories it creates. */
 export async function ensurePrivateDir(dir: string, mode = 0o700): Promise<void> {
   await mkdir(dir, { recursive: true, mode });
+}
+
+/** Removes a file durably; a missing file is not an error. */
+export async function unlinkDurable(file: string): Promise<void> {
+  try {
+    await unlink(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  await fsyncDir(path.dirname(file));
 }
