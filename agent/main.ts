@@ -48,6 +48,7 @@ import type { Link } from './link/types.js';
 import { createOta } from './ota/create-ota.js';
 import { minorGcHint } from './ota/gc-hint.js';
 import type { OtaManager } from './ota/ota-manager.js';
+import { OtaReporter } from './ota/ota-reporter.js';
 import { EventLoopProbe, SchedulerProbe } from './service/health-probes.js';
 import { SystemdNotifier } from './service/notify.js';
 import { registerRebootCommand } from './service/reboot-command.js';
@@ -175,6 +176,8 @@ export function buildAgent(
       })
     : undefined;
   if (ota) registerOtaCommands(commands, { ota });
+  const otaReporter =
+    ota && link ? new OtaReporter({ clock, log: log.child({ mod: 'ota' }), link, ota }) : undefined;
   const baseDir = loaded.configFile ? path.dirname(loaded.configFile) : process.cwd();
   const attest =
     identity &&
@@ -269,10 +272,12 @@ export function buildAgent(
       link?.start();
       // Resumes an install; after a trial boot, runs the health checks and commits or rolls back.
       await ota?.start();
+      otaReporter?.start();
       // Measures the running software in the background (and extends the TPM PCR) for evidence.
       attest?.start();
     },
     async stop() {
+      otaReporter?.stop();
       await ota?.stop();
       await control.scheduler.stop();
       await Promise.all(control.loops.all().map((l) => l.stop()));

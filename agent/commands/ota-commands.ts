@@ -74,6 +74,30 @@ export function registerOtaCommands(registry: CommandRegistry, deps: { ota: OtaM
     },
   });
   registry.register({
+    name: 'ota.offer',
+    summary: 'install an update offered by the fleet: a signed manifest whose url is downloaded',
+    actuates: true,
+    args: z.strictObject({
+      /** The COSE manifest: bytes (the fleet channel's CBOR) or base64 text (the console). */
+      manifest: z.union([z.instanceof(Uint8Array), z.string().min(1)]),
+      component: z.string().min(1).optional(),
+    }),
+    run: async ({ manifest, component }) => {
+      const bytes = typeof manifest === 'string' ? new Uint8Array(Buffer.from(manifest, 'base64')) : manifest;
+      const result = await ota.install({ manifest: bytes, component });
+      if (!result.ok)
+        throw new CommandError('EREJECTED', `update rejected (${result.code}): ${result.reason}`);
+      return {
+        accepted: true,
+        installId: result.installId,
+        component: result.component,
+        version: result.version,
+        seq: result.seq,
+        targetSlot: result.target,
+      };
+    },
+  });
+  registry.register({
     name: 'ota.commit',
     summary: 'confirm the running trial slot now (skipping the health checks), or mark the running slot good',
     actuates: true,
