@@ -130,7 +130,7 @@ describe.skipIf(!hasSwtpm)('TPM identity (swtpm)', () => {
 
     // The same quote through tpm2-tools' own checker.
     const dir = await tempDir();
-    await writeFile(path.join(dir, 'ak.pem'), devicePublicKeyToPem(q.ak));
+    await writeFile(path.join(dir, 'ak.pub.pem'), devicePublicKeyToPem(q.ak));
     await writeFile(path.join(dir, 'quote.msg'), q.attest);
     await writeFile(path.join(dir, 'quote.sig'), p256.Signature.fromBytes(q.signature).toBytes('der'));
     await writeFile(path.join(dir, 'pcrs.bin'), q.value);
@@ -139,7 +139,7 @@ describe.skipIf(!hasSwtpm)('TPM identity (swtpm)', () => {
     });
     expect(pcr.toLowerCase()).toContain(Buffer.from(q.value).toString('hex'));
     const check = await run('tpm2_checkquote', [
-      ...['-u', path.join(dir, 'ak.pem'), '-m', path.join(dir, 'quote.msg')],
+      ...['-u', path.join(dir, 'ak.pub.pem'), '-m', path.join(dir, 'quote.msg')],
       ...[
         '-s',
         path.join(dir, 'quote.sig'),

@@ -24,7 +24,7 @@ const sha = (s: string) => new Uint8Array(createHash('sha256').update(s).digest(
 const digests = [sha('agent'), sha('config')];
 
 async function fixture(): Promise<TpmQuote> {
-  const ak = parseDevicePublicKey(await readFile(path.join(FIXTURES, 'ak.pem'), 'utf8'));
+  const ak = parseDevicePublicKey(await readFile(path.join(FIXTURES, 'ak.pub.pem'), 'utf8'));
   if (!ak.ok) throw new Error(ak.reason);
   return {
     ak: ak.publicKey,
