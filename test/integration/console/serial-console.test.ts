@@ -76,6 +76,9 @@ async function openRig(options: { idleTimeoutMs?: number } = {}): Promise<Rig> {
   const screen = new VirtualScreen();
   technician.onData((chunk) => screen.write(chunk));
   rig = { pty, server, serial, technician, screen, registry, audit };
+  // Like a person at picocom: type only once the agent has opened its end and shown the prompt
+  // (bytes sent before the agent opens the port are lost, as on a real line).
+  await screenShows(rig, /login: ?$/);
   return rig;
 }
 
