@@ -42,7 +42,7 @@ if system && [[ $EUID -ne 0 ]]; then
   echo "install.sh: run as root (sudo), or with --destdir DIR to stage the files" >&2
   exit 1
 fi
-if [[ ! -f "$src/dist/agent/cli.js" ]]; then
+if [[ ! -f "$src/dist/agent/main.js" ]]; then
   echo "install.sh: $src/dist is missing: run 'npm ci && npm run build' first" >&2
   exit 1
 fi
@@ -127,7 +127,7 @@ EOF
 fi
 cat >"$destdir/usr/local/bin/edge-agent" <<EOF
 #!/bin/sh
-exec $node_bin $prefix/dist/agent/cli.js "\$@"
+exec $node_bin $prefix/dist/agent/main.js "\$@"
 EOF
 chmod 0755 "$destdir/usr/local/bin/edge-agent"
 

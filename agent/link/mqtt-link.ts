@@ -50,7 +50,7 @@ export interface MqttLinkOptions {
   readonly clientId?: string | undefined;
   readonly username?: string | undefined;
   readonly password?: string | undefined;
-  /** Absolute paths (main.ts resolves them against the configuration file). */
+  /** Absolute paths (build-agent.ts resolves them against the configuration file). */
   readonly tls?: {
     readonly ca?: string | undefined;
     readonly cert?: string | undefined;

@@ -1,6 +1,6 @@
 /**
  * Builds the OTA manager from the `ota:` configuration: components with their slots and boot
- * backends, the trust root, health checks (the agent's own probes passed in by main.ts plus the
+ * backends, the trust root, health checks (the agent's own probes passed in by build-agent.ts plus the
  * configured link and command), and the reboot command. Does no I/O.
  */
 import { readFile } from 'node:fs/promises';

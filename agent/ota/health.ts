@@ -2,7 +2,7 @@
  * Health checks that decide whether a trial boot is committed: the agent is up, its loops run, the
  * configured points are `good`, the link's server is reachable, and an optional board script exits 0.
  * Each check is polled until all pass at once or the deadline passes; the verdict names every check
- * still failing. The OTA layer never imports the control or HAL layers: main.ts passes closures.
+ * still failing. The OTA layer never imports the control or HAL layers: build-agent.ts passes closures.
  */
 import { connect } from 'node:net';
 import type { Clock } from '../core/clock.js';

@@ -1,5 +1,5 @@
 /**
- * The OTA facade the commands, the fleet link and main.ts use: accept an offer (verify the manifest
+ * The OTA facade the commands, the fleet link and build-agent.ts use: accept an offer (verify the manifest
  * against the trust root, this board, the committed seq, the slot's size and free space), run the
  * install single-flight, resume it at start from the journal (including the trial boot: health
  * checks, then commit or roll back), and report — `progress` and `report` events for a live listener,

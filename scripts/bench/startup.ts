@@ -59,7 +59,7 @@ async function oneRun(idleS: number, nodeArgs: string[]): Promise<RunResult> {
     process.execPath,
     [
       ...nodeArgs,
-      path.join(ROOT, 'dist/agent/cli.js'),
+      path.join(ROOT, 'dist/agent/main.js'),
       'run',
       '--config',
       path.join(ROOT, 'config/dev.yaml'),

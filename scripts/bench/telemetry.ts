@@ -164,7 +164,7 @@ async function syncPutBaseline(dir: string, n: number): Promise<number> {
 // --- wire bytes ---------------------------------------------------------------------------------
 
 async function wireFigures(broker: Broker, work: string, traceS: number) {
-  const cli = path.join(ROOT, 'dist/agent/cli.js');
+  const cli = path.join(ROOT, 'dist/agent/main.js');
   if (!existsSync(cli)) throw new Error(`${cli} is missing: npm run bench builds it`);
   const sub = await subscriber(broker.url, ['edge/bench-sim/telemetry']);
   const config = path.join(work, 'agent.yaml');

@@ -1,6 +1,6 @@
 /**
  * `node dist/scripts/ota-emulator/main.js [--config config/dev.yaml] [-- COMMAND...]`: runs the agent
- * (by default `node dist/agent/cli.js run --config <config>`) on an emulated device. It provisions
+ * (by default `node dist/agent/main.js run --config <config>`) on an emulated device. It provisions
  * what the configuration's `ota:` section names and does not exist yet (slot A with a factory image,
  * the U-Boot environment and fw_env.config, the file backend's environment, a development fleet key),
  * then boots: the emulated bootloader picks the slots (boards/uboot-ab.script's rules), the agent runs,
@@ -28,7 +28,7 @@ const configFile = path.resolve(
 const command =
   dash >= 0 && argv.length > dash + 1
     ? argv.slice(dash + 1)
-    : [process.execPath, path.join(ROOT, 'dist/agent/cli.js'), 'run', '--config', configFile];
+    : [process.execPath, path.join(ROOT, 'dist/agent/main.js'), 'run', '--config', configFile];
 const say = (line: string) => process.stderr.write(`[emulator] ${line}\n`);
 
 const doc = parseYaml(await readFile(configFile, 'utf8')) as { ota?: unknown };

@@ -5,12 +5,12 @@
  */
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { type Agent, buildAgent } from '../../agent/build-agent.js';
 import { loadConfig } from '../../agent/config/load-config.js';
 import { hostPaths } from '../../agent/core/host-paths.js';
 import { silentLogger } from '../../agent/core/log.js';
 import { DRIVERS } from '../../agent/hal/drivers/registry.js';
 import type { SimBme280Chip } from '../../agent/hal/i2c/chips/sim-bme280-chip.js';
-import { type Agent, buildAgent } from '../../agent/main.js';
 import { REPO_ROOT } from '../support/agent-process.js';
 import { FakeClock } from '../support/fake-clock.js';
 

@@ -1,5 +1,5 @@
 /**
- * Runs the built agent (`dist/agent/cli.js`) as a child process and reads its JSON log lines, the way
+ * Runs the built agent (`dist/agent/main.js`) as a child process and reads its JSON log lines, the way
  * systemd and an operator see it.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const CLI = path.join(REPO_ROOT, 'dist/agent/cli.js');
+export const CLI = path.join(REPO_ROOT, 'dist/agent/main.js');
 
 export interface LogRecord {
   readonly level: string;

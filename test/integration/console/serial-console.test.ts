@@ -146,8 +146,9 @@ describe.skipIf(!hasSocat())('the serial console over a pty, driven like picocom
     await type(r, 'loop set chamber setpoint 50\r');
     await promptShown(r, 'Proceed\\? \\[y/N\\]');
     await type(r, 'y\r');
+    // The echoed command line already reads "setpoint 50": wait for the command itself.
+    await expect.poll(() => r.registry.setpoints).toEqual([{ loop: 'chamber', value: 50, who: 'tech' }]);
     await screenShows(r, /setpoint\s+50/);
-    expect(r.registry.setpoints).toEqual([{ loop: 'chamber', value: 50, who: 'tech' }]);
 
     // Up-arrow recalls the setpoint command; edit it to 55 and confirm.
     await type(r, '\x1b[A');
@@ -155,8 +156,8 @@ describe.skipIf(!hasSocat())('the serial console over a pty, driven like picocom
     await type(r, '\x7f\x7f55\r');
     await promptShown(r, 'Proceed\\? \\[y/N\\]');
     await type(r, 'yes\r');
+    await expect.poll(() => r.registry.setpoints.at(-1)).toEqual({ loop: 'chamber', value: 55, who: 'tech' });
     await screenShows(r, /setpoint\s+55/);
-    expect(r.registry.setpoints.at(-1)).toEqual({ loop: 'chamber', value: 55, who: 'tech' });
 
     // Ctrl-C in the middle of points watch: back to the prompt with the last table on screen.
     await type(r, 'points watch chamber\r');

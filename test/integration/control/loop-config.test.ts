@@ -6,12 +6,12 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { buildAgent } from '../../../agent/build-agent.js';
 import { loadConfig } from '../../../agent/config/load-config.js';
 import { ConfigError } from '../../../agent/core/errors.js';
 import { hostPaths } from '../../../agent/core/host-paths.js';
 import { silentLogger } from '../../../agent/core/log.js';
 import { DRIVERS } from '../../../agent/hal/drivers/registry.js';
-import { buildAgent } from '../../../agent/main.js';
 import { REPO_ROOT } from '../../support/agent-process.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { tempDirs } from '../../support/temp-dir.js';

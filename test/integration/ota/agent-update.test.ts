@@ -7,6 +7,7 @@
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { type Agent, buildAgent } from '../../../agent/build-agent.js';
 import { loadConfig } from '../../../agent/config/load-config.js';
 import { SystemClock } from '../../../agent/core/clock.js';
 import { generateKeyPair } from '../../../agent/core/cose.js';
@@ -14,7 +15,6 @@ import { publicKeyToPem } from '../../../agent/core/ed25519-keys.js';
 import { hostPaths } from '../../../agent/core/host-paths.js';
 import { silentLogger } from '../../../agent/core/log.js';
 import { DRIVERS } from '../../../agent/hal/drivers/registry.js';
-import { type Agent, buildAgent } from '../../../agent/main.js';
 import { digestFile } from '../../../agent/ota/digest-file.js';
 import { signManifest } from '../../../agent/ota/manifest.js';
 import { DeviceEmulator } from '../../../scripts/ota-emulator/device-emulator.js';

@@ -1,5 +1,5 @@
 /**
- * The release pipeline as a user runs it: the built CLI (`node dist/agent/cli.js`) generating keys,
+ * The release pipeline as a user runs it: the built CLI (`node dist/agent/main.js`) generating keys,
  * creating and verifying manifests, creating and rotating a trust root — with keys from `openssl
  * genpkey` as well as our own, and the documented exit codes (1 rejected, 2 usage, 78 bad key file).
  */

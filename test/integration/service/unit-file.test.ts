@@ -25,7 +25,7 @@ async function localUnit(): Promise<string> {
   const text = await readFile(UNIT, 'utf8');
   await writeFile(
     file,
-    text.replace('/usr/bin/node /opt/edge-agent/dist/agent/cli.js', `${process.execPath} ${CLI}`),
+    text.replace('/usr/bin/node /opt/edge-agent/dist/agent/main.js', `${process.execPath} ${CLI}`),
   );
   return file;
 }
@@ -84,10 +84,10 @@ describe('scripts/install.sh --destdir', () => {
     ]);
     expect(stdout).toContain('would run: usermod --append --groups gpio,i2c,dialout,bluetooth edge-agent');
     expect(stdout).toContain('would run: systemctl enable edge-agent.service');
-    await access(path.join(dest, 'opt/edge-agent/dist/agent/cli.js'));
+    await access(path.join(dest, 'opt/edge-agent/dist/agent/main.js'));
     await access(path.join(dest, 'opt/edge-agent/boards/rpi4.yaml'));
     const unit = await readFile(path.join(dest, 'etc/systemd/system/edge-agent.service'), 'utf8');
-    expect(unit).toMatch(/^ExecStart=\S*node \/opt\/edge-agent\/dist\/agent\/cli\.js run$/m);
+    expect(unit).toMatch(/^ExecStart=\S*node \/opt\/edge-agent\/dist\/agent\/main\.js run$/m);
     const udev = await readFile(path.join(dest, 'etc/udev/rules.d/99-edge-agent.rules'), 'utf8');
     expect(udev).toContain('SUBSYSTEM=="i2c-dev", GROUP="i2c", MODE="0660"');
     expect(udev).toMatch(/ttyGS\[0-9\]\*.*GROUP="dialout"/);
@@ -96,6 +96,6 @@ describe('scripts/install.sh --destdir', () => {
     const polkit = await readFile(path.join(dest, 'etc/polkit-1/rules.d/50-edge-agent.rules'), 'utf8');
     expect(polkit).toContain('org.freedesktop.login1.reboot');
     const wrapper = await readFile(path.join(dest, 'usr/local/bin/edge-agent'), 'utf8');
-    expect(wrapper).toContain('/opt/edge-agent/dist/agent/cli.js "$@"');
+    expect(wrapper).toContain('/opt/edge-agent/dist/agent/main.js "$@"');
   });
 });

@@ -1,0 +1,95 @@
+/**
+ * The command line: `edge-agent run` and the tools subcommands (console, passwd, keygen, manifest,
+ * trust, identity, attest, fleet), parsed with commander. It touches no process state of its own:
+ * main.ts, the entry, hands it the streams, the environment and what `run` does.
+ */
+import path from 'node:path';
+import { Command } from 'commander';
+import { identitySettingsFrom } from '../attest/attest-schema.js';
+import { registerAttestCommands } from '../attest/cli/register.js';
+import { loadConfig } from '../config/load-config.js';
+import { runPasswd } from '../console/passwd-command.js';
+import { DEFAULT_CONSOLE_SOCKET, runConsoleClient } from '../console/socket-client.js';
+import { SystemClock } from '../core/clock.js';
+import { isConfigError } from '../core/errors.js';
+import { hostPaths } from '../core/host-paths.js';
+import { packageInfo } from '../core/package-info.js';
+import { DRIVERS } from '../hal/drivers/registry.js';
+import { CliError, EXIT_BAD_KEY } from '../ota/cli/cli-io.js';
+import { type CliProcess, registerOtaCommands } from '../ota/cli/register.js';
+import type { RunOptions } from '../run-options.js';
+
+export interface ProgramIo {
+  /** `edge-agent run`: the agent itself (main.ts). */
+  run(options: RunOptions): Promise<void>;
+  /** Output, exit codes and the clock for the tools subcommands. */
+  readonly cli: CliProcess;
+  readonly stdio: {
+    readonly stdin: NodeJS.ReadStream;
+    readonly stdout: NodeJS.WriteStream;
+    readonly stderr: NodeJS.WriteStream;
+  };
+  readonly env: NodeJS.ProcessEnv;
+}
+
+export function buildProgram(io: ProgramIo): Command {
+  const program = new Command()
+    .name('edge-agent')
+    .description('Edge gateway agent: sensors, local control, durable telemetry, A/B updates')
+    .version(packageInfo().version, '-V, --version')
+    .showHelpAfterError()
+    .showSuggestionAfterError();
+
+  program
+    .command('run')
+    .description('run the agent (the systemd service runs this)')
+    .option(
+      '-c, --config <file>',
+      'configuration file (default: $EDGE_AGENT_CONFIG or /etc/edge-agent/agent.yaml)',
+    )
+    .option('-b, --board <file>', "board profile (default: the configuration's `board`, else detected)")
+    .action(async (opts: { config?: string; board?: string }) => {
+      await io.run({ configFile: opts.config, boardFile: opts.board });
+    });
+
+  program
+    .command('console')
+    .description('the technician console of the running agent, over its Unix socket')
+    .option('-s, --socket <path>', 'console socket', DEFAULT_CONSOLE_SOCKET)
+    .action(async (opts: { socket: string }) => {
+      const { stdin, stdout, stderr } = io.stdio;
+      io.cli.setExitCode(await runConsoleClient({ socketPath: opts.socket, stdin, stdout, stderr }));
+    });
+
+  program
+    .command('passwd')
+    .description('make a console.users entry (scrypt hash) for the configuration')
+    .option('-u, --user <name>', 'console user name', 'tech')
+    .action(async (opts: { user: string }) => {
+      const { stdin, stdout, stderr } = io.stdio;
+      io.cli.setExitCode(await runPasswd({ user: opts.user, stdin, stdout, stderr }));
+    });
+
+  registerOtaCommands(program, io.cli);
+  registerAttestCommands(program, io.cli, {
+    clock: new SystemClock(),
+    identitySettings: async (o) => {
+      try {
+        const loaded = await loadConfig({
+          configFile: o.config,
+          boardFile: o.board,
+          env: io.env,
+          paths: hostPaths(),
+          drivers: DRIVERS,
+          boardsDir: path.join(packageInfo().root, 'boards'),
+        });
+        return identitySettingsFrom(loaded.config, loaded.stateDir);
+      } catch (e) {
+        // A configuration mistake exits 78 (EX_CONFIG), as `run` does.
+        if (isConfigError(e)) throw new CliError(EXIT_BAD_KEY, `configuration error\n${e.message}`);
+        throw e;
+      }
+    },
+  });
+  return program;
+}
