@@ -1,10 +1,3 @@
-/**
- * Identity, attestation and signed commands as an operator drives them: the built agent running on the
- * simulated board against a real mosquitto, and the `edge-agent` command line on the fleet's side —
- * `identity show`, `fleet sign-command`, `fleet verify-result`, `attest verify` (which says which claim
- * differs) — with the documented exit codes.
- */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,24 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyDeviceCose1 } from '../../../agent/attest/device-cose.js';
 import { parseDevicePublicKey } from '../../../agent/attest/device-key.js';
 import { decodeResult } from '../../../agent/link/fleet-command.js';
-import { AgentProcess, CLI, REPO_ROOT } from '../../support/agent-process.js';
+import { AgentProcess, CLI, type CliRun, REPO_ROOT, runCli } from '../../support/agent-process.js';
 import { hasMosquitto, Mosquitto } from '../../support/mosquitto.js';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: REPO_ROOT }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
-
-function json(run: Run): Record<string, unknown> {
+function json(run: CliRun): Record<string, unknown> {
   expect(run, run.stderr).toMatchObject({ code: 0 });
   return JSON.parse(run.stdout) as Record<string, unknown>;
 }
@@ -60,7 +39,7 @@ function nextResult(): Promise<Buffer> {
 async function roundTrip(name: string, args: string[]): Promise<{ resultFile: string; id: string }> {
   const cmdFile = path.join(dir, `${name}.cose`);
   const signed = json(
-    await cli([
+    await runCli([
       'fleet',
       'sign-command',
       '--key',
@@ -84,7 +63,7 @@ beforeAll(async () => {
   if (!ready) return;
   dir = await mkdtemp(path.join(tmpdir(), 'edge-agent-fleet-cli-'));
   broker = await Mosquitto.start();
-  json(await cli(['keygen', '--out', path.join(dir, 'keys'), '--name', 'fleet']));
+  json(await runCli(['keygen', '--out', path.join(dir, 'keys'), '--name', 'fleet']));
   await writeFile(
     path.join(dir, 'agent.yaml'),
     [
@@ -100,7 +79,7 @@ beforeAll(async () => {
   await agent.waitFor((r) => r.msg === 'fleet command channel ready', 10_000, 'the command channel');
   await agent.waitFor((r) => r.msg === 'link up', 10_000, 'the link');
   const shown = json(
-    await cli([
+    await runCli([
       'identity',
       'show',
       '--config',
@@ -130,7 +109,7 @@ afterAll(async () => {
 
 describe.skipIf(!ready)('edge-agent identity, attestation and fleet commands', () => {
   it('identity show prints the derived device id and writes a public key OpenSSL reads', async () => {
-    const shown = json(await cli(['identity', 'show', '--config', path.join(dir, 'agent.yaml')]));
+    const shown = json(await runCli(['identity', 'show', '--config', path.join(dir, 'agent.yaml')]));
     expect(shown).toMatchObject({
       deviceId: expect.stringMatching(/^[a-z2-7]{13}$/),
       backend: 'software',
@@ -148,9 +127,9 @@ describe.skipIf(!ready)('edge-agent identity, attestation and fleet commands', (
       fresh,
       `board: ${path.join(REPO_ROOT, 'boards/sim.yaml')}\nstateDir: fresh-state\ndeviceId: GW-7\n`,
     );
-    const none = await cli(['identity', 'show', '--config', fresh]);
+    const none = await runCli(['identity', 'show', '--config', fresh]);
     expect(none).toMatchObject({ code: 1, stderr: expect.stringMatching(/no .*yet.*--create/s) });
-    expect(json(await cli(['identity', 'show', '--config', fresh, '--create']))).toMatchObject({
+    expect(json(await runCli(['identity', 'show', '--config', fresh, '--create']))).toMatchObject({
       deviceId: 'GW-7',
       created: true,
     });
@@ -159,7 +138,7 @@ describe.skipIf(!ready)('edge-agent identity, attestation and fleet commands', (
   it('runs a command signed with fleet sign-command and returns a result fleet verify-result accepts', async () => {
     const { resultFile, id } = await roundTrip('status', ['--command', 'status', '--ttl', '30s']);
     const verified = json(
-      await cli(['fleet', 'verify-result', resultFile, '--pubkey', path.join(dir, 'dev.pem'), '--id', id]),
+      await runCli(['fleet', 'verify-result', resultFile, '--pubkey', path.join(dir, 'dev.pem'), '--id', id]),
     );
     expect(verified).toMatchObject({
       device: deviceId,
@@ -168,7 +147,7 @@ describe.skipIf(!ready)('edge-agent identity, attestation and fleet commands', (
       status: 'done',
       result: { version: expect.any(String) },
     });
-    const other = await cli([
+    const other = await runCli([
       'fleet',
       'verify-result',
       resultFile,
@@ -189,7 +168,15 @@ describe.skipIf(!ready)('edge-agent identity, attestation and fleet commands', (
     await writeFile(evidenceFile, (r.result.result as { evidence: Uint8Array }).evidence);
 
     const good = json(
-      await cli(['attest', 'verify', evidenceFile, '--pubkey', path.join(dir, 'dev.pem'), '--nonce', nonce]),
+      await runCli([
+        'attest',
+        'verify',
+        evidenceFile,
+        '--pubkey',
+        path.join(dir, 'dev.pem'),
+        '--nonce',
+        nonce,
+      ]),
     );
     expect(good).toMatchObject({
       ok: true,
@@ -198,7 +185,7 @@ describe.skipIf(!ready)('edge-agent identity, attestation and fleet commands', (
       measurements: { agent: expect.any(String), config: expect.any(String), board: expect.any(String) },
     });
 
-    const stale = await cli([
+    const stale = await runCli([
       'attest',
       'verify',
       evidenceFile,
@@ -214,7 +201,7 @@ describe.skipIf(!ready)('edge-agent identity, attestation and fleet commands', (
       path.join(dir, 'reference.yaml'),
       `swname: edge-agent\nswversion: 9.9.9\nmeasurements:\n  agent: ${measurements.agent}\n  config: ${'0'.repeat(64)}\n`,
     );
-    const differs = await cli([
+    const differs = await runCli([
       ...['attest', 'verify', evidenceFile, '--pubkey', path.join(dir, 'dev.pem'), '--nonce', nonce],
       ...['--expect', path.join(dir, 'reference.yaml')],
     ]);
@@ -230,13 +217,13 @@ describe.skipIf(!ready)('edge-agent identity, attestation and fleet commands', (
   it('refuses a replayed command file and reports it signed', async () => {
     const { resultFile } = await roundTrip('once', ['--command', 'status', '--id', 'op-42']);
     expect(
-      json(await cli(['fleet', 'verify-result', resultFile, '--pubkey', path.join(dir, 'dev.pem')])),
+      json(await runCli(['fleet', 'verify-result', resultFile, '--pubkey', path.join(dir, 'dev.pem')])),
     ).toMatchObject({ status: 'done' });
     await fleet.publishAsync(`edge/${deviceId}/cmd`, await readFile(path.join(dir, 'once.cose')), { qos: 1 });
     const replay = path.join(dir, 'replay.result.cose');
     await writeFile(replay, await nextResult());
     expect(
-      json(await cli(['fleet', 'verify-result', replay, '--pubkey', path.join(dir, 'dev.pem')])),
+      json(await runCli(['fleet', 'verify-result', replay, '--pubkey', path.join(dir, 'dev.pem')])),
     ).toMatchObject({
       id: 'op-42',
       status: 'rejected',
@@ -247,7 +234,7 @@ describe.skipIf(!ready)('edge-agent identity, attestation and fleet commands', (
   it('refuses bad inputs with usage errors (2) and unusable key files with 78', async () => {
     const key = path.join(dir, 'keys/fleet.pem');
     expect(
-      await cli([
+      await runCli([
         'fleet',
         'sign-command',
         '--key',
@@ -263,7 +250,7 @@ describe.skipIf(!ready)('edge-agent identity, attestation and fleet commands', (
       ]),
     ).toMatchObject({ code: 2 });
     expect(
-      await cli([
+      await runCli([
         'fleet',
         'sign-command',
         '--key',
@@ -279,7 +266,7 @@ describe.skipIf(!ready)('edge-agent identity, attestation and fleet commands', (
       ]),
     ).toMatchObject({ code: 2, stderr: expect.stringMatching(/JSON/) });
     expect(
-      await cli([
+      await runCli([
         'attest',
         'verify',
         path.join(dir, 'evidence.cose'),
@@ -290,7 +277,7 @@ describe.skipIf(!ready)('edge-agent identity, attestation and fleet commands', (
       ]),
     ).toMatchObject({ code: 78 });
     expect(
-      await cli([
+      await runCli([
         'attest',
         'verify',
         path.join(dir, 'evidence.cose'),

@@ -3,39 +3,24 @@
  * creating and verifying manifests, creating and rotating a trust root — with keys from `openssl
  * genpkey` as well as our own, and the documented exit codes (1 rejected, 2 usage, 78 bad key file).
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CLI, REPO_ROOT } from '../../support/agent-process.js';
+import { CLI, type CliRun, runCli } from '../../support/agent-process.js';
 import { tempDirs } from '../../support/temp-dir.js';
 
 const tempDir = tempDirs('edge-agent-cli-ota-');
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: REPO_ROOT }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-function json(run: Run): Record<string, unknown> {
+function json(run: CliRun): Record<string, unknown> {
   expect(run, run.stderr).toMatchObject({ code: 0 });
   return JSON.parse(run.stdout) as Record<string, unknown>;
 }
 
 /** No stack trace may reach a user. */
-function expectNoStack(run: Run): void {
+function expectNoStack(run: CliRun): void {
   expect(run.stderr).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
 }
 
@@ -53,7 +38,7 @@ beforeAll(() => {
 describe('edge-agent keygen', () => {
   it('writes a private key only its owner can read, and a public key openssl derives identically', async () => {
     const dir = await tempDir();
-    const out = json(await cli(['keygen', '--out', path.join(dir, 'keys'), '--name', 'release']));
+    const out = json(await runCli(['keygen', '--out', path.join(dir, 'keys'), '--name', 'release']));
     const privateFile = path.join(dir, 'keys/release.pem');
     const publicFile = path.join(dir, 'keys/release.pub.pem');
     expect(out).toEqual({
@@ -69,15 +54,15 @@ describe('edge-agent keygen', () => {
 
   it('refuses to overwrite an existing key with exit 2, and replaces it with --force', async () => {
     const dir = await tempDir();
-    json(await cli(['keygen', '--out', dir]));
+    json(await runCli(['keygen', '--out', dir]));
     const before = await readFile(path.join(dir, 'fleet.pem'), 'utf8');
-    const again = await cli(['keygen', '--out', dir]);
+    const again = await runCli(['keygen', '--out', dir]);
     expect(again).toMatchObject({
       code: 2,
       stderr: expect.stringMatching(/fleet\.pem exists; pass --force/),
     });
     expect(await readFile(path.join(dir, 'fleet.pem'), 'utf8')).toBe(before);
-    json(await cli(['keygen', '--out', dir, '--force']));
+    json(await runCli(['keygen', '--out', dir, '--force']));
     expect(await readFile(path.join(dir, 'fleet.pem'), 'utf8')).not.toBe(before);
   });
 });
@@ -85,10 +70,10 @@ describe('edge-agent keygen', () => {
 describe('edge-agent manifest', () => {
   it('creates a manifest by streaming the payload and verifies it, printing the fields as JSON', async () => {
     const dir = await tempDir();
-    json(await cli(['keygen', '--out', dir]));
+    json(await runCli(['keygen', '--out', dir]));
     const { file, data } = await payloadFile(dir, 3 * 1024 * 1024 + 5);
     const created = json(
-      await cli([
+      await runCli([
         'manifest',
         'create',
         '--component',
@@ -116,7 +101,7 @@ describe('edge-agent manifest', () => {
       ]),
     );
     const verified = json(
-      await cli([
+      await runCli([
         'manifest',
         'verify',
         path.join(dir, 'update.cose'),
@@ -160,7 +145,7 @@ describe('edge-agent manifest', () => {
     const { file } = await payloadFile(dir, 1000);
     const out = path.join(dir, 'u.cose');
     json(
-      await cli([
+      await runCli([
         'manifest',
         'create',
         '--component',
@@ -181,7 +166,7 @@ describe('edge-agent manifest', () => {
         out,
       ]),
     );
-    expect(json(await cli(['manifest', 'verify', out, '--key', pub]))).toMatchObject({
+    expect(json(await runCli(['manifest', 'verify', out, '--key', pub]))).toMatchObject({
       component: 'agent',
       format: 'tar',
     });
@@ -189,8 +174,8 @@ describe('edge-agent manifest', () => {
 
   it('signs with several keys as a COSE_Sign and enforces --threshold', async () => {
     const dir = await tempDir();
-    json(await cli(['keygen', '--out', dir, '--name', 'a']));
-    json(await cli(['keygen', '--out', dir, '--name', 'b']));
+    json(await runCli(['keygen', '--out', dir, '--name', 'a']));
+    json(await runCli(['keygen', '--out', dir, '--name', 'b']));
     const { file } = await payloadFile(dir, 100);
     const k = (n: string) => path.join(dir, n);
     const common = [
@@ -207,12 +192,12 @@ describe('edge-agent manifest', () => {
       '--payload',
       file,
     ];
-    json(await cli([...common, '--key', k('a.pem'), '--key', k('b.pem'), '-o', k('both.cose')]));
-    json(await cli([...common, '--key', k('a.pem'), '-o', k('one.cose')]));
+    json(await runCli([...common, '--key', k('a.pem'), '--key', k('b.pem'), '-o', k('both.cose')]));
+    json(await runCli([...common, '--key', k('a.pem'), '-o', k('one.cose')]));
     expect((await readFile(k('both.cose'))).subarray(0, 2)).toEqual(Buffer.from([0xd8, 98]));
     const both = ['--key', k('a.pub.pem'), '--key', k('b.pub.pem'), '--threshold', '2'];
-    expect(json(await cli(['manifest', 'verify', k('both.cose'), ...both])).kids).toHaveLength(2);
-    const one = await cli(['manifest', 'verify', k('one.cose'), ...both]);
+    expect(json(await runCli(['manifest', 'verify', k('both.cose'), ...both])).kids).toHaveLength(2);
+    const one = await runCli(['manifest', 'verify', k('one.cose'), ...both]);
     expect(one).toMatchObject({ code: 1, stderr: expect.stringMatching(/rejected \(below-threshold\)/) });
   });
 
@@ -221,11 +206,11 @@ describe('edge-agent manifest', () => {
     ['the wrong component', ['--component', 'agent'], /rejected \(wrong-component\)/],
   ])('exits 1 naming the reason for %s', async (_name, extra, reason) => {
     const dir = await tempDir();
-    json(await cli(['keygen', '--out', dir]));
+    json(await runCli(['keygen', '--out', dir]));
     const { file } = await payloadFile(dir, 10);
     const out = path.join(dir, 'u.cose');
     json(
-      await cli([
+      await runCli([
         'manifest',
         'create',
         '--component',
@@ -244,18 +229,18 @@ describe('edge-agent manifest', () => {
         out,
       ]),
     );
-    const r = await cli(['manifest', 'verify', out, '--key', path.join(dir, 'fleet.pub.pem'), ...extra]);
+    const r = await runCli(['manifest', 'verify', out, '--key', path.join(dir, 'fleet.pub.pem'), ...extra]);
     expect(r).toMatchObject({ code: 1, stdout: '', stderr: expect.stringMatching(reason) });
     expectNoStack(r);
   });
 
   it('exits 1 for an expired, a tampered or a foreign-signed manifest', async () => {
     const dir = await tempDir();
-    json(await cli(['keygen', '--out', dir]));
-    json(await cli(['keygen', '--out', dir, '--name', 'other']));
+    json(await runCli(['keygen', '--out', dir]));
+    json(await runCli(['keygen', '--out', dir, '--name', 'other']));
     const { file } = await payloadFile(dir, 10);
     const create = (extra: string[], out: string, key = 'fleet.pem') =>
-      cli([
+      runCli([
         'manifest',
         'create',
         '--component',
@@ -282,7 +267,7 @@ describe('edge-agent manifest', () => {
     tampered[tampered.length - 70]! ^= 1; // a payload byte, just before the signature
     await writeFile(path.join(dir, 'tampered.cose'), tampered);
     const verify = (f: string) =>
-      cli(['manifest', 'verify', path.join(dir, f), '--key', path.join(dir, 'fleet.pub.pem')]);
+      runCli(['manifest', 'verify', path.join(dir, f), '--key', path.join(dir, 'fleet.pub.pem')]);
     expect(await verify('old.cose')).toMatchObject({
       code: 1,
       stderr: expect.stringMatching(/rejected \(expired\): manifest expired at 2001-01-01T00:00:00/),
@@ -321,41 +306,41 @@ describe('edge-agent manifest', () => {
       '-o',
       path.join(dir, 'u.cose'),
     ];
-    const junk = await cli([...base, '--key', path.join(dir, 'junk.pem')]);
+    const junk = await runCli([...base, '--key', path.join(dir, 'junk.pem')]);
     expect(junk).toMatchObject({ code: 78, stderr: expect.stringMatching(/junk\.pem: not a private key/) });
     expectNoStack(junk);
-    expect(await cli([...base, '--key', path.join(dir, 'x.pem')])).toMatchObject({
+    expect(await runCli([...base, '--key', path.join(dir, 'x.pem')])).toMatchObject({
       code: 78,
       stderr: expect.stringMatching(/x\.pem: expected an Ed25519 private key, got x25519/),
     });
-    expect(await cli([...base, '--key', path.join(dir, 'missing.pem')])).toMatchObject({
+    expect(await runCli([...base, '--key', path.join(dir, 'missing.pem')])).toMatchObject({
       code: 78,
       stderr: expect.stringMatching(/missing\.pem: cannot read key file/),
     });
-    json(await cli(['keygen', '--out', dir]));
+    json(await runCli(['keygen', '--out', dir]));
     const key = ['--key', path.join(dir, 'fleet.pem')];
-    expect(await cli(['manifest', 'create', '--component', 'rootfs'])).toMatchObject({
+    expect(await runCli(['manifest', 'create', '--component', 'rootfs'])).toMatchObject({
       code: 2,
       stderr: expect.stringMatching(/required option/),
     });
-    expect(await cli([...base, ...key, '--seq', 'x'])).toMatchObject({
+    expect(await runCli([...base, ...key, '--seq', 'x'])).toMatchObject({
       code: 2,
       stderr: expect.stringMatching(/--seq must be a non-negative integer/),
     });
-    expect(await cli([...base, ...key, '--expires', 'tomorrow'])).toMatchObject({
+    expect(await runCli([...base, ...key, '--expires', 'tomorrow'])).toMatchObject({
       code: 2,
       stderr: expect.stringMatching(/--expires must be an ISO 8601/),
     });
-    expect(await cli([...base, ...key, '--url', 'ftp://x/y'])).toMatchObject({
+    expect(await runCli([...base, ...key, '--url', 'ftp://x/y'])).toMatchObject({
       code: 2,
       stderr: expect.stringMatching(/url must be an http\(s\) URL/),
     });
-    expect(await cli([...base, ...key, '--payload', path.join(dir, 'none.img')])).toMatchObject({
+    expect(await runCli([...base, ...key, '--payload', path.join(dir, 'none.img')])).toMatchObject({
       code: 2,
       stderr: expect.stringMatching(/none\.img: cannot read payload/),
     });
     expect(
-      await cli([
+      await runCli([
         'manifest',
         'verify',
         path.join(dir, 'none.cose'),
@@ -363,21 +348,21 @@ describe('edge-agent manifest', () => {
         path.join(dir, 'fleet.pub.pem'),
       ]),
     ).toMatchObject({ code: 2 });
-    expect(await cli(['manifest', 'verify', path.join(dir, 'u.cose')])).toMatchObject({
+    expect(await runCli(['manifest', 'verify', path.join(dir, 'u.cose')])).toMatchObject({
       code: 2,
       stderr: expect.stringMatching(/either --key .* or --trust/),
     });
-    expect(await cli(['manifest', 'create', '--bogus'])).toMatchObject({ code: 2 });
+    expect(await runCli(['manifest', 'create', '--bogus'])).toMatchObject({ code: 2 });
   });
 });
 
 describe('edge-agent trust', () => {
   it('creates a root, verifies manifests against it, and rotates it to new keys', async () => {
     const dir = await tempDir();
-    for (const n of ['a', 'b', 'c', 'd']) json(await cli(['keygen', '--out', dir, '--name', n]));
+    for (const n of ['a', 'b', 'c', 'd']) json(await runCli(['keygen', '--out', dir, '--name', n]));
     const k = (n: string) => path.join(dir, n);
     const root = json(
-      await cli([
+      await runCli([
         'trust',
         'create',
         '--threshold',
@@ -397,7 +382,7 @@ describe('edge-agent trust', () => {
     expect(root).toMatchObject({ v: 1, version: 1, threshold: 2 });
     const { file } = await payloadFile(dir, 64);
     const create = (keys: string[], out: string) =>
-      cli([
+      runCli([
         'manifest',
         'create',
         '--component',
@@ -417,15 +402,15 @@ describe('edge-agent trust', () => {
     json(await create(['a.pem', 'b.pem'], 'ab.cose'));
     json(await create(['c.pem', 'd.pem'], 'cd.cose'));
     expect(
-      json(await cli(['manifest', 'verify', k('ab.cose'), '--trust', k('root.cose')])).kids,
+      json(await runCli(['manifest', 'verify', k('ab.cose'), '--trust', k('root.cose')])).kids,
     ).toHaveLength(2);
-    expect(await cli(['manifest', 'verify', k('cd.cose'), '--trust', k('root.cose')])).toMatchObject({
+    expect(await runCli(['manifest', 'verify', k('cd.cose'), '--trust', k('root.cose')])).toMatchObject({
       code: 1,
     });
 
     // Rotation needs old AND new thresholds: signing with the new keys only is refused (exit 2, nothing written).
     const rotate = (signers: string[], out: string) =>
-      cli([
+      runCli([
         'trust',
         'rotate',
         '--old',
@@ -450,17 +435,17 @@ describe('edge-agent trust', () => {
       threshold: 2,
     });
     expect(
-      json(await cli(['manifest', 'verify', k('cd.cose'), '--trust', k('root2.cose')])).kids,
+      json(await runCli(['manifest', 'verify', k('cd.cose'), '--trust', k('root2.cose')])).kids,
     ).toHaveLength(2);
-    expect(await cli(['manifest', 'verify', k('ab.cose'), '--trust', k('root2.cose')])).toMatchObject({
+    expect(await runCli(['manifest', 'verify', k('ab.cose'), '--trust', k('root2.cose')])).toMatchObject({
       code: 1,
     });
   });
 
   it('refuses to write a root its signers cannot make valid', async () => {
     const dir = await tempDir();
-    for (const n of ['a', 'b']) json(await cli(['keygen', '--out', dir, '--name', n]));
-    const r = await cli([
+    for (const n of ['a', 'b']) json(await runCli(['keygen', '--out', dir, '--name', n]));
+    const r = await runCli([
       'trust',
       'create',
       '--threshold',
