@@ -4,9 +4,9 @@
  * Each unit is verified, then — while the next ones are received — written, read back and compared
  * byte for byte with what was verified; at sync points (every unit without chunk hashes, else every
  * `syncIntervalBytes`/`syncIntervalMs`) the file is fdatasynced and the offset journaled
- * (`onCheckpoint`, in order). Up to two units are in the writer at once. So every byte of the slot
- * is hashed once on its way in and read back once, and the network or source disk, the CPU and the
- * slot work at the same time.
+ * (`onCheckpoint`, in order) beside the writes rather than in their way. Up to two units are in the
+ * writer at once. So every byte of the slot is hashed once on its way in and read back once, and the
+ * network or source disk, the CPU, the page cache and the flush to the slot work at the same time.
  *
  * Integrity while streaming: with per-chunk hashes each unit is checked *before* it is written (a
  * corrupt chunk never reaches the slot); without them a running SHA-256 is kept and the last unit is
@@ -33,6 +33,21 @@ import type { RawWriter } from './slots/raw-writer.js';
 
 /** Read-back is compared in pieces of this size (no second unit-sized buffer per write). */
 const READ_BACK_BYTES = 1 << 20;
+const HASH_SLICE_BYTES = 1 << 20;
+
+/**
+ * Hashes a unit on the main thread in slices with a turn of the event loop between them: each
+ * unit in the writer is several thread-pool round trips (write, read-back pieces), and the writer's
+ * completions must be dispatched while a unit is being hashed or the slot sits idle. (WebCrypto's
+ * threaded digest copies every unit and, on two cores, was no faster.)
+ */
+async function updateSliced(hash: Hash, data: Uint8Array): Promise<Hash> {
+  for (let pos = 0; pos < data.length; pos += HASH_SLICE_BYTES) {
+    if (pos > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    hash.update(data.subarray(pos, pos + HASH_SLICE_BYTES));
+  }
+  return hash;
+}
 
 export interface ChunkHashes {
   readonly sizeBytes: number;
@@ -106,8 +121,39 @@ export async function transfer(o: TransferOptions): Promise<TransferResult> {
   const backoff = new Backoff({ baseMs: o.retryBaseMs, maxMs: o.retryMaxMs });
 
   /**
-   * Writes one unit and reads it back; at a sync point, once every earlier unit is written, makes the
-   * file durable and journals. Units finish in order.
+   * Durability runs beside the writes, not in their way: a sync point asks for an fdatasync and the
+   * journal entry after it; while one runs, later sync points coalesce into the next. Writes go on
+   * meanwhile (fdatasync covers at least everything written before it was called), so a slow flush
+   * does not hold the unit buffers.
+   */
+  let syncRunning: Promise<void> | undefined;
+  let syncWanted: number | undefined;
+  let syncError: unknown;
+  const runSyncs = async () => {
+    try {
+      while (syncWanted !== undefined) {
+        const end = syncWanted;
+        syncWanted = undefined;
+        await o.writer.sync();
+        await o.onCheckpoint(end);
+      }
+    } catch (e) {
+      syncError ??= e;
+    } finally {
+      syncRunning = undefined;
+    }
+  };
+  const requestSync = (end: number) => {
+    syncWanted = end;
+    syncRunning ??= runSyncs();
+  };
+  const throwIfSyncFailed = () => {
+    if (syncError !== undefined) throw syncError;
+  };
+
+  /**
+   * Writes one unit and reads it back; then, once every earlier unit is done (so units finish in
+   * order), asks for a sync point or reports progress. Resolving frees the unit's buffer.
    */
   const job = async (data: Buffer, at: number, scratch: Buffer, previous: Promise<void>, sync: boolean) => {
     await o.writer.write(data, at);
@@ -123,10 +169,8 @@ export async function transfer(o: TransferOptions): Promise<TransferResult> {
       }
     }
     await previous;
-    if (sync) {
-      await o.writer.sync();
-      await o.onCheckpoint(at + data.length);
-    } else o.onProgress?.(at + data.length);
+    if (sync) requestSync(at + data.length);
+    else o.onProgress?.(at + data.length);
   };
   let syncedBytes = o.startOffset;
   let syncedMs = o.clock.monotonicMs();
@@ -138,17 +182,19 @@ export async function transfer(o: TransferOptions): Promise<TransferResult> {
     if (o.chunk) {
       const index = at / unit;
       const expected = o.chunk.sha256[index];
-      if (!expected || !createHash('sha256').update(data).digest().equals(expected)) {
+      if (!expected || !(await updateSliced(createHash('sha256'), data)).digest().equals(expected)) {
         throw new InstallError('EPAYLOAD', 'chunk-digest-mismatch', `chunk ${index} does not match its hash`);
       }
     } else {
-      o.hash!.update(data);
+      await updateSliced(o.hash!, data);
       if (last && !o.hash!.digest().equals(Buffer.from(o.sha256))) {
         throw new InstallError('EPAYLOAD', 'digest-mismatch', 'payload SHA-256 does not match the manifest');
       }
     }
     // At most two units in the writer: the next buffer to fill is the oldest job's.
     if (jobs.length === 2) await jobs.shift();
+    throwIfSyncFailed();
+    o.signal.throwIfAborted();
     const end = at + data.length;
     const sync =
       !o.chunk ||
@@ -273,9 +319,13 @@ export async function transfer(o: TransferOptions): Promise<TransferResult> {
       throw new InstallError('EPAYLOAD', 'digest-mismatch', 'payload SHA-256 does not match the manifest');
     }
     for (const j of jobs) await j;
+    await syncRunning;
+    throwIfSyncFailed();
+    o.signal.throwIfAborted();
   } finally {
-    // Never leave a write running behind the caller's back (it closes the slot next).
+    // Never leave a write or a sync running behind the caller's back (it closes the slot next).
     await Promise.allSettled(jobs);
+    await syncRunning;
   }
   await o.writer.finish(size);
   return { receivedBytes, attempts };
