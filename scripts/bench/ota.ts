@@ -414,6 +414,8 @@ class ImageServer {
 }
 
 function drained(res: ServerResponse): Promise<void> {
+  // A client killed mid-write may have closed the response already: no 'close' would come.
+  if (res.destroyed) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
       res.off('drain', done);
