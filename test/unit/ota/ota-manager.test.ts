@@ -98,8 +98,10 @@ describe('the OTA manager', () => {
     await second.idle();
     // From the journaled offset, or beyond it: chunks written after the last journal entry verify.
     expect(resumedFrom[0]).toBeGreaterThanOrEqual(stoppedAt!.offsetBytes);
+    // Writes run ahead of the journal (syncs do not hold them), so the units written before the stop
+    // took effect may be all of them: then the resume verifies them and has nothing left to fetch.
     expect(resumedFrom[0]! % 65_536).toBe(0);
-    expect(resumedFrom[0]).toBeLessThan(SIZE);
+    expect(resumedFrom[0]).toBeLessThanOrEqual(SIZE);
     expect((await second.status()).install).toMatchObject({ phase: 'armed' });
     expect(await device.slotBytes('B')).toEqual(image);
   });
