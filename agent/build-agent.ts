@@ -1,8 +1,9 @@
 /**
  * The wiring of a running agent: every object built from the loaded configuration and connected
- * through narrow `deps` — buses and devices, control, telemetry and the link, the fleet channel,
- * attestation, OTA and the command registry. It does no I/O until `start()` and never touches the
- * process; main.ts (the entry) does that, and tests build agents here on a fake clock.
+ * through narrow `deps` — around the local part (devices and control, build-local.ts): telemetry
+ * and the link, the fleet channel, attestation, OTA and the command registry. It does no I/O until
+ * `start()` and never touches the process; main.ts (the entry) does that, and tests build agents
+ * here on a fake clock.
  */
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
@@ -11,27 +12,21 @@ import { createAttest } from './attest/create-attest.js';
 import type { Attester } from './attest/evidence.js';
 import type { Identity } from './attest/identity.js';
 import { createBatchSigner, signingTelemetryLink } from './attest/sign-batch.js';
+import { buildLocal, type LocalAgent } from './build-local.js';
 import { registerControlCommands } from './commands/control-commands.js';
 import { registerCoreCommands } from './commands/core-commands.js';
 import { registerOtaCommands } from './commands/ota-commands.js';
 import { CommandRegistry } from './commands/registry.js';
 import { registerTelemetryCommands } from './commands/telemetry-commands.js';
 import type { LoadedConfig } from './config/load-config.js';
-import { AlarmManager } from './control/alarms.js';
-import { ControlLoop } from './control/loop.js';
-import { Loops } from './control/loop-registry.js';
-import { checkLoops } from './control/loop-schema.js';
-import { checkRules, RuleEngine } from './control/rules.js';
-import { Scheduler, type TaskStats } from './control/scheduler.js';
+import type { AlarmManager } from './control/alarms.js';
+import type { Loops } from './control/loop-registry.js';
+import type { TaskStats } from './control/scheduler.js';
 import type { Clock } from './core/clock.js';
-import { ConfigError, errorMessage } from './core/errors.js';
-import { hostPaths } from './core/host-paths.js';
 import type { Logger } from './core/log.js';
-import { logPointChanges } from './core/log-point-changes.js';
 import { packageInfo } from './core/package-info.js';
-import { PointTable } from './core/points.js';
-import { createBuses } from './hal/create-buses.js';
-import { DeviceSupervisor } from './hal/device-supervisor.js';
+import type { PointTable } from './core/points.js';
+import type { DeviceSupervisor } from './hal/device-supervisor.js';
 import type { SimWorld } from './hal/sim/world.js';
 import { CommandChannel, replayFileIn } from './link/command-channel.js';
 import { fleetTrustLoader } from './link/fleet-trust.js';
@@ -70,44 +65,18 @@ export interface Agent {
   stop(): Promise<void>;
 }
 
-/** Builds the whole agent from a loaded configuration. Does no I/O until `start()`. */
+/**
+ * Builds the whole agent from a loaded configuration. Does no I/O until `start()`. With `local`, that
+ * already built (and perhaps started) local part is used; otherwise one is built here.
+ */
 export function buildAgent(
   loaded: LoadedConfig,
-  deps: { clock: Clock; log: Logger; identity?: Identity | undefined },
+  deps: { clock: Clock; log: Logger; identity?: Identity | undefined; local?: LocalAgent | undefined },
 ): Agent {
   const { clock, log, identity } = deps;
-  const points = new PointTable({
-    clock,
-    onListenerError: (err, point) => log.error({ point, err: errorMessage(err) }, 'point listener failed'),
-  });
-  const { profile, devices, sim } = loaded.board;
-  const hal = createBuses(
-    {
-      backend: profile.backend,
-      bleAdapter: profile.ble?.adapter,
-      sim: sim && {
-        gpioChips: profile.gpio?.chips ?? [],
-        i2cBuses: profile.i2c?.buses ?? [],
-        devices: devices.map((d) => ({ id: d.entry.id, driver: d.entry.driver, options: d.options })),
-        params: sim,
-      },
-    },
-    { clock, log, paths: hostPaths() },
-  );
-  const supervisors = loaded.board.devices.map(
-    ({ entry, factory, options }) =>
-      new DeviceSupervisor(
-        { clock, points, log: log.child({ mod: 'device' }) },
-        {
-          id: entry.id,
-          device: factory.create(options, hal.buses),
-          pointNames: entry.points,
-          pollMs: entry.pollMs,
-          faultAfter: entry.faultAfter,
-        },
-      ),
-  );
-  for (const s of supervisors) s.declarePoints();
+  const local = deps.local ?? buildLocal(loaded, { clock, log });
+  const { points, devices: supervisors } = local;
+  const profile = loaded.board.profile;
 
   const deviceId = identity?.deviceId ?? loaded.config.deviceId ?? defaultDeviceId();
   const link = buildLink(loaded, deviceId, { clock, log }, () => ({
@@ -125,18 +94,9 @@ export function buildAgent(
         { config: loaded.config.telemetry, stateDir: loaded.stateDir },
       )
     : undefined;
-  // Before the control layer, so rules may watch telemetry.* (e.g. an alarm on telemetry.oldestAgeS).
-  telemetry?.declarePoints();
-
-  const control = buildControl(loaded, { clock, log, points });
   const commands = new CommandRegistry();
   registerCoreCommands(commands, { points, devices: supervisors, clock, version: packageInfo().version });
-  registerControlCommands(commands, {
-    loops: control.loops,
-    alarms: control.alarms,
-    rules: control.rules,
-    points,
-  });
+  registerControlCommands(commands, { loops: local.loops, alarms: local.alarms, rules: local.rules, points });
   if (telemetry) registerTelemetryCommands(commands, { telemetry });
   const ota = loaded.config.ota
     ? createOta(loaded.config.ota, {
@@ -149,7 +109,7 @@ export function buildAgent(
         probes: {
           pointQuality: (name) => points.get(name)?.quality,
           loopsRunning: () => {
-            const idle = control.scheduler.stats().filter((t) => t.ticks === 0);
+            const idle = local.schedulerStats().filter((t) => t.ticks === 0);
             return idle.length === 0 || `not yet running: ${idle.map((t) => t.name).join(', ')}`;
           },
         },
@@ -201,7 +161,7 @@ export function buildAgent(
           },
         )
       : undefined;
-  control.alarms.on('alarm', (e) =>
+  local.alarms.on('alarm', (e) =>
     telemetry?.recordEvent('alarm', {
       id: e.id,
       state: e.state,
@@ -212,26 +172,21 @@ export function buildAgent(
     }),
   );
 
-  const stops: (() => void)[] = [];
   return {
     points,
     devices: supervisors,
-    world: hal.world,
+    world: local.world,
     commands,
-    alarms: control.alarms,
-    loops: control.loops,
+    alarms: local.alarms,
+    loops: local.loops,
     telemetry,
     link,
     ota,
     identity,
     attester: attest?.attester,
     fleet,
-    schedulerStats: () => control.scheduler.stats(),
+    schedulerStats: () => local.schedulerStats(),
     async start() {
-      const devicePoints = new Set(supervisors.flatMap((s) => s.pointNames()));
-      stops.push(logPointChanges(points, log.child({ mod: 'points' }), (p) => devicePoints.has(p.name)));
-      const sweep = clock.setInterval(() => points.sweepStale(), loaded.config.points.staleCheckMs);
-      stops.push(() => sweep.cancel());
       await mkdir(loaded.stateDir, { recursive: true });
       // Local control first: the telemetry database opens (and scans its backlog) while the
       // devices open and the loops start, rather than before them.
@@ -239,10 +194,7 @@ export function buildAgent(
         () => undefined,
         (error: unknown) => error,
       );
-      await hal.start();
-      for (const s of supervisors) s.start();
-      await Promise.all(control.loops.all().map((l) => l.start()));
-      control.scheduler.start();
+      await local.start();
       const telemetryError = await telemetryStarted;
       if (telemetryError) throw telemetryError;
       // Subscribed before the link connects, so the first session already listens for commands.
@@ -259,17 +211,13 @@ export function buildAgent(
     async stop() {
       otaReporter?.stop();
       await ota?.stop();
-      await control.scheduler.stop();
-      await Promise.all(control.loops.all().map((l) => l.stop()));
-      // Actuators next: whatever else fails during shutdown, outputs end in their safe state.
-      await Promise.all(supervisors.map((s) => s.stop()));
-      await hal.stop();
+      // Control, then every output to its safe state, then the buses.
+      await local.stop();
       // After the outputs (their safe states are readings too): the outbox's final group commit.
       await telemetry?.stop();
       await fleet?.stop();
       await link?.stop();
       await identity?.close();
-      for (const stop of stops.splice(0)) stop();
     },
   };
 }
@@ -315,46 +263,4 @@ function defaultDeviceId(): string {
     .replace(/[^A-Za-z0-9._-]/g, '-')
     .slice(0, 64);
   return name || 'edge-agent';
-}
-
-/**
- * The control layer: alarms, loops, rules and interlocks on one scheduler. Rules are evaluated on
- * their own task, which the scheduler runs before the loops due at the same instant (tasks are added
- * in that order), so an interlock's force is in place before a loop writes its output.
- */
-function buildControl(loaded: LoadedConfig, deps: { clock: Clock; log: Logger; points: PointTable }) {
-  const { clock, points } = deps;
-  const log = deps.log.child({ mod: 'control' });
-  const alarms = new AlarmManager({ clock });
-  alarms.on('alarm', (e) =>
-    log.warn({ alarm: e.id, state: e.state, severity: e.severity, message: e.message }, 'alarm'),
-  );
-  const loops = new Loops(loaded.config.loops.map((c) => new ControlLoop({ clock, log, points, alarms }, c)));
-  const pointInfo = (name: string) => ({
-    exists: points.has(name),
-    writable: points.get(name)?.writable ?? false,
-  });
-  const loopIssues = checkLoops(loaded.config.loops, pointInfo);
-  if (loopIssues.length === 0) for (const loop of loops.all()) loop.declarePoints();
-  const issues = [
-    ...loopIssues,
-    ...checkRules(loaded.config.rules, { points: pointInfo, loops: loops.names() }),
-  ];
-  if (issues.length > 0) {
-    throw new ConfigError(
-      loaded.configFile,
-      issues.map((i) => ({ ...i, line: loaded.lineOf(i.path) })),
-    );
-  }
-  const rules = new RuleEngine({ clock, points, loops, alarms, log }, loaded.config.rules);
-  const scheduler = new Scheduler({ clock, log, points });
-  if (loaded.config.rules.length > 0) {
-    scheduler.add({
-      name: 'rules',
-      periodMs: loaded.config.control.rulesPeriodMs,
-      run: () => rules.evaluate(),
-    });
-  }
-  for (const loop of loops.all()) for (const task of loop.tasks()) scheduler.add(task);
-  return { alarms, loops, rules, scheduler };
 }

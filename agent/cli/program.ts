@@ -8,7 +8,6 @@ import { Command } from 'commander';
 import { identitySettingsFrom } from '../attest/attest-schema.js';
 import { registerAttestCommands } from '../attest/cli/register.js';
 import { loadConfig } from '../config/load-config.js';
-import { runPasswd } from '../console/passwd-command.js';
 import { DEFAULT_CONSOLE_SOCKET, runConsoleClient } from '../console/socket-client.js';
 import { SystemClock } from '../core/clock.js';
 import { isConfigError } from '../core/errors.js';
@@ -67,6 +66,7 @@ export function buildProgram(io: ProgramIo): Command {
     .option('-u, --user <name>', 'console user name', 'tech')
     .action(async (opts: { user: string }) => {
       const { stdin, stdout, stderr } = io.stdio;
+      const { runPasswd } = await import('../console/passwd-command.js');
       io.cli.setExitCode(await runPasswd({ user: opts.user, stdin, stdout, stderr }));
     });
 

@@ -67,6 +67,30 @@ describe('edge-agent run on the simulated board', () => {
     expect(agent.stderr).toBe('');
   });
 
+  it('stops as cleanly when SIGTERM comes while the rest of the agent is still loading', async () => {
+    // The devices and loops start first; telemetry, OTA, attestation and the console load around them.
+    const config = await configFile(`board: ${SIM_BOARD}\nstateDir: state\nlog: { level: debug }\n`);
+    agent = new AgentProcess(['run', '--config', config]);
+    await agent.waitFor(
+      (r) => r.msg === 'sim output' && r.device === 'fan' && r.value === 1,
+      10_000,
+      'fan on',
+    );
+    agent.kill('SIGTERM');
+    const { code } = await agent.exited;
+    expect(code).toBe(143);
+    const after = agent.records.slice(agent.records.findIndex((r) => r.msg === 'stopping'));
+    expect(after.filter((r) => r.msg === 'sim output' && r.device === 'fan').at(-1)?.value).toBe(0);
+    expect(after.some((r) => r.msg === 'stopped')).toBe(true);
+    expect(
+      agent.records.some(
+        (r) =>
+          r.msg === 'edge-agent running' && agent!.records.indexOf(r) > agent!.records.indexOf(after[0]!),
+      ),
+    ).toBe(false);
+    expect(agent.stderr).toBe('');
+  });
+
   it('exits 78 with the file, line, field and expectation for a bad configuration, no stack trace', async () => {
     const config = await configFile(`board: ${SIM_BOARD}\nlog:\n  level: loud\n`);
     agent = new AgentProcess(['run', '--config', config]);

@@ -11,9 +11,7 @@ import { CliError, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../../ota/cli/cli-io
 import { collect } from '../../ota/cli/parse-args.js';
 import type { CliProcess } from '../../ota/cli/register.js';
 import type { IdentitySettings } from '../identity.js';
-import { attestVerifyCommand } from './attest-verify.js';
-import { signCommandCommand, verifyResultCommand } from './fleet-commands.js';
-import { identityShowCommand } from './identity-show.js';
+import type { signCommandCommand } from './fleet-commands.js';
 
 export interface AttestCliDeps {
   /** Reads the agent configuration (`--config`, `--board` as for `run`) into identity settings. */
@@ -43,7 +41,9 @@ export function registerAttestCommands(program: Command, proc: CliProcess, deps:
     .option('--pem <file>', 'write the public key (SPKI PEM) here')
     .action(
       run((o: { config?: string; board?: string; create?: boolean; pem?: string }) =>
-        identityShowCommand(o, { settings: () => deps.identitySettings(o), clock: deps.clock }, proc),
+        import('./identity-show.js').then((m) =>
+          m.identityShowCommand(o, { settings: () => deps.identitySettings(o), clock: deps.clock }, proc),
+        ),
       ),
     );
 
@@ -57,7 +57,7 @@ export function registerAttestCommands(program: Command, proc: CliProcess, deps:
     .option('--expect <file>', 'reference values (YAML)')
     .action(
       run((file: string, o: { pubkey: string; nonce: string; expect?: string }) =>
-        attestVerifyCommand(file, o, proc),
+        import('./attest-verify.js').then((m) => m.attestVerifyCommand(file, o, proc)),
       ),
     );
 
@@ -72,14 +72,22 @@ export function registerAttestCommands(program: Command, proc: CliProcess, deps:
     .option('--ttl <duration>', 'lifetime: 60s, 5m, 1h', '60s')
     .option('--id <id>', 'command id (default: random)')
     .requiredOption('-o, --output <file>', 'where to write the signed command')
-    .action(run((o: Parameters<typeof signCommandCommand>[0]) => signCommandCommand(o, proc)));
+    .action(
+      run((o: Parameters<typeof signCommandCommand>[0]) =>
+        import('./fleet-commands.js').then((m) => m.signCommandCommand(o, proc)),
+      ),
+    );
   fleet
     .command('verify-result')
     .description("verify a command result's device signature and print it")
     .argument('<result>', 'result file (COSE_Sign1 bytes or base64)')
     .requiredOption('--pubkey <file>', "the device's public key (PEM)")
     .option('--id <id>', 'also require the result to answer this command id')
-    .action(run((file: string, o: { pubkey: string; id?: string }) => verifyResultCommand(file, o, proc)));
+    .action(
+      run((file: string, o: { pubkey: string; id?: string }) =>
+        import('./fleet-commands.js').then((m) => m.verifyResultCommand(file, o, proc)),
+      ),
+    );
 
   const onExit = (err: CommanderError): never => proc.exit(err.exitCode === EXIT_OK ? EXIT_OK : EXIT_USAGE);
   for (const cmd of [identity, attest, fleet, ...identity.commands, ...attest.commands, ...fleet.commands]) {

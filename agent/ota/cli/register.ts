@@ -4,16 +4,16 @@
  * becomes its message on stderr and its exit code, anything else exit 1 — never a stack trace. Usage
  * mistakes commander detects (missing option, unknown flag) exit 2. Program options are made positional
  * (`edge-agent --version`, not `edge-agent manifest create --version`), since `manifest create` has a
- * `--version` of its own.
+ * `--version` of its own. The commands themselves are imported when run, so that `edge-agent run`
+ * does not load them.
  */
 import type { Command, CommanderError } from 'commander';
 import { errorMessage } from '../../core/errors.js';
 import { CliError, type CliIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './cli-io.js';
-import { keygenCommand } from './keygen.js';
-import { manifestCreateCommand } from './manifest-create.js';
-import { manifestVerifyCommand } from './manifest-verify.js';
+import type { manifestCreateCommand } from './manifest-create.js';
+import type { manifestVerifyCommand } from './manifest-verify.js';
 import { collect } from './parse-args.js';
-import { trustCreateCommand, trustRotateCommand } from './trust-commands.js';
+import type { trustCreateCommand, trustRotateCommand } from './trust-commands.js';
 
 export interface CliProcess extends CliIo {
   /** Sets the exit code the process ends with once the command returns. */
@@ -42,7 +42,11 @@ export function registerOtaCommands(program: Command, proc: CliProcess): void {
     .requiredOption('--out <dir>', 'directory to write the key files to')
     .option('--name <name>', 'file name stem', 'fleet')
     .option('--force', 'replace existing key files')
-    .action(run((o: { out: string; name: string; force?: boolean }) => keygenCommand(o, proc)));
+    .action(
+      run((o: { out: string; name: string; force?: boolean }) =>
+        import('./keygen.js').then((m) => m.keygenCommand(o, proc)),
+      ),
+    );
 
   const manifest = program.command('manifest').description('create and verify signed update manifests');
   manifest
@@ -59,7 +63,11 @@ export function registerOtaCommands(program: Command, proc: CliProcess): void {
     .option('--chunk <bytes>', 'also hash the payload in chunks of this size (e.g. 1M)')
     .option('--key <file>', 'PKCS#8 PEM private key to sign with (repeatable)', collect)
     .requiredOption('-o, --output <file>', 'where to write the signed manifest')
-    .action(run((o: Parameters<typeof manifestCreateCommand>[0]) => manifestCreateCommand(o, proc)));
+    .action(
+      run((o: Parameters<typeof manifestCreateCommand>[0]) =>
+        import('./manifest-create.js').then((m) => m.manifestCreateCommand(o, proc)),
+      ),
+    );
   manifest
     .command('verify')
     .description('verify a signed manifest; prints its fields as JSON, or the reason and exit 1')
@@ -71,7 +79,7 @@ export function registerOtaCommands(program: Command, proc: CliProcess): void {
     .option('--component <name>', 'also require this component')
     .action(
       run((file: string, o: Parameters<typeof manifestVerifyCommand>[1]) =>
-        manifestVerifyCommand(file, o, proc),
+        import('./manifest-verify.js').then((m) => m.manifestVerifyCommand(file, o, proc)),
       ),
     );
 
@@ -85,7 +93,11 @@ export function registerOtaCommands(program: Command, proc: CliProcess): void {
     .option('--version <n>', 'root version (default 1)')
     .option('--expires <iso>', 'ISO 8601 time after which the root no longer authorises manifests')
     .requiredOption('-o, --output <file>', 'where to write the root')
-    .action(run((o: Parameters<typeof trustCreateCommand>[0]) => trustCreateCommand(o, proc)));
+    .action(
+      run((o: Parameters<typeof trustCreateCommand>[0]) =>
+        import('./trust-commands.js').then((m) => m.trustCreateCommand(o, proc)),
+      ),
+    );
   trust
     .command('rotate')
     .description('make the successor of a root, signed by a threshold of the old AND of the new keys')
@@ -96,7 +108,11 @@ export function registerOtaCommands(program: Command, proc: CliProcess): void {
     .option('--version <n>', 'new root version (default: old + 1)')
     .option('--expires <iso>', 'ISO 8601 time after which the new root no longer authorises manifests')
     .requiredOption('-o, --output <file>', 'where to write the new root')
-    .action(run((o: Parameters<typeof trustRotateCommand>[0]) => trustRotateCommand(o, proc)));
+    .action(
+      run((o: Parameters<typeof trustRotateCommand>[0]) =>
+        import('./trust-commands.js').then((m) => m.trustRotateCommand(o, proc)),
+      ),
+    );
 
   // Commander ends the process itself on usage errors (exit 1 by default); make those 2 (EX_USAGE).
   const onExit = (err: CommanderError): never => proc.exit(err.exitCode === EXIT_OK ? EXIT_OK : EXIT_USAGE);

@@ -1,0 +1,163 @@
+/**
+ * The part of the agent that keeps the gateway useful on its own: the point table, the buses, a
+ * supervisor per device, and local control (alarms, loops, rules and interlocks on one scheduler).
+ * main.ts builds and starts it before it loads anything else, so sensors are read and loops run
+ * while telemetry, updates, attestation and the console are still being imported; build-agent.ts
+ * adds those around it. No I/O until `start()`; the process is never touched.
+ */
+import type { LoadedConfig } from './config/load-config.js';
+import { AlarmManager } from './control/alarms.js';
+import { ControlLoop } from './control/loop.js';
+import { Loops } from './control/loop-registry.js';
+import { checkLoops } from './control/loop-schema.js';
+import { checkRules, RuleEngine } from './control/rules.js';
+import { Scheduler, type TaskStats } from './control/scheduler.js';
+import type { Clock } from './core/clock.js';
+import { ConfigError, errorMessage } from './core/errors.js';
+import { hostPaths } from './core/host-paths.js';
+import type { Logger } from './core/log.js';
+import { logPointChanges } from './core/log-point-changes.js';
+import { PointTable } from './core/points.js';
+import { createBuses } from './hal/create-buses.js';
+import { DeviceSupervisor } from './hal/device-supervisor.js';
+import type { SimWorld } from './hal/sim/world.js';
+import { declareTelemetryMetrics } from './telemetry/telemetry-metrics.js';
+
+export interface LocalAgent {
+  readonly points: PointTable;
+  readonly devices: readonly DeviceSupervisor[];
+  /** The simulated world on a `backend: sim` board (its device side), else undefined. */
+  readonly world: SimWorld | undefined;
+  readonly alarms: AlarmManager;
+  readonly loops: Loops;
+  readonly rules: RuleEngine;
+  /** The control scheduler's task counters (the systemd watchdog's health probe reads them). */
+  schedulerStats(): readonly TaskStats[];
+  /** Opens the buses and devices, starts the loops and the scheduler. Once; later calls wait for it. */
+  start(): Promise<void>;
+  /** Stops control, then puts every output in its safe state and closes the buses. Once. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Builds devices and control from a loaded configuration. Throws a ConfigError (with lines) when a
+ * loop or rule names a point that is not there or not writable.
+ */
+export function buildLocal(loaded: LoadedConfig, deps: { clock: Clock; log: Logger }): LocalAgent {
+  const { clock, log } = deps;
+  const points = new PointTable({
+    clock,
+    onListenerError: (err, point) => log.error({ point, err: errorMessage(err) }, 'point listener failed'),
+  });
+  const { profile, devices, sim } = loaded.board;
+  const hal = createBuses(
+    {
+      backend: profile.backend,
+      bleAdapter: profile.ble?.adapter,
+      sim: sim && {
+        gpioChips: profile.gpio?.chips ?? [],
+        i2cBuses: profile.i2c?.buses ?? [],
+        devices: devices.map((d) => ({ id: d.entry.id, driver: d.entry.driver, options: d.options })),
+        params: sim,
+      },
+    },
+    { clock, log, paths: hostPaths() },
+  );
+  const supervisors = devices.map(
+    ({ entry, factory, options }) =>
+      new DeviceSupervisor(
+        { clock, points, log: log.child({ mod: 'device' }) },
+        {
+          id: entry.id,
+          device: factory.create(options, hal.buses),
+          pointNames: entry.points,
+          pollMs: entry.pollMs,
+          faultAfter: entry.faultAfter,
+        },
+      ),
+  );
+  for (const s of supervisors) s.declarePoints();
+  // Before the control layer, so rules may watch telemetry.* (e.g. an alarm on telemetry.oldestAgeS).
+  if (loaded.config.telemetry.enabled) declareTelemetryMetrics(points);
+  const control = buildControl(loaded, { clock, log, points });
+
+  const stops: (() => void)[] = [];
+  let started: Promise<void> | undefined;
+  let stopped: Promise<void> | undefined;
+  return {
+    points,
+    devices: supervisors,
+    world: hal.world,
+    alarms: control.alarms,
+    loops: control.loops,
+    rules: control.rules,
+    schedulerStats: () => control.scheduler.stats(),
+    start() {
+      started ??= (async () => {
+        const devicePoints = new Set(supervisors.flatMap((s) => s.pointNames()));
+        stops.push(logPointChanges(points, log.child({ mod: 'points' }), (p) => devicePoints.has(p.name)));
+        const sweep = clock.setInterval(() => points.sweepStale(), loaded.config.points.staleCheckMs);
+        stops.push(() => sweep.cancel());
+        await hal.start();
+        for (const s of supervisors) s.start();
+        await Promise.all(control.loops.all().map((l) => l.start()));
+        control.scheduler.start();
+      })();
+      return started;
+    },
+    stop() {
+      stopped ??= (async () => {
+        await started?.catch(() => undefined);
+        await control.scheduler.stop();
+        await Promise.all(control.loops.all().map((l) => l.stop()));
+        // Whatever else fails during shutdown, outputs end in their safe state.
+        await Promise.all(supervisors.map((s) => s.stop()));
+        await hal.stop();
+        for (const stop of stops.splice(0)) stop();
+      })();
+      return stopped;
+    },
+  };
+}
+
+/**
+ * Alarms, loops, rules and interlocks on one scheduler. Rules are evaluated on their own task, which
+ * the scheduler runs before the loops due at the same instant (tasks are added in that order), so an
+ * interlock's force is in place before a loop writes its output.
+ */
+function buildControl(loaded: LoadedConfig, deps: { clock: Clock; log: Logger; points: PointTable }) {
+  const { clock, points } = deps;
+  const log = deps.log.child({ mod: 'control' });
+  const alarms = new AlarmManager({ clock });
+  alarms.on('alarm', (e) =>
+    log.warn({ alarm: e.id, state: e.state, severity: e.severity, message: e.message }, 'alarm'),
+  );
+  const loops = new Loops(loaded.config.loops.map((c) => new ControlLoop({ clock, log, points, alarms }, c)));
+  const pointInfo = (name: string) => ({
+    exists: points.has(name),
+    writable: points.get(name)?.writable ?? false,
+  });
+  const loopIssues = checkLoops(loaded.config.loops, pointInfo);
+  if (loopIssues.length === 0) for (const loop of loops.all()) loop.declarePoints();
+  const issues = [
+    ...loopIssues,
+    ...checkRules(loaded.config.rules, { points: pointInfo, loops: loops.names() }),
+  ];
+  if (issues.length > 0) {
+    throw new ConfigError(
+      loaded.configFile,
+      issues.map((i) => ({ ...i, line: loaded.lineOf(i.path) })),
+    );
+  }
+  const rules = new RuleEngine({ clock, points, loops, alarms, log }, loaded.config.rules);
+  const scheduler = new Scheduler({ clock, log, points });
+  if (loaded.config.rules.length > 0) {
+    scheduler.add({
+      name: 'rules',
+      periodMs: loaded.config.control.rulesPeriodMs,
+      run: () => rules.evaluate(),
+    });
+  }
+  for (const loop of loops.all()) for (const task of loop.tasks()) scheduler.add(task);
+  return { alarms, loops, rules, scheduler };
+}
