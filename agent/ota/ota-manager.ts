@@ -22,13 +22,7 @@ import { checkOffer, type InstallRequest } from './check-offer.js';
 import { CommittedStore } from './committed-state.js';
 import type { HealthMonitor } from './health.js';
 import { InstallError } from './install-errors.js';
-import {
-  type FlowOutcome,
-  type InstallSettings,
-  type OtaComponent,
-  type OtaProgress,
-  runInstallFlow,
-} from './installer.js';
+import type { FlowOutcome, InstallSettings, OtaComponent, OtaProgress } from './installer.js';
 import { Journal } from './journal.js';
 import { type Manifest, verifySignedManifest } from './manifest.js';
 import { componentStatus, type OtaStatus } from './ota-status.js';
@@ -326,6 +320,9 @@ export class OtaManager extends EventEmitter<OtaEvents> {
         return;
       }
       const manifest = await this.#storedManifest();
+      // Imported when there is an install to run: the download, slot writers and tar stay unloaded
+      // on an idle agent.
+      const { runInstallFlow } = await import('./installer.js');
       const outcome: FlowOutcome = await runInstallFlow(
         {
           clock: this.#d.clock,
