@@ -107,7 +107,7 @@ run chown -R "root:$user" /etc/edge-agent
 
 echo "install.sh: 5/6 systemd unit, polkit rule, command"
 install -d -m 0755 "$destdir/etc/systemd/system" "$destdir/usr/local/bin"
-sed -e "s#/usr/bin/node /opt/edge-agent#$node_bin $prefix#" -e "s#/opt/edge-agent#$prefix#g" \
+sed -e "s#^ExecStart=/usr/bin/node #ExecStart=$node_bin #" -e "s#/opt/edge-agent#$prefix#g" \
   "$src/scripts/edge-agent.service" >"$destdir/etc/systemd/system/edge-agent.service"
 chmod 0644 "$destdir/etc/systemd/system/edge-agent.service"
 if system && [[ ! -d /etc/polkit-1/rules.d ]]; then

@@ -2,6 +2,8 @@
  * startup: time from process spawn to the first good reading of every sensor point on the simulated
  * board, and peak RSS (VmHWM) after idling. Medians over several runs (default 5 runs, 60 s idle).
  * Baseline in the same run: a bare `node -e ""` start, so the figure can be read net of Node itself.
+ * The agent runs with the node options of the service unit's ExecStart (what ships), unless
+ * `--node-args` says otherwise (`--node-args ""` for none).
  *   npm run bench -- startup [--runs 5] [--idle-s 60] [--node-args "--max-semi-space-size=1"]
  */
 import { spawn } from 'node:child_process';
@@ -24,7 +26,7 @@ export async function startupBench(args: string[]): Promise<Record<string, unkno
   const flags = parseFlags(args);
   const runs = Number(flags.get('runs') ?? 5);
   const idleS = Number(flags.get('idle-s') ?? 60);
-  const nodeArgs = (flags.get('node-args') ?? '').split(' ').filter(Boolean);
+  const nodeArgs = (flags.get('node-args') ?? (await unitNodeArgs())).split(' ').filter(Boolean);
   const results: RunResult[] = [];
   const nodeStart: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -45,6 +47,14 @@ export async function startupBench(args: string[]): Promise<Record<string, unkno
     peakRssMbMedian: round(median(results.map((r) => r.peakRssMb))),
     goal: { firstReadingsMs: 500, rssMb: 60 },
   };
+}
+
+/** The node options between `node` and the script in the service unit's ExecStart. */
+async function unitNodeArgs(): Promise<string> {
+  const unit = await readFile(path.join(ROOT, 'scripts/edge-agent.service'), 'utf8');
+  const exec = /^ExecStart=\S*node((?: --\S+)*) \S+main\.js run$/m.exec(unit);
+  if (!exec) throw new Error('scripts/edge-agent.service: no `ExecStart=… node [options] …main.js run` line');
+  return exec[1]!.trim();
 }
 
 async function bareNodeMs(): Promise<number> {

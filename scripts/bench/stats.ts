@@ -19,19 +19,15 @@ export function round(value: number, digits = 1): number {
   return Math.round(value * f) / f;
 }
 
-/** Parses `--key value` pairs; a `--switch` followed by a flag or nothing is set to the empty string. */
-export function parseFlags(args: readonly string[]): Map<string, string> {
+/** Parses `--key value` pairs; the names in `switches` take no value (set to the empty string). */
+export function parseFlags(args: readonly string[], switches: readonly string[] = []): Map<string, string> {
   const flags = new Map<string, string>();
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
     if (!a.startsWith('--')) continue;
-    const value = args[i + 1];
-    // A flag followed by another flag (or nothing) is a switch.
-    if (value === undefined || value.startsWith('--')) flags.set(a.slice(2), '');
-    else {
-      flags.set(a.slice(2), value);
-      i++;
-    }
+    const name = a.slice(2);
+    // A value may itself start with `--` (`--node-args "--max-semi-space-size=1"`).
+    flags.set(name, switches.includes(name) ? '' : (args[++i] ?? ''));
   }
   return flags;
 }

@@ -25,7 +25,10 @@ async function localUnit(): Promise<string> {
   const text = await readFile(UNIT, 'utf8');
   await writeFile(
     file,
-    text.replace('/usr/bin/node /opt/edge-agent/dist/agent/main.js', `${process.execPath} ${CLI}`),
+    text.replace(
+      /\/usr\/bin\/node (.*)\/opt\/edge-agent\/dist\/agent\/main\.js/,
+      `${process.execPath} $1${CLI}`,
+    ),
   );
   return file;
 }
@@ -87,7 +90,7 @@ describe('scripts/install.sh --destdir', () => {
     await access(path.join(dest, 'opt/edge-agent/dist/agent/main.js'));
     await access(path.join(dest, 'opt/edge-agent/boards/rpi4.yaml'));
     const unit = await readFile(path.join(dest, 'etc/systemd/system/edge-agent.service'), 'utf8');
-    expect(unit).toMatch(/^ExecStart=\S*node \/opt\/edge-agent\/dist\/agent\/main\.js run$/m);
+    expect(unit).toMatch(/^ExecStart=\S*node (--\S+ )*\/opt\/edge-agent\/dist\/agent\/main\.js run$/m);
     const udev = await readFile(path.join(dest, 'etc/udev/rules.d/99-edge-agent.rules'), 'utf8');
     expect(udev).toContain('SUBSYSTEM=="i2c-dev", GROUP="i2c", MODE="0660"');
     expect(udev).toMatch(/ttyGS\[0-9\]\*.*GROUP="dialout"/);
