@@ -34,7 +34,7 @@ const CHILD = path.join(ROOT, 'dist/scripts/bench/ota-install-child.js');
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
 export async function otaBench(args: string[]): Promise<Record<string, unknown>> {
-  const flags = parseFlags(args);
+  const flags = parseFlags(args, ['quick']);
   const sizeMb = Number(flags.get('size-mb') ?? 1024);
   const runs = Number(flags.get('runs') ?? 3);
   const chunkBytes = Number(flags.get('chunk-mb') ?? 4) * 1024 * 1024;
