@@ -121,13 +121,7 @@ async function runAgent(options: RunOptions): Promise<never> {
     },
     'edge-agent starting',
   );
-  try {
-    await local.start();
-  } catch (error) {
-    log.fatal({ err: errorMessage(error) }, 'start failed');
-    await local.stop().catch(() => undefined);
-    return exitAfterFlush(log, 1);
-  }
+  await startOrExit(local, log);
   const [
     { buildAgent },
     { identitySettingsFrom },
@@ -224,13 +218,7 @@ async function runAgent(options: RunOptions): Promise<never> {
   };
 
   void notifier.status('starting');
-  try {
-    await built.start();
-  } catch (error) {
-    log.fatal({ err: errorMessage(error) }, 'start failed');
-    await built.stop().catch(() => undefined);
-    return exitAfterFlush(log, 1);
-  }
+  await startOrExit(built, log);
   if (stopping) return halted();
   // A console that cannot listen (a serial port that is not there) does not stop the control loops.
   await consoles
@@ -248,6 +236,20 @@ async function runAgent(options: RunOptions): Promise<never> {
   void notifier.ready(`running: ${built.devices.length} devices, ${built.loops.names().length} loops`);
   // Signals end the process; until then the event loop is kept alive by timers and handles.
   return new Promise<never>(() => undefined);
+}
+
+/** Starts `part`; if that fails, stops whatever of it started and exits 1. */
+async function startOrExit(
+  part: { start(): Promise<void>; stop(): Promise<void> },
+  log: Logger,
+): Promise<void> {
+  try {
+    await part.start();
+  } catch (error) {
+    log.fatal({ err: errorMessage(error) }, 'start failed');
+    await part.stop().catch(() => undefined);
+    await exitAfterFlush(log, 1);
+  }
 }
 
 /** Exits once the log's asynchronous buffer has reached stdout, so the last lines are not lost. */
