@@ -2,8 +2,8 @@
  * startup: time from process spawn to the first good reading of every sensor point on the simulated
  * board, and peak RSS (VmHWM) after idling. Medians over several runs (default 5 runs, 60 s idle).
  * Baseline in the same run: a bare `node -e ""` start, so the figure can be read net of Node itself.
- * The agent runs with the node options of the service unit's ExecStart (what ships), unless
- * `--node-args` says otherwise (`--node-args ""` for none).
+ * The agent runs as the service unit runs it: with the node options of its ExecStart (unless
+ * `--node-args` says otherwise; `--node-args ""` for none) and its `Environment=` settings.
  *   npm run bench -- startup [--runs 5] [--idle-s 60] [--node-args "--max-semi-space-size=1"]
  */
 import { spawn } from 'node:child_process';
@@ -26,12 +26,14 @@ export async function startupBench(args: string[]): Promise<Record<string, unkno
   const flags = parseFlags(args);
   const runs = Number(flags.get('runs') ?? 5);
   const idleS = Number(flags.get('idle-s') ?? 60);
-  const nodeArgs = (flags.get('node-args') ?? (await unitNodeArgs())).split(' ').filter(Boolean);
+  const unit = await readFile(path.join(ROOT, 'scripts/edge-agent.service'), 'utf8');
+  const nodeArgs = (flags.get('node-args') ?? unitNodeArgs(unit)).split(' ').filter(Boolean);
+  const unitEnv = unitEnvironment(unit);
   const results: RunResult[] = [];
   const nodeStart: number[] = [];
   for (let i = 0; i < runs; i++) {
     nodeStart.push(await bareNodeMs());
-    const r = await oneRun(idleS, nodeArgs);
+    const r = await oneRun(idleS, nodeArgs, unitEnv);
     process.stderr.write(
       `run ${i + 1}/${runs}: first readings ${round(r.firstAllMs)} ms, RSS ${round(r.rssAfterIdleMb)} MB (peak ${round(r.peakRssMb)} MB)\n`,
     );
@@ -41,6 +43,7 @@ export async function startupBench(args: string[]): Promise<Record<string, unkno
     runs,
     idleS,
     nodeArgs: nodeArgs.join(' '),
+    unitEnvironment: unitEnv,
     firstReadingsMsMedian: round(median(results.map((r) => r.firstAllMs))),
     bareNodeStartMsMedian: round(median(nodeStart)),
     rssAfterIdleMbMedian: round(median(results.map((r) => r.rssAfterIdleMb))),
@@ -50,11 +53,22 @@ export async function startupBench(args: string[]): Promise<Record<string, unkno
 }
 
 /** The node options between `node` and the script in the service unit's ExecStart. */
-async function unitNodeArgs(): Promise<string> {
-  const unit = await readFile(path.join(ROOT, 'scripts/edge-agent.service'), 'utf8');
+function unitNodeArgs(unit: string): string {
   const exec = /^ExecStart=\S*node((?: --\S+)*) \S+main\.js run$/m.exec(unit);
   if (!exec) throw new Error('scripts/edge-agent.service: no `ExecStart=… node [options] …main.js run` line');
   return exec[1]!.trim();
+}
+
+/** The unit's `Environment=NAME=value …` settings (values without spaces or quotes, as ours are). */
+function unitEnvironment(unit: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of unit.matchAll(/^Environment=(.*)$/gm)) {
+    for (const pair of line[1]!.split(/\s+/)) {
+      const eq = pair.indexOf('=');
+      if (eq > 0) env[pair.slice(0, eq)] = pair.slice(eq + 1);
+    }
+  }
+  return env;
 }
 
 async function bareNodeMs(): Promise<number> {
@@ -63,7 +77,11 @@ async function bareNodeMs(): Promise<number> {
   return performance.now() - t0;
 }
 
-async function oneRun(idleS: number, nodeArgs: string[]): Promise<RunResult> {
+async function oneRun(
+  idleS: number,
+  nodeArgs: string[],
+  unitEnv: Record<string, string>,
+): Promise<RunResult> {
   const t0 = performance.now();
   const child = spawn(
     process.execPath,
@@ -78,6 +96,7 @@ async function oneRun(idleS: number, nodeArgs: string[]): Promise<RunResult> {
       // A fresh state directory per run: a backlog left by an earlier run would be measured too.
       env: {
         ...process.env,
+        ...unitEnv,
         EDGE_AGENT_LOG_FORMAT: 'json',
         EDGE_AGENT_STATE_DIR: await mkdtemp(path.join(tmpdir(), 'edge-agent-bench-')),
       },
