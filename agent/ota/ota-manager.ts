@@ -86,6 +86,7 @@ export class OtaManager extends EventEmitter<OtaEvents> {
   #lastError: string | undefined;
   #progress: OtaProgress | undefined;
   #abort = new AbortController();
+  #installerModule: Promise<typeof import('./installer.js')> | undefined;
 
   constructor(deps: OtaManagerDeps) {
     super();
@@ -233,7 +234,17 @@ export class OtaManager extends EventEmitter<OtaEvents> {
     }
   }
 
+  /**
+   * The installer module (download, slot writers, tar), imported when there is an install to run so
+   * that an idle agent does not hold it; an offer starts the import while it is being checked.
+   */
+  #installer(): Promise<typeof import('./installer.js')> {
+    this.#installerModule ??= import('./installer.js');
+    return this.#installerModule;
+  }
+
   async #accept(request: InstallRequest): Promise<InstallResult> {
+    this.#installer().catch(() => undefined); // failures surface where the flow awaits it
     const verdict = await checkOffer(request, {
       trust: await this.#d.trust(),
       board: this.#d.board,
@@ -320,9 +331,7 @@ export class OtaManager extends EventEmitter<OtaEvents> {
         return;
       }
       const manifest = await this.#storedManifest();
-      // Imported when there is an install to run: the download, slot writers and tar stay unloaded
-      // on an idle agent.
-      const { runInstallFlow } = await import('./installer.js');
+      const { runInstallFlow } = await this.#installer();
       const outcome: FlowOutcome = await runInstallFlow(
         {
           clock: this.#d.clock,
