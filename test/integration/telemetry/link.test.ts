@@ -12,6 +12,7 @@ import { MqttLink, type MqttLinkOptions } from '../../../agent/link/mqtt-link.js
 import type { IncomingMessage } from '../../../agent/link/types.js';
 import { hasMosquitto, Mosquitto } from '../../support/mosquitto.js';
 import { rejection } from '../../support/rejection.js';
+import { until } from '../../support/until.js';
 
 let broker: Mosquitto;
 const links: MqttLink[] = [];
@@ -66,14 +67,6 @@ async function observe(
   await new Promise((r) => client.once('connect', r));
   await client.subscribeAsync(filter, { qos: 1 });
   return { messages };
-}
-
-async function until(test: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  for (let t = 0; t < timeoutMs; t += 20) {
-    if (test()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 const up = (l: MqttLink) => new Promise<void>((r) => l.once('up', () => r()));

@@ -18,6 +18,7 @@ import { TelemetryService } from '../../../agent/telemetry/telemetry-service.js'
 import { hasMosquitto, Mosquitto } from '../../support/mosquitto.js';
 import { TelemetryBackend } from '../../support/telemetry-backend.js';
 import { tempDirs } from '../../support/temp-dir.js';
+import { until } from '../../support/until.js';
 
 const tempDir = tempDirs('edge-outage-it-');
 const cleanups: (() => Promise<void>)[] = [];
@@ -26,19 +27,6 @@ afterEach(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(
-  test: () => boolean,
-  what: string,
-  timeoutMs: number,
-  state?: () => unknown,
-): Promise<void> {
-  for (let t = 0; t < timeoutMs; t += 25) {
-    if (test()) return;
-    await sleep(25);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${JSON.stringify(state?.())}`);
-}
 
 async function du(dir: string): Promise<number> {
   let total = 0;
