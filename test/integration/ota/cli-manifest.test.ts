@@ -35,6 +35,22 @@ beforeAll(() => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
 });
 
+/** `manifest create` for a one-board rootfs payload, version 1 and seq 1; keys and output follow. */
+const createArgs = (payload: string) => [
+  'manifest',
+  'create',
+  '--component',
+  'rootfs',
+  '--version',
+  '1',
+  '--seq',
+  '1',
+  '--hw',
+  'rpi4',
+  '--payload',
+  payload,
+];
+
 describe('edge-agent keygen', () => {
   it('writes a private key only its owner can read, and a public key openssl derives identically', async () => {
     const dir = await tempDir();
@@ -178,20 +194,7 @@ describe('edge-agent manifest', () => {
     json(await runCli(['keygen', '--out', dir, '--name', 'b']));
     const { file } = await payloadFile(dir, 100);
     const k = (n: string) => path.join(dir, n);
-    const common = [
-      'manifest',
-      'create',
-      '--component',
-      'rootfs',
-      '--version',
-      '1',
-      '--seq',
-      '1',
-      '--hw',
-      'rpi4',
-      '--payload',
-      file,
-    ];
+    const common = createArgs(file);
     json(await runCli([...common, '--key', k('a.pem'), '--key', k('b.pem'), '-o', k('both.cose')]));
     json(await runCli([...common, '--key', k('a.pem'), '-o', k('one.cose')]));
     expect((await readFile(k('both.cose'))).subarray(0, 2)).toEqual(Buffer.from([0xd8, 98]));
@@ -209,26 +212,7 @@ describe('edge-agent manifest', () => {
     json(await runCli(['keygen', '--out', dir]));
     const { file } = await payloadFile(dir, 10);
     const out = path.join(dir, 'u.cose');
-    json(
-      await runCli([
-        'manifest',
-        'create',
-        '--component',
-        'rootfs',
-        '--version',
-        '1',
-        '--seq',
-        '1',
-        '--hw',
-        'rpi4',
-        '--payload',
-        file,
-        '--key',
-        path.join(dir, 'fleet.pem'),
-        '-o',
-        out,
-      ]),
-    );
+    json(await runCli([...createArgs(file), '--key', path.join(dir, 'fleet.pem'), '-o', out]));
     const r = await runCli(['manifest', 'verify', out, '--key', path.join(dir, 'fleet.pub.pem'), ...extra]);
     expect(r).toMatchObject({ code: 1, stdout: '', stderr: expect.stringMatching(reason) });
     expectNoStack(r);
@@ -240,25 +224,7 @@ describe('edge-agent manifest', () => {
     json(await runCli(['keygen', '--out', dir, '--name', 'other']));
     const { file } = await payloadFile(dir, 10);
     const create = (extra: string[], out: string, key = 'fleet.pem') =>
-      runCli([
-        'manifest',
-        'create',
-        '--component',
-        'rootfs',
-        '--version',
-        '1',
-        '--seq',
-        '1',
-        '--hw',
-        'rpi4',
-        '--payload',
-        file,
-        '--key',
-        path.join(dir, key),
-        '-o',
-        path.join(dir, out),
-        ...extra,
-      ]);
+      runCli([...createArgs(file), '--key', path.join(dir, key), '-o', path.join(dir, out), ...extra]);
     json(await create(['--expires', '2001-01-01T00:00:00Z'], 'old.cose'));
     json(await create([], 'good.cose'));
     json(await create([], 'foreign.cose', 'other.pem'));
@@ -290,22 +256,7 @@ describe('edge-agent manifest', () => {
       '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n',
     );
     execFileSync('openssl', ['genpkey', '-algorithm', 'x25519', '-out', path.join(dir, 'x.pem')]);
-    const base = [
-      'manifest',
-      'create',
-      '--component',
-      'rootfs',
-      '--version',
-      '1',
-      '--seq',
-      '1',
-      '--hw',
-      'rpi4',
-      '--payload',
-      file,
-      '-o',
-      path.join(dir, 'u.cose'),
-    ];
+    const base = [...createArgs(file), '-o', path.join(dir, 'u.cose')];
     const junk = await runCli([...base, '--key', path.join(dir, 'junk.pem')]);
     expect(junk).toMatchObject({ code: 78, stderr: expect.stringMatching(/junk\.pem: not a private key/) });
     expectNoStack(junk);
