@@ -8,8 +8,8 @@
  * PEM text is untrusted input and parses to a result; a wrong-length key from our own code throws.
  */
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
-import { ed25519 } from '@noble/curves/ed25519.js';
-import { p256 } from '@noble/curves/nist.js';
+import { ed25519Verify } from '../core/ed25519.js';
+import { es256Verify } from './es256.js';
 
 export const ALG_EDDSA = -8;
 export const ALG_ES256 = -7;
@@ -58,19 +58,13 @@ export function verifyDeviceSignature(
 ): boolean {
   if (!(signature instanceof Uint8Array) || signature.length !== DEVICE_SIGNATURE_BYTES) return false;
   try {
-    if (algOfPublicKey(publicKey) === ALG_EDDSA) {
-      return ed25519.verify(signature, message, publicKey, { zip215: false });
-    }
-    // A TPM does not normalise s; COSE does not require low-S (RFC 9053 §2.1), so neither do we.
-    return p256.verify(signature, message, publicKey, { lowS: false, prehash: true });
+    const alg = algOfPublicKey(publicKey);
+    return alg === ALG_EDDSA
+      ? ed25519Verify(signature, message, publicKey)
+      : es256Verify(signature, message, publicKey);
   } catch {
-    return false;
+    return false; // a key of neither type
   }
-}
-
-/** ECDSA DER (`SEQUENCE { r INTEGER, s INTEGER }`, as tpm2_sign -f plain writes) to COSE `r || s`. */
-export function ecdsaDerToRaw(der: Uint8Array): Uint8Array {
-  return p256.Signature.fromBytes(der, 'der').toBytes('compact');
 }
 
 /** SPKI PEM of a raw device public key (what `openssl pkey -pubout` writes for either key type). */

@@ -6,8 +6,8 @@
  */
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { ed25519 } from '@noble/curves/ed25519.js';
 import { ensurePrivateDir, readIfExists, writeDurable } from '../core/durable-file.js';
+import { ed25519KeyObject, ed25519PublicKey, ed25519Sign } from '../core/ed25519.js';
 import { generateKeyPair, parsePrivateKeyPem, privateKeyToPem } from '../core/ed25519-keys.js';
 import { ALG_EDDSA, type DeviceSigner, deviceKidOf } from './device-key.js';
 import { IdentityError } from './errors.js';
@@ -49,12 +49,12 @@ export async function loadSoftwareKey(keyFile: string, options: { create: boolea
 
 /** A `DeviceSigner` over an Ed25519 seed held in memory. */
 export function ed25519Signer(seed: Uint8Array): DeviceSigner {
-  const secret = new Uint8Array(seed);
-  const publicKey = ed25519.getPublicKey(secret);
+  const key = ed25519KeyObject(seed);
+  const publicKey = ed25519PublicKey(key);
   return {
     alg: ALG_EDDSA,
     publicKey,
     kid: deviceKidOf(publicKey),
-    sign: async (message) => ed25519.sign(message, secret),
+    sign: async (message) => ed25519Sign(message, key),
   };
 }

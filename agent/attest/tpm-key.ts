@@ -16,8 +16,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ensurePrivateDir } from '../core/durable-file.js';
-import { ALG_ES256, type DeviceSigner, deviceKidOf, ecdsaDerToRaw } from './device-key.js';
+import { ALG_ES256, type DeviceSigner, deviceKidOf } from './device-key.js';
 import { IdentityError } from './errors.js';
+import { ecdsaDerToRaw } from './es256.js';
 import type { TpmQuote } from './tpm-quote.js';
 import type { Tpm2Tools } from './tpm2-tools.js';
 

@@ -9,9 +9,9 @@
  * a label in both buckets, detached payloads. Hostile bytes yield `{ ok: false, reason }`; misuse
  * (wrong key length, threshold < 1) throws TypeError. Verification counts distinct public keys.
  */
-import { ed25519 } from '@noble/curves/ed25519.js';
 import { Decoder, Encoder, Tag } from 'cbor-x';
 import { scanCbor } from './cbor-scan.js';
+import { ed25519Sign, ed25519Verify } from './ed25519.js';
 import {
   assertKeyBytes,
   ED25519_SIGNATURE_BYTES,
@@ -110,11 +110,11 @@ export function signCose(
   const aad = options.externalAad ?? EMPTY;
   if (seeds.length === 1) {
     const seed = seeds[0]!;
-    const sig = ed25519.sign(sigStructure1(PROTECTED_EDDSA, aad, payload), seed);
+    const sig = ed25519Sign(sigStructure1(PROTECTED_EDDSA, aad, payload), seed);
     return encodeTagged(COSE_SIGN1_TAG, [PROTECTED_EDDSA, unprotected(seed), payload, sig]);
   }
   const signatures = seeds.map((seed) => {
-    const sig = ed25519.sign(sigStructure(EMPTY, PROTECTED_EDDSA, aad, payload), seed);
+    const sig = ed25519Sign(sigStructure(EMPTY, PROTECTED_EDDSA, aad, payload), seed);
     return [PROTECTED_EDDSA, unprotected(seed), sig];
   });
   return encodeTagged(COSE_SIGN_TAG, [EMPTY, new Map(), payload, signatures]);
@@ -298,15 +298,11 @@ function checkKeySet(keys: readonly Uint8Array[], threshold: number): void {
 
 /** Strict RFC 8032 verification (canonical point and scalar encodings, no ZIP-215 leniency). */
 export function verifyEd25519(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
-  try {
-    return ed25519.verify(signature, message, publicKey, { zip215: false });
-  } catch {
-    return false; // an unencodable point is a failed signature, not an error
-  }
+  return ed25519Verify(signature, message, publicKey);
 }
 
 export function signEd25519(message: Uint8Array, key: PrivateKeyLike): Uint8Array {
-  return ed25519.sign(message, seedOf(key));
+  return ed25519Sign(message, seedOf(key));
 }
 
 function fail(reason: string): { ok: false; reason: string } {

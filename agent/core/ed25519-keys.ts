@@ -5,7 +5,7 @@
  * so parsing returns a result; a wrong-length key handed in by our own code is misuse and throws.
  */
 import { createHash, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { ed25519 } from '@noble/curves/ed25519.js';
+import { ed25519Generate, ed25519KeyObject, ed25519PublicKey } from './ed25519.js';
 
 export const ED25519_KEY_BYTES = 32;
 export const ED25519_SIGNATURE_BYTES = 64;
@@ -24,8 +24,8 @@ export type PrivateKeyLike = Uint8Array | { readonly privateKey: Uint8Array };
 export type PemResult<T> = { ok: true; value: T } | { ok: false; reason: string };
 
 export function generateKeyPair(): KeyPair {
-  const { secretKey, publicKey } = ed25519.keygen();
-  return { privateKey: secretKey, publicKey };
+  const { seed, publicKey } = ed25519Generate();
+  return { privateKey: seed, publicKey };
 }
 
 /** The seed inside a `PrivateKeyLike`; throws TypeError naming `param` if it is not 32 bytes. */
@@ -36,7 +36,7 @@ export function seedOf(key: PrivateKeyLike, param = 'privateKey'): Uint8Array {
 }
 
 export function publicKeyOf(key: PrivateKeyLike): Uint8Array {
-  return ed25519.getPublicKey(seedOf(key));
+  return ed25519PublicKey(seedOf(key));
 }
 
 /** COSE key id used across edge-agent: the first 8 bytes of SHA-256 over the raw public key. */
@@ -55,9 +55,7 @@ export function assertKeyBytes(key: unknown, param: string): asserts key is Uint
 
 /** PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`), byte-identical to what openssl writes for the seed. */
 export function privateKeyToPem(key: PrivateKeyLike): string {
-  const seed = seedOf(key);
-  const jwk = { kty: 'OKP', crv: 'Ed25519', d: b64url(seed), x: b64url(ed25519.getPublicKey(seed)) };
-  return createPrivateKey({ key: jwk, format: 'jwk' }).export({ type: 'pkcs8', format: 'pem' }).toString();
+  return ed25519KeyObject(seedOf(key)).export({ type: 'pkcs8', format: 'pem' }).toString();
 }
 
 /** SPKI PEM (`-----BEGIN PUBLIC KEY-----`), as `openssl pkey -pubout` writes it. */

@@ -15,9 +15,9 @@ import {
   base32,
   deviceKidOf,
   devicePublicKeyToPem,
-  ecdsaDerToRaw,
   parseDevicePublicKey,
 } from '../../../agent/attest/device-key.js';
+import { ecdsaDerToRaw } from '../../../agent/attest/es256.js';
 import { kidOf, signCose, sigStructure1, verifyCose } from '../../../agent/core/cose.js';
 import { ed25519TestSigner, p256TestSigner } from '../../support/device-signers.js';
 import { cbor } from '../../support/hand-cbor.js';

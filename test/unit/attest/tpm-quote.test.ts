@@ -9,7 +9,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ecdsaDerToRaw, parseDevicePublicKey } from '../../../agent/attest/device-key.js';
+import { parseDevicePublicKey } from '../../../agent/attest/device-key.js';
+import { ecdsaDerToRaw } from '../../../agent/attest/es256.js';
 import {
   extendChain,
   parseQuoteAttest,

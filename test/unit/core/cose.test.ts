@@ -1,8 +1,8 @@
 /**
  * COSE_Sign1 / COSE_Sign over Ed25519: RFC 8032 §7.1 vectors through our key handling, the cose-wg
- * Ed25519 examples, interop with OpenSSL in both directions (OpenSSL is the independent Ed25519
- * implementation here; the COSE framing around it is written by hand in this file, not by cbor-x), a
- * reject table, and fast-check properties that hostile bytes never throw.
+ * Ed25519 examples, interop with the openssl command in both directions (the COSE framing around it
+ * is written by hand in this file, not by cbor-x; ed25519.test.ts checks the signatures themselves
+ * against @noble/curves), a reject table, and fast-check properties that hostile bytes never throw.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
