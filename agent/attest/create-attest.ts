@@ -11,6 +11,7 @@ import { stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { AGENT_CODE_DIR } from '../code-dir.js';
 import type { CommandRegistry } from '../commands/registry.js';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
@@ -98,7 +99,7 @@ function softwareSources(deps: CreateAttestDeps): MeasurementSource[] {
   if (ota && deps.otaComponents.length > 0)
     return deps.otaComponents.map((name) => bootedSlotSource(ota, name));
   // dist/agent in production (agent/ under the test runner): the code this process runs.
-  const codeDir = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+  const codeDir = fileURLToPath(AGENT_CODE_DIR);
   return [{ name: 'agent', measure: () => measureTree(codeDir) }];
 }
 

@@ -10,6 +10,8 @@
  * through it), `loop.<name>.output` (the controller output), `loop.<name>.mode` and
  * `loop.<name>.state` (`auto`, `manual`, `safe`, `interlocked`, `autotune`).
  */
+
+import { AGENT_CODE_DIR } from '../code-dir.js';
 import type { Clock } from '../core/clock.js';
 import { errorMessage, isAgentError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
@@ -138,7 +140,7 @@ export class ControlLoop implements LoopControl {
       };
       const ticker = new WorkerTicker({
         periodMs: config.periodMs,
-        taskModule: new URL('./worker-pid-task.js', import.meta.url),
+        taskModule: new URL('control/worker-pid-task.js', AGENT_CODE_DIR),
         taskOptions: options,
         sharedBytes: PID_SHARED_BYTES,
       });

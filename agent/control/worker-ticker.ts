@@ -10,6 +10,7 @@
  * worker nothing.
  */
 import { Worker } from 'node:worker_threads';
+import { AGENT_CODE_DIR } from '../code-dir.js';
 import { STATS, type WorkerTickerConfig } from './worker-task.js';
 
 export interface WorkerTickerOptions {
@@ -65,7 +66,9 @@ export class WorkerTicker {
       control: this.#control,
       samples: this.#samples,
     };
-    const worker = new Worker(new URL('./worker-ticker-main.js', import.meta.url), { workerData: config });
+    const worker = new Worker(new URL('control/worker-ticker-main.js', AGENT_CODE_DIR), {
+      workerData: config,
+    });
     this.#worker = worker;
     await new Promise<void>((resolve, reject) => {
       worker.once('message', () => resolve());
