@@ -8,14 +8,26 @@
  * as the bytes of its file. Memory stays at one read buffer per file.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { lstat, open, readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
+
+const CHUNK_BYTES = 256 * 1024;
 
 export async function measureFile(file: string): Promise<Uint8Array> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-    hash.update(chunk);
+  const handle = await open(file, 'r');
+  try {
+    const { size } = await handle.stat();
+    // One buffer for the whole file, no larger than it: a tree of small files (the agent's code) must
+    // not cost a megabyte per file in garbage. A block device reports size 0 and gets the full chunk.
+    const buffer = Buffer.allocUnsafe(size > 0 && size < CHUNK_BYTES ? size : CHUNK_BYTES);
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      hash.update(buffer.subarray(0, bytesRead));
+    }
+  } finally {
+    await handle.close();
   }
   return new Uint8Array(hash.digest());
 }
