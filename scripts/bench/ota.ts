@@ -3,9 +3,9 @@
  *  - `dd`: `dd if=IMG of=SLOT bs=1M conv=fsync` (the floor: read, write, fsync — no checks at all);
  *  - `local`: our install from a local file — signature check, streaming SHA-256 with per-chunk
  *    hashes, write, read-back verify of every unit, fdatasync and journal checkpoints, boot
- *    environment switched (U-Boot, through fw_setenv) — in a child process whose peak RSS is reported;
- *    with `UV_USE_IO_URING=0` (as the service unit should run) and, for comparison, libuv's io_uring
- *    default (`localIoUring`);
+ *    environment switched (U-Boot, through fw_setenv) — in a child process run as the service unit runs
+ *    the agent (its node options, e.g. `--jitless`, and its Environment=, e.g. `UV_USE_IO_URING=0`),
+ *    whose peak RSS is reported; for comparison also with libuv's io_uring default (`localIoUring`);
  *  - `http`: the same from a loopback HTTP server, with `curl URL | dd of=SLOT conv=fsync` as its baseline;
  *  - `resume`: the HTTP install, paced to `--resume-rate-mbps` (default 800, a gigabit LAN), killed
  *    (SIGKILL) once half the image is durable, then resumed by a new process: bytes the server had to
@@ -27,6 +27,7 @@ import { publicKeyToPem } from '../../agent/core/ed25519-keys.js';
 import { digestFile } from '../../agent/ota/digest-file.js';
 import { signManifest } from '../../agent/ota/manifest.js';
 import { FACTORY_BOOT_VARS, writeRedundantUbootEnv } from '../ota-emulator/provision.js';
+import { unitRuntime } from './service-unit.js';
 import { median, parseFlags, round } from './stats.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -148,6 +149,7 @@ export async function otaBench(args: string[]): Promise<Record<string, unknown>>
       sizeMb,
       runs,
       chunkMb: chunkBytes / 1024 / 1024,
+      installerNodeArgs: (await unitRuntime()).nodeArgs.join(' '),
       pageCacheDropped: dropCaches.ok ? true : dropCaches.error,
       ddMsMedian: med('dd'),
       localInstallMsMedian: med('local'),
@@ -228,9 +230,10 @@ interface ChildResult {
 }
 
 /**
- * Runs the install child, with `UV_USE_IO_URING=0` unless overridden: with libuv's io_uring (the
- * default of Node 20's libuv 1.46) buffered file reads and writes are done inline on the main thread,
- * which serialises the pipeline; the service unit should set the same variable.
+ * Runs the install child with the unit's node options and environment (`env` overrides it): the
+ * installer runs inside the agent on a device. The unit sets `UV_USE_IO_URING=0`: with libuv's io_uring
+ * (the default of Node 20's libuv 1.46) buffered file reads and writes are done inline on the main
+ * thread, which serialises the pipeline.
  */
 async function child(
   config: string,
@@ -238,9 +241,10 @@ async function child(
   onSpawn?: (pid: number) => void,
   env: NodeJS.ProcessEnv = {},
 ): Promise<ChildResult> {
-  const proc = spawn(process.execPath, [CHILD, '--config', config, ...args], {
+  const unit = await unitRuntime();
+  const proc = spawn(process.execPath, [...unit.nodeArgs, CHILD, '--config', config, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, UV_USE_IO_URING: '0', ...env },
+    env: { ...process.env, ...unit.env, ...env },
   });
   if (proc.pid) onSpawn?.(proc.pid);
   let out = '';

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { unitRuntime } from './service-unit.js';
 import { median, parseFlags, round } from './stats.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -26,9 +27,9 @@ export async function startupBench(args: string[]): Promise<Record<string, unkno
   const flags = parseFlags(args);
   const runs = Number(flags.get('runs') ?? 5);
   const idleS = Number(flags.get('idle-s') ?? 60);
-  const unit = await readFile(path.join(ROOT, 'scripts/edge-agent.service'), 'utf8');
-  const nodeArgs = (flags.get('node-args') ?? unitNodeArgs(unit)).split(' ').filter(Boolean);
-  const unitEnv = unitEnvironment(unit);
+  const unit = await unitRuntime();
+  const nodeArgs = flags.get('node-args')?.split(' ').filter(Boolean) ?? unit.nodeArgs;
+  const unitEnv = unit.env;
   const results: RunResult[] = [];
   const nodeStart: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -50,25 +51,6 @@ export async function startupBench(args: string[]): Promise<Record<string, unkno
     peakRssMbMedian: round(median(results.map((r) => r.peakRssMb))),
     goal: { firstReadingsMs: 500, rssMb: 60 },
   };
-}
-
-/** The node options between `node` and the script in the service unit's ExecStart. */
-function unitNodeArgs(unit: string): string {
-  const exec = /^ExecStart=\S*node((?: --\S+)*) \S+main\.js run$/m.exec(unit);
-  if (!exec) throw new Error('scripts/edge-agent.service: no `ExecStart=… node [options] …main.js run` line');
-  return exec[1]!.trim();
-}
-
-/** The unit's `Environment=NAME=value …` settings (values without spaces or quotes, as ours are). */
-function unitEnvironment(unit: string): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const line of unit.matchAll(/^Environment=(.*)$/gm)) {
-    for (const pair of line[1]!.split(/\s+/)) {
-      const eq = pair.indexOf('=');
-      if (eq > 0) env[pair.slice(0, eq)] = pair.slice(eq + 1);
-    }
-  }
-  return env;
 }
 
 async function bareNodeMs(): Promise<number> {
