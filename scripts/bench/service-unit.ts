@@ -6,7 +6,10 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const UNIT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../scripts/edge-agent.service');
+const UNIT = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../../scripts/edge-agent.service',
+);
 
 export interface UnitRuntime {
   /** The options between `node` and the script, e.g. `--jitless`. */
