@@ -13,6 +13,7 @@ import { openTelemetryStore } from '../../../agent/telemetry/store.js';
 import { Uplink, type UplinkOptions } from '../../../agent/telemetry/uplink.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { tempDirs } from '../../support/temp-dir.js';
+import { until } from '../../support/until.js';
 import { FakeLink } from './fake-link.js';
 
 const tempDir = tempDirs('edge-uplink-');
@@ -198,6 +199,8 @@ describe('Uplink', () => {
     h.trust.trusted = true;
     h.uplink.clockTrusted();
     await h.run(20);
+    // The batch is read back from LevelDB in real time, which a loaded machine may stretch.
+    await until(() => h.link.published.length > 0, 'the held batch to go out');
     const p = h.link.published[0];
     const pack = decodeSenmlCbor(p?.payload as Uint8Array);
     const resolved = pack.ok ? resolveSenml(pack.value) : undefined;
