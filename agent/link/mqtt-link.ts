@@ -20,6 +20,7 @@ import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { LinkError } from './errors.js';
+import { loadMqttConnect } from './load-mqtt.js';
 import { deviceTopics, topicMatches } from './topics.js';
 import type {
   IncomingMessage,
@@ -217,7 +218,7 @@ export class MqttLink extends EventEmitter<LinkEvents> implements Link {
 
   async #connectOnce(signal: AbortSignal): Promise<MqttClient> {
     const options = await this.#clientOptions();
-    this.#connect ??= (await import('mqtt')).connect;
+    this.#connect ??= await loadMqttConnect();
     const client = this.#connect(this.#opts.url, options);
     // MQTT.js emits `error` for socket errors at any time; an unheard one would crash the process.
     client.on('error', () => undefined);
