@@ -81,6 +81,8 @@ export class Uplink extends EventEmitter<UplinkEvents> {
   readonly #live: string[] = [];
   readonly #liveSet = new Set<string>();
   readonly #inFlight = new Set<string>();
+  /** Settles once the batch leased last has been handed to the link (see #send). */
+  #handedOver: Promise<void> = Promise.resolve();
   /** Batches the broker refused, and how often. */
   readonly #rejections = new Map<string, number>();
   /** undefined: not started; null: walked to the end. */
@@ -236,22 +238,37 @@ export class Uplink extends EventEmitter<UplinkEvents> {
       }
       this.#pump();
     };
+    // Batches are read back concurrently but handed to the link in the order they were leased, so
+    // they leave oldest first even when a later read finishes sooner.
+    const previous = this.#handedOver;
+    let handOver = () => {};
+    this.#handedOver = new Promise<void>((resolve) => {
+      handOver = resolve;
+    });
     void (async () => {
-      const batch = await outbox.read(info.id);
-      if (!batch) {
-        done(true);
-        return;
+      let published: Promise<void>;
+      let wire: ReturnType<typeof encodeBatch>;
+      try {
+        const batch = await outbox.read(info.id);
+        await previous;
+        if (!batch) {
+          done(true);
+          return;
+        }
+        wire = encodeBatch(batch, {
+          deviceId: link.deviceId,
+          offsetMs: wallClock.offsetFor(info.bootId),
+        });
+        const topic = info.kind === 'event' ? link.topics.events : link.topics.telemetry;
+        published = link.publish(topic, wire.payload, {
+          qos: 1,
+          userProperties: { boot: info.bootId, seq: String(info.seq) },
+          contentType: wire.contentType,
+        });
+      } finally {
+        handOver();
       }
-      const wire = encodeBatch(batch, {
-        deviceId: link.deviceId,
-        offsetMs: wallClock.offsetFor(info.bootId),
-      });
-      const topic = info.kind === 'event' ? link.topics.events : link.topics.telemetry;
-      await link.publish(topic, wire.payload, {
-        qos: 1,
-        userProperties: { boot: info.bootId, seq: String(info.seq) },
-        contentType: wire.contentType,
-      });
+      await published;
       outbox.ack(info.id);
       this.#rejections.delete(info.id);
       this.#stats.sentBatches++;

@@ -3,7 +3,7 @@
  * the in-flight window, PUBACK before delete, dedup properties, and holding untrusted readings for
  * a trusted clock.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../../agent/core/log.js';
 import { LinkError } from '../../../agent/link/errors.js';
 import { nextBootId } from '../../../agent/telemetry/boot-id.js';
@@ -180,6 +180,25 @@ describe('Uplink', () => {
     const backlog = sent.filter((s) => !s.live).map((s) => s.id);
     expect(backlog).toEqual([...backlog].sort());
     expect(backlog).toHaveLength(6);
+    await h.close();
+  });
+
+  it('hands batches to the link oldest first even when an older one is read back later', async () => {
+    const h = await setup({ inFlightMax: 4 });
+    for (let i = 0; i < 4; i++) await h.add('old', [i]);
+    // The oldest batch's read from LevelDB is the slowest (a cold block, a busy disk).
+    const read = h.outbox.read.bind(h.outbox);
+    const first = h.outbox.batches().next().value?.id;
+    vi.spyOn(h.outbox, 'read').mockImplementation(async (id) => {
+      if (id === first) await new Promise((r) => setTimeout(r, 50));
+      return read(id);
+    });
+    h.uplink.start();
+    h.link.up();
+    await h.run(20);
+    await until(() => h.link.published.length === 4, 'four batches published');
+    const seqs = h.link.published.map((p) => Number(p.options.userProperties?.seq));
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     await h.close();
   });
 
