@@ -31,6 +31,8 @@ export interface TrialOptions {
   readonly tool: 'fw' | 'native';
   readonly server: PayloadServer;
   readonly label: string;
+  /** Serve the payload in pieces of `bytes` every `delayMs` (spreads the write step out in time). */
+  readonly trickle?: { readonly bytes: number; readonly delayMs: number } | undefined;
 }
 
 export interface TrialResult {
@@ -58,6 +60,9 @@ export async function runPowerLossTrial(o: TrialOptions): Promise<TrialResult> {
   const image = fakeImage(o.label, TRIAL_IMAGE_BYTES);
   const urlPath = `/${path.basename(o.dir)}.img`;
   o.server.serve(urlPath, image);
+  if (o.trickle && o.source === 'http') {
+    o.server.fail({ trickleBytes: o.trickle.bytes, trickleDelayMs: o.trickle.delayMs });
+  }
   const rel = await device.release(image, {
     version: '2.0.0',
     seq: 7,
@@ -159,6 +164,7 @@ export interface SeriesOptions {
   readonly source: (i: number) => 'file' | 'http';
   readonly cutPoint: (random: () => number, i: number) => CutPoint;
   readonly label: string;
+  readonly trickle?: TrialOptions['trickle'];
 }
 
 export interface SeriesResult {
@@ -187,6 +193,7 @@ export async function runTrialSeries(o: SeriesOptions): Promise<SeriesResult> {
       tool: i % 2 === 0 ? 'fw' : 'native',
       server: o.server,
       label: `${o.label}-${i}`,
+      trickle: o.trickle,
     });
     if (result.cutHappened) {
       cuts++;
