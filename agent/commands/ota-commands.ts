@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { errorMessage } from '../core/errors.js';
-import type { OtaManager } from '../ota/ota-manager.js';
+import type { InstallResult, OtaManager } from '../ota/ota-manager.js';
 import { CommandError, type CommandRegistry, sourceOf } from './registry.js';
 
 export function registerOtaCommands(registry: CommandRegistry, deps: { ota: OtaManager }): void {
@@ -60,17 +60,7 @@ export function registerOtaCommands(registry: CommandRegistry, deps: { ota: OtaM
       } catch (e) {
         throw new CommandError('ENO_MANIFEST', `cannot read manifest ${manifestFile}: ${errorMessage(e)}`);
       }
-      const result = await ota.install({ manifest: bytes, file, component });
-      if (!result.ok)
-        throw new CommandError('EREJECTED', `update rejected (${result.code}): ${result.reason}`);
-      return {
-        accepted: true,
-        installId: result.installId,
-        component: result.component,
-        version: result.version,
-        seq: result.seq,
-        targetSlot: result.target,
-      };
+      return accepted(await ota.install({ manifest: bytes, file, component }));
     },
   });
   registry.register({
@@ -84,17 +74,7 @@ export function registerOtaCommands(registry: CommandRegistry, deps: { ota: OtaM
     }),
     run: async ({ manifest, component }) => {
       const bytes = typeof manifest === 'string' ? new Uint8Array(Buffer.from(manifest, 'base64')) : manifest;
-      const result = await ota.install({ manifest: bytes, component });
-      if (!result.ok)
-        throw new CommandError('EREJECTED', `update rejected (${result.code}): ${result.reason}`);
-      return {
-        accepted: true,
-        installId: result.installId,
-        component: result.component,
-        version: result.version,
-        seq: result.seq,
-        targetSlot: result.target,
-      };
+      return accepted(await ota.install({ manifest: bytes, component }));
     },
   });
   registry.register({
@@ -111,4 +91,17 @@ export function registerOtaCommands(registry: CommandRegistry, deps: { ota: OtaM
     args: z.strictObject({ component: z.string().min(1).optional() }),
     run: async ({ component }, ctx) => ota.rollback(sourceOf(ctx), component),
   });
+}
+
+/** What `ota.install` and `ota.offer` answer once the offer is accepted; a rejection is the error. */
+function accepted(result: InstallResult) {
+  if (!result.ok) throw new CommandError('EREJECTED', `update rejected (${result.code}): ${result.reason}`);
+  return {
+    accepted: true,
+    installId: result.installId,
+    component: result.component,
+    version: result.version,
+    seq: result.seq,
+    targetSlot: result.target,
+  };
 }
