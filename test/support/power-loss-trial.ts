@@ -7,13 +7,14 @@
  */
 import { access } from 'node:fs/promises';
 import path from 'node:path';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { primarySlot, slotState } from '../../agent/ota/boot/boot-order.js';
 import { NativeUbootEnv } from '../../agent/ota/boot/uboot-env-store.js';
 import { CommittedStore } from '../../agent/ota/committed-state.js';
 import { fakeImage } from '../../scripts/ota-emulator/provision.js';
-import type { PayloadServer } from './payload-server.js';
+import { PayloadServer } from './payload-server.js';
 import { SimOtaDevice, sha256Hex } from './sim-ota-device.js';
+import { tempDirs } from './temp-dir.js';
 
 export const TRIAL_IMAGE_BYTES = 1 << 20;
 export const TRIAL_CHUNK_BYTES = 131_072;
@@ -203,4 +204,30 @@ export async function runTrialSeries(o: SeriesOptions): Promise<SeriesResult> {
     if (result.resumedWrite) resumedWrites++;
   }
   return { trials, cuts, committed, resumedWrites, points };
+}
+
+/**
+ * One power-loss test file: a payload server, a series of cuts in fresh temp dirs (`dirPrefix`), the
+ * check that every cut happened, then `check` on the series. The parts are files of their own so
+ * that vitest runs them side by side.
+ */
+export function describePowerCuts(
+  title: string,
+  options: Omit<SeriesOptions, 'server' | 'newDir'> & { readonly dirPrefix: string },
+  check: (series: SeriesResult) => void,
+): void {
+  const newDir = tempDirs(options.dirPrefix);
+  describe(title, () => {
+    const server = new PayloadServer();
+    beforeAll(() => server.start());
+    afterAll(() => server.stop());
+
+    it(`leave a bootable, truthfully reported device after each of ${options.cuts} cuts`, {
+      timeout: 58_000,
+    }, async () => {
+      const series = await runTrialSeries({ ...options, server, newDir });
+      expect(series.cuts).toBe(options.cuts);
+      check(series);
+    });
+  });
 }
