@@ -27,6 +27,7 @@ import { publicKeyToPem } from '../../agent/core/ed25519-keys.js';
 import { digestFile } from '../../agent/ota/digest-file.js';
 import { signManifest } from '../../agent/ota/manifest.js';
 import { FACTORY_BOOT_VARS, writeRedundantUbootEnv } from '../ota-emulator/provision.js';
+import { drained } from './drained.js';
 import { unitRuntime } from './service-unit.js';
 import { median, parseFlags, round } from './stats.js';
 
@@ -415,18 +416,4 @@ class ImageServer {
     this.#server?.closeAllConnections();
     await new Promise<void>((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
   }
-}
-
-function drained(res: ServerResponse): Promise<void> {
-  // A client killed mid-write may have closed the response already: no 'close' would come.
-  if (res.destroyed) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.once('drain', done);
-    res.once('close', done);
-  });
 }
