@@ -26,6 +26,20 @@ async function started(device: OtaTestDevice): Promise<OtaManager> {
   return ota;
 }
 
+/** A device with one health check that keeps failing, where version 2.0.0 is installed and armed. */
+async function armed(check: { name: string; detail: string }, deadlineMs: number): Promise<OtaTestDevice> {
+  const device = await OtaTestDevice.create(await newDir(), {
+    imageBytes: SIZE,
+    checks: [{ name: check.name, check: async () => ({ ok: false, detail: check.detail }) }],
+    deadlineMs,
+  });
+  const rel = await device.release(fakeImage('2.0.0', SIZE), { seq: 3 });
+  const ota = await started(device);
+  await ota.install({ manifest: rel.manifest, file: rel.file });
+  await ota.idle();
+  return device;
+}
+
 describe('the OTA manager', () => {
   it('installs, asks for the reboot, and commits after the trial boot, with progress and reports', async () => {
     const device = await OtaTestDevice.create(await newDir(), { imageBytes: SIZE });
@@ -107,15 +121,7 @@ describe('the OTA manager', () => {
   });
 
   it("commits on the technician's word while the health checks still wait", async () => {
-    const device = await OtaTestDevice.create(await newDir(), {
-      imageBytes: SIZE,
-      checks: [{ name: 'link', check: async () => ({ ok: false, detail: 'broker unreachable' }) }],
-      deadlineMs: 60_000,
-    });
-    const rel = await device.release(fakeImage('2.0.0', SIZE), { seq: 3 });
-    const ota = await started(device);
-    await ota.install({ manifest: rel.manifest, file: rel.file });
-    await ota.idle();
+    const device = await armed({ name: 'link', detail: 'broker unreachable' }, 60_000);
     await device.reboot();
     const trial = device.manager();
     await trial.start();
@@ -124,15 +130,7 @@ describe('the OTA manager', () => {
   });
 
   it('rolls a failed health check back to the old slot and says why', async () => {
-    const device = await OtaTestDevice.create(await newDir(), {
-      imageBytes: SIZE,
-      checks: [{ name: 'points', check: async () => ({ ok: false, detail: 'chamber.temp is fault' }) }],
-      deadlineMs: 50,
-    });
-    const rel = await device.release(fakeImage('2.0.0', SIZE), { seq: 3 });
-    const ota = await started(device);
-    await ota.install({ manifest: rel.manifest, file: rel.file });
-    await ota.idle();
+    const device = await armed({ name: 'points', detail: 'chamber.temp is fault' }, 50);
     expect(await device.reboot()).toBe('B');
     const trial = await started(device);
     expect(device.rebootRequests).toHaveLength(2);
@@ -150,15 +148,7 @@ describe('the OTA manager', () => {
   });
 
   it("rolls back on the technician's word, in a trial or to the other good slot", async () => {
-    const device = await OtaTestDevice.create(await newDir(), {
-      imageBytes: SIZE,
-      deadlineMs: 60_000,
-      checks: [{ name: 'slow', check: async () => ({ ok: false, detail: 'waiting' }) }],
-    });
-    const rel = await device.release(fakeImage('2.0.0', SIZE), { seq: 3 });
-    const ota = await started(device);
-    await ota.install({ manifest: rel.manifest, file: rel.file });
-    await ota.idle();
+    const device = await armed({ name: 'slow', detail: 'waiting' }, 60_000);
     await device.reboot();
     const trial = device.manager();
     await trial.start();
