@@ -39,31 +39,40 @@ function source(data: Uint8Array, attempts: ({ stopAt?: number; error?: Error } 
   return { s, offsets };
 }
 
+/** The options every test streams with: the payload's digests, a checkpoint per chunk, fast retries. */
+function options(
+  writer: RawWriter,
+  checkpoints: number[],
+  over: Partial<TransferOptions> & Pick<TransferOptions, 'source'>,
+): TransferOptions {
+  return {
+    writer,
+    sizeBytes: SIZE,
+    sha256: sha(payload),
+    chunk: { sizeBytes: CHUNK, sha256: chunks },
+    checkpointBytes: CHUNK,
+    syncIntervalBytes: CHUNK,
+    syncIntervalMs: 60_000,
+    startOffset: 0,
+    hash: createHash('sha256'),
+    clock: new SystemClock(),
+    signal: new AbortController().signal,
+    maxAttempts: 3,
+    retryBaseMs: 1,
+    retryMaxMs: 5,
+    onCheckpoint: async (n) => {
+      checkpoints.push(n);
+    },
+    ...over,
+  };
+}
+
 async function run(dir: string, over: Partial<TransferOptions> & Pick<TransferOptions, 'source'>) {
   const file = path.join(dir, 'slot.img');
   const writer = await RawWriter.open(file, 'image');
   const checkpoints: number[] = [];
   try {
-    const result = await transfer({
-      writer,
-      sizeBytes: SIZE,
-      sha256: sha(payload),
-      chunk: { sizeBytes: CHUNK, sha256: chunks },
-      checkpointBytes: CHUNK,
-      syncIntervalBytes: CHUNK,
-      syncIntervalMs: 60_000,
-      startOffset: 0,
-      hash: createHash('sha256'),
-      clock: new SystemClock(),
-      signal: new AbortController().signal,
-      maxAttempts: 3,
-      retryBaseMs: 1,
-      retryMaxMs: 5,
-      onCheckpoint: async (n) => {
-        checkpoints.push(n);
-      },
-      ...over,
-    });
+    const result = await transfer(options(writer, checkpoints, over));
     return { result, checkpoints, file };
   } finally {
     await writer.close();
@@ -250,25 +259,7 @@ describe('streaming a payload into a slot', () => {
     const { s } = source(payload);
     const checkpoints: number[] = [];
     await expect(
-      transfer({
-        source: s,
-        writer: lying,
-        sizeBytes: SIZE,
-        sha256: sha(payload),
-        chunk: { sizeBytes: CHUNK, sha256: chunks },
-        checkpointBytes: CHUNK,
-        syncIntervalBytes: CHUNK,
-        syncIntervalMs: 60_000,
-        startOffset: 0,
-        clock: new SystemClock(),
-        signal: new AbortController().signal,
-        maxAttempts: 1,
-        retryBaseMs: 1,
-        retryMaxMs: 1,
-        onCheckpoint: async (n) => {
-          checkpoints.push(n);
-        },
-      }),
+      transfer(options(lying, checkpoints, { source: s, maxAttempts: 1, retryMaxMs: 1 })),
     ).rejects.toMatchObject({ reason: 'readback-mismatch' });
     expect(checkpoints).toEqual([]);
   });
