@@ -35,8 +35,8 @@ beforeAll(() => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
 });
 
-/** `manifest create` for a one-board rootfs payload, version 1 and seq 1; keys and output follow. */
-const createArgs = (payload: string) => [
+/** `manifest create` for a one-board rootfs payload, version 1 (seq 1 unless given); keys and output follow. */
+const createArgs = (payload: string, seq = 1) => [
   'manifest',
   'create',
   '--component',
@@ -44,7 +44,7 @@ const createArgs = (payload: string) => [
   '--version',
   '1',
   '--seq',
-  '1',
+  String(seq),
   '--hw',
   'rpi4',
   '--payload',
@@ -333,23 +333,7 @@ describe('edge-agent trust', () => {
     expect(root).toMatchObject({ v: 1, version: 1, threshold: 2 });
     const { file } = await payloadFile(dir, 64);
     const create = (keys: string[], out: string) =>
-      runCli([
-        'manifest',
-        'create',
-        '--component',
-        'rootfs',
-        '--version',
-        '1',
-        '--seq',
-        '3',
-        '--hw',
-        'rpi4',
-        '--payload',
-        file,
-        ...keys.flatMap((x) => ['--key', k(x)]),
-        '-o',
-        k(out),
-      ]);
+      runCli([...createArgs(file, 3), ...keys.flatMap((x) => ['--key', k(x)]), '-o', k(out)]);
     json(await create(['a.pem', 'b.pem'], 'ab.cose'));
     json(await create(['c.pem', 'd.pem'], 'cd.cose'));
     expect(
