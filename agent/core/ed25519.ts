@@ -48,15 +48,29 @@ export function ed25519Verify(signature: Uint8Array, message: Uint8Array, public
   if (signature.length !== SIGNATURE_BYTES || publicKey.length !== KEY_BYTES) return false;
   if (hasSmallOrder(publicKey)) return false;
   try {
-    const key = createPublicKey({
-      key: Buffer.concat([SPKI_PREFIX, publicKey]),
-      format: 'der',
-      type: 'spki',
-    });
-    return nodeVerify(null, message, key, signature);
+    return nodeVerify(null, message, publicKeyObject(publicKey), signature);
   } catch {
     return false; // an unencodable point is a failed signature, not an error
   }
+}
+
+// Importing a key decodes its point, half the cost of a verification; the keys a device verifies
+// against are few (its trust roots), so the last ones used are kept.
+const KEY_CACHE_SIZE = 16;
+const publicKeys = new Map<string, KeyObject>();
+
+function publicKeyObject(publicKey: Uint8Array): KeyObject {
+  const id = Buffer.from(publicKey).toString('hex');
+  let key = publicKeys.get(id);
+  if (key) {
+    publicKeys.delete(id); // set again below, as the most recently used
+  } else {
+    key = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' });
+    const oldest = publicKeys.keys().next();
+    if (publicKeys.size >= KEY_CACHE_SIZE && !oldest.done) publicKeys.delete(oldest.value);
+  }
+  publicKeys.set(id, key);
+  return key;
 }
 
 // The y coordinates of the eight points of order 1, 2, 4 and 8, canonical and not (p, p + 1):
