@@ -4,8 +4,8 @@
  *    time checks) on one signed command; `acceptPerS`: the whole channel per command — the checks, the
  *    replay cache's fsynced append, a no-op registry command, the Ed25519-signed result. Baseline in the
  *    same run, on a message of the same size: bare `ed25519Verify` (core/ed25519.ts, what core/cose.ts
- *    uses: node:crypto, recently used keys kept imported), node:crypto's verify with the key imported once, and
- *    @noble/curves' pure-JS verify (what the agent used before; the tests still check against it).
+ *    uses: node:crypto, recently used keys kept imported), node:crypto's verify with the key imported
+ *    once, and @noble/curves' pure-JS verify (what the agent used before; the tests check against it).
  *  - `evidenceMs`: `Attester.evidence()` after the start-up measurement, software Ed25519 identity;
  *    with swtpm and tpm2-tools installed also a TPM identity (ES256 signature and a PCR quote, each a
  *    tpm2-tools process over swtpm's socket). Baselines: signing the same claims alone, and one bare
