@@ -9,8 +9,9 @@ import { LinuxSerial } from '../../agent/hal/serial/linux.js';
 import { SimSerial } from '../../agent/hal/serial/sim.js';
 import type { SerialBackend, SerialConnection } from '../../agent/hal/serial/types.js';
 import { concatBytes } from '../support/concat-bytes.js';
-import { hasSocat, openPtyPair } from '../support/pty-pair.js';
+import { openPtyPair } from '../support/pty-pair.js';
 import { rejection } from '../support/rejection.js';
+import { describeWithTools } from '../support/system-tools.js';
 
 interface Harness {
   readonly backend: SerialBackend;
@@ -178,7 +179,7 @@ serialContract('SimSerial', async () => {
   };
 });
 
-describe.skipIf(!hasSocat())('over a socat pty pair', () => {
+describeWithTools(['socat'], 'over a socat pty pair', () => {
   serialContract('LinuxSerial (pty)', async () => {
     const pair = await openPtyPair();
     const backend = new LinuxSerial();
@@ -199,11 +200,6 @@ describe.skipIf(!hasSocat())('over a socat pty pair', () => {
       },
     };
   });
-});
-
-describe.skipIf(hasSocat())('over a socat pty pair', () => {
-  it.skip('needs socat on PATH (apt-get install socat) to run the serial contract over real ptys', () =>
-    undefined);
 });
 
 const LOOPBACK = process.env.HAL_TEST_SERIAL;

@@ -5,15 +5,13 @@
  * `persistence`, a clean stop keeps persistent sessions and their queued messages.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
+import { findTool, requireTools } from './system-tools.js';
 
-const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/local/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) =>
-  existsSync(p),
-);
+const MOSQUITTO = findTool('mosquitto');
 
 export const hasMosquitto = MOSQUITTO !== undefined;
 
@@ -44,7 +42,7 @@ export class Mosquitto {
 
   /** `persistence`: sessions and queued messages survive a clean stop (SIGTERM) of the broker. */
   static async start(options: { persistence?: boolean } = {}): Promise<Mosquitto> {
-    if (!MOSQUITTO) throw new Error('mosquitto is not installed (apt-get install mosquitto)');
+    requireTools(['mosquitto']);
     const dir = await mkdtemp(path.join(tmpdir(), 'edge-mosquitto-'));
     const broker = new Mosquitto(await freePort(), dir);
     await writeFile(

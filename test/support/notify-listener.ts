@@ -9,7 +9,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { isOnPath } from '../../agent/service/notify.js';
 
 const LISTENER = `
 import json, os, socket, sys, time, array
@@ -31,10 +30,6 @@ export interface Notification {
   readonly t: number;
   /** The assignments of one datagram, e.g. `['READY=1', 'STATUS=running']`. */
   readonly lines: readonly string[];
-}
-
-export function canListenForNotifications(): boolean {
-  return isOnPath('python3') && isOnPath('systemd-notify');
 }
 
 export class NotifyListener {

@@ -7,13 +7,14 @@
  */
 import { access } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { primarySlot, slotState } from '../../agent/ota/boot/boot-order.js';
 import { NativeUbootEnv } from '../../agent/ota/boot/uboot-env-store.js';
 import { CommittedStore } from '../../agent/ota/committed-state.js';
 import { fakeImage } from '../../scripts/ota-emulator/provision.js';
 import { PayloadServer } from './payload-server.js';
 import { SimOtaDevice, sha256Hex } from './sim-ota-device.js';
+import { describeWithTools } from './system-tools.js';
 import { tempDirs } from './temp-dir.js';
 
 export const TRIAL_IMAGE_BYTES = 1 << 20;
@@ -217,7 +218,7 @@ export function describePowerCuts(
   check: (series: SeriesResult) => void,
 ): void {
   const newDir = tempDirs(options.dirPrefix);
-  describe(title, () => {
+  describeWithTools(['fw_printenv', 'fw_setenv'], title, () => {
     const server = new PayloadServer();
     beforeAll(() => server.start());
     afterAll(() => server.stop());

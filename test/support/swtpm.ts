@@ -4,17 +4,16 @@
  * through the TCTI `swtpm:host=127.0.0.1,port=P`. Killed by its owner in afterAll.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from './mosquitto.js';
+import { findTool, requireTools } from './system-tools.js';
 
-const SWTPM = ['/usr/bin/swtpm', '/usr/local/bin/swtpm'].find((p) => existsSync(p));
-const TPM2_TOOLS = ['/usr/bin/tpm2_startup', '/usr/local/bin/tpm2_startup'].some((p) => existsSync(p));
+const SWTPM = findTool('swtpm');
 
-export const hasSwtpm = SWTPM !== undefined && TPM2_TOOLS;
+export const hasSwtpm = SWTPM !== undefined && findTool('tpm2_startup') !== undefined;
 
 export class Swtpm {
   readonly port: number;
@@ -34,13 +33,13 @@ export class Swtpm {
   }
 
   static async start(): Promise<Swtpm> {
-    if (!SWTPM) throw new Error('swtpm is not installed (apt-get install swtpm tpm2-tools)');
+    requireTools(['swtpm', 'tpm2_startup']);
     const dir = await mkdtemp(path.join(tmpdir(), 'edge-swtpm-'));
     // The control channel is the next port; find a pair that is free.
     let port = await freePort();
     while (!(await isFree(port + 1))) port = await freePort();
     const child = spawn(
-      SWTPM,
+      SWTPM as string,
       [
         'socket',
         ...['--tpmstate', `dir=${dir}`, '--tpm2'],

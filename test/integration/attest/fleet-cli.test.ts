@@ -1,14 +1,14 @@
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { connect, type MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { verifyDeviceCose1 } from '../../../agent/attest/device-cose.js';
 import { parseDevicePublicKey } from '../../../agent/attest/device-key.js';
 import { decodeResult } from '../../../agent/link/fleet-command.js';
-import { AgentProcess, CLI, type CliRun, REPO_ROOT, runCli } from '../../support/agent-process.js';
+import { AgentProcess, type CliRun, REPO_ROOT, runCli } from '../../support/agent-process.js';
 import { hasMosquitto, Mosquitto } from '../../support/mosquitto.js';
+import { describeWithTools } from '../../support/system-tools.js';
 
 function json(run: CliRun): Record<string, unknown> {
   expect(run, run.stderr).toMatchObject({ code: 0 });
@@ -57,7 +57,7 @@ async function roundTrip(name: string, args: string[]): Promise<{ resultFile: st
   return { resultFile, id: signed.id as string };
 }
 
-const ready = hasMosquitto && existsSync(CLI);
+const ready = hasMosquitto;
 
 beforeAll(async () => {
   if (!ready) return;
@@ -107,7 +107,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-describe.skipIf(!ready)('edge-agent identity, attestation and fleet commands', () => {
+describeWithTools(['mosquitto'], 'edge-agent identity, attestation and fleet commands', () => {
   it('identity show prints the derived device id and writes a public key OpenSSL reads', async () => {
     const shown = json(await runCli(['identity', 'show', '--config', path.join(dir, 'agent.yaml')]));
     expect(shown).toMatchObject({

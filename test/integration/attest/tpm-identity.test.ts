@@ -9,7 +9,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { p256 } from '@noble/curves/nist.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { signDeviceCose1, verifyDeviceCose1 } from '../../../agent/attest/device-cose.js';
 import { base32, devicePublicKeyToPem } from '../../../agent/attest/device-key.js';
 import { isIdentityError } from '../../../agent/attest/errors.js';
@@ -21,6 +21,7 @@ import { silentLogger } from '../../../agent/core/log.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { rejection } from '../../support/rejection.js';
 import { hasSwtpm, Swtpm } from '../../support/swtpm.js';
+import { describeWithTools, toolPath } from '../../support/system-tools.js';
 import { tempDirs } from '../../support/temp-dir.js';
 
 const run = promisify(execFile);
@@ -77,7 +78,7 @@ async function bundle(content: string): Promise<string> {
   return dir;
 }
 
-describe.skipIf(!hasSwtpm)('TPM identity (swtpm)', () => {
+describeWithTools(['swtpm', 'tpm2_startup'], 'TPM identity (swtpm)', () => {
   it('makes a P-256 key inside the TPM at first start and finds the same key at the next', async () => {
     const dir = path.join(await tempDir(), 'identity');
     const first = await identity(dir);
@@ -106,7 +107,7 @@ describe.skipIf(!hasSwtpm)('TPM identity (swtpm)', () => {
     await writeFile(path.join(dir, 'msg'), new TextEncoder().encode('x'));
     const sig = await id.signer.sign(new TextEncoder().encode('x'));
     await writeFile(path.join(dir, 'sig'), p256.Signature.fromBytes(sig).toBytes('der'));
-    const { stdout } = await run('openssl', [
+    const { stdout } = await run(toolPath('openssl'), [
       'dgst',
       '-sha256',
       '-verify',

@@ -4,7 +4,7 @@
  * does, keys are typed one at a time, and the test reads the screen a terminal would show. Also
  * measures keypress-to-echo and `status` round-trip latency (medians of 100).
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import { AuditLog } from '../../../agent/console/audit-log.js';
 import { Authenticator } from '../../../agent/console/authenticator.js';
 import { ConsoleServer } from '../../../agent/console/console-server.js';
@@ -15,7 +15,8 @@ import { LinuxSerial } from '../../../agent/hal/serial/linux.js';
 import type { SerialConnection } from '../../../agent/hal/serial/types.js';
 import { TEST_PASSWORD, testHash, testRegistry } from '../../support/console-harness.js';
 import { FakeClock } from '../../support/fake-clock.js';
-import { hasSocat, openPtyPair, type PtyPair } from '../../support/pty-pair.js';
+import { openPtyPair, type PtyPair } from '../../support/pty-pair.js';
+import { describeWithTools } from '../../support/system-tools.js';
 import { tempDirs } from '../../support/temp-dir.js';
 import { VirtualScreen } from '../../support/virtual-screen.js';
 
@@ -108,7 +109,7 @@ async function screenShows(r: Rig, test: RegExp | string, timeoutMs = 5000): Pro
 const promptShown = (r: Rig, prompt: string) => screenShows(r, new RegExp(`${prompt}$`));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-describe.skipIf(!hasSocat())('the serial console over a pty, driven like picocom', () => {
+describeWithTools(['socat'], 'the serial console over a pty, driven like picocom', () => {
   it('takes a technician from Enter through a lockout, commands and editing, to logout', async () => {
     const r = await openRig();
     await type(r, '\r');

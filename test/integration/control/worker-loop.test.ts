@@ -1,12 +1,11 @@
 /**
  * A `worker: true` loop for real: the PID runs in a worker thread, which needs the built JavaScript
- * (`dist/`, built by `npm test` before vitest: the worker loads `worker-ticker-main.js` and the task
+ * (`dist/`, built by `npm test` before vitest and checked by test/support/check-build.ts: the worker loads `worker-ticker-main.js` and the task
  * module next to `loop.js`). Everything the loop touches comes from dist too, so that its
  * `isAgentError` and our PointTable's errors are the same classes. Real time on the SystemClock: the
  * assertions leave room for a loaded CI machine.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -17,7 +16,6 @@ import { PlantHarness } from '../../support/plant-harness.js';
 import { tempDirs } from '../../support/temp-dir.js';
 
 const DIST = path.join(REPO_ROOT, 'dist/agent');
-const built = existsSync(path.join(DIST, 'control/loop.js'));
 const distUrl = (file: string) => pathToFileURL(path.join(DIST, file)).href;
 
 /** The built modules, typed as their sources. */
@@ -51,11 +49,7 @@ afterEach(async () => {
   for (const stop of stops.splice(0)) await stop();
 });
 
-const title = built
-  ? 'a worker-thread ControlLoop (built dist)'
-  : 'a worker-thread ControlLoop — SKIPPED: dist/agent/control/loop.js is missing; run `npx tsc -p tsconfig.build.json`';
-
-describe.skipIf(!built)(title, () => {
+describe('a worker-thread ControlLoop (built dist)', () => {
   it('controls a fast first-order plant at 10 ms, takes mode and tunings changes, and stops', async () => {
     const dist = await importDist();
     const clock = new dist.SystemClock();

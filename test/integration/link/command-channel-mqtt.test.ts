@@ -5,7 +5,7 @@
  * fleet verifies, a forged command that is refused, and a replay refused after the agent restarts.
  */
 import { connect, type MqttClient } from 'mqtt';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { z } from 'zod';
 import { registerAttestCommand } from '../../../agent/attest/attest-command.js';
 import { verifyDeviceCose1 } from '../../../agent/attest/device-cose.js';
@@ -25,6 +25,7 @@ import {
 } from '../../../agent/link/fleet-command.js';
 import { MqttLink } from '../../../agent/link/mqtt-link.js';
 import { hasMosquitto, Mosquitto } from '../../support/mosquitto.js';
+import { describeWithTools } from '../../support/system-tools.js';
 import { tempDirs } from '../../support/temp-dir.js';
 
 const tempDir = tempDirs('edge-agent-cmd-mqtt-');
@@ -161,7 +162,7 @@ function command(
   return signFleetCommand({ id, device: deviceId, iat: now, exp: now + 60, cmd, args }, [key]);
 }
 
-describe.skipIf(!hasMosquitto)('signed commands over mosquitto', () => {
+describeWithTools(['mosquitto'], 'signed commands over mosquitto', () => {
   it('a signed command goes in and a device-signed result comes out', async () => {
     const { identity } = await agent(await tempDir());
     const f = await fleet(identity.deviceId);

@@ -7,9 +7,10 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../support/agent-process.js';
 import { hasMosquitto, Mosquitto } from '../../support/mosquitto.js';
+import { describeWithTools } from '../../support/system-tools.js';
 
 let broker: Mosquitto;
 beforeAll(async () => {
@@ -39,7 +40,7 @@ async function cachedNumbers(loader: string): Promise<number> {
   return Number(stdout.trim());
 }
 
-describe.skipIf(!hasMosquitto)('the MQTT client the link loads', () => {
+describeWithTools(['mosquitto'], 'the MQTT client the link loads', () => {
   it('publishes without building the packet-id Buffer cache that plain MQTT.js builds', async () => {
     const ours = `await (await import(${JSON.stringify(path.join(REPO_ROOT, 'dist/agent/link/load-mqtt.js'))})).loadMqttConnect()`;
     expect(await cachedNumbers(ours)).toBe(0);

@@ -10,6 +10,7 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CLI, type CliRun, runCli } from '../../support/agent-process.js';
+import { toolPath } from '../../support/system-tools.js';
 import { tempDirs } from '../../support/temp-dir.js';
 
 const tempDir = tempDirs('edge-agent-cli-ota-');
@@ -64,7 +65,7 @@ describe('edge-agent keygen', () => {
     });
     expect((await stat(privateFile)).mode & 0o777).toBe(0o600);
     expect(await readFile(privateFile, 'utf8')).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
-    const derived = execFileSync('openssl', ['pkey', '-in', privateFile, '-pubout']).toString();
+    const derived = execFileSync(toolPath('openssl'), ['pkey', '-in', privateFile, '-pubout']).toString();
     expect(derived).toBe(await readFile(publicFile, 'utf8'));
   });
 
@@ -156,8 +157,8 @@ describe('edge-agent manifest', () => {
     const dir = await tempDir();
     const key = path.join(dir, 'ossl.pem');
     const pub = path.join(dir, 'ossl.pub.pem');
-    execFileSync('openssl', ['genpkey', '-algorithm', 'ed25519', '-out', key]);
-    execFileSync('openssl', ['pkey', '-in', key, '-pubout', '-out', pub]);
+    execFileSync(toolPath('openssl'), ['genpkey', '-algorithm', 'ed25519', '-out', key]);
+    execFileSync(toolPath('openssl'), ['pkey', '-in', key, '-pubout', '-out', pub]);
     const { file } = await payloadFile(dir, 1000);
     const out = path.join(dir, 'u.cose');
     json(
@@ -255,7 +256,7 @@ describe('edge-agent manifest', () => {
       path.join(dir, 'junk.pem'),
       '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n',
     );
-    execFileSync('openssl', ['genpkey', '-algorithm', 'x25519', '-out', path.join(dir, 'x.pem')]);
+    execFileSync(toolPath('openssl'), ['genpkey', '-algorithm', 'x25519', '-out', path.join(dir, 'x.pem')]);
     const base = [...createArgs(file), '-o', path.join(dir, 'u.cose')];
     const junk = await runCli([...base, '--key', path.join(dir, 'junk.pem')]);
     expect(junk).toMatchObject({ code: 78, stderr: expect.stringMatching(/junk\.pem: not a private key/) });

@@ -6,16 +6,17 @@
  */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { fakeImage } from '../../../scripts/ota-emulator/provision.js';
 import { PayloadServer } from '../../support/payload-server.js';
 import { SimOtaDevice, sha256Hex } from '../../support/sim-ota-device.js';
+import { describeWithTools } from '../../support/system-tools.js';
 import { tempDirs } from '../../support/temp-dir.js';
 
 const newDir = tempDirs('ota-emu-');
 const SIZE = 1 << 20;
 
-describe('an emulated device updating its rootfs', () => {
+describeWithTools(['fw_printenv', 'fw_setenv'], 'an emulated device updating its rootfs', () => {
   const server = new PayloadServer();
   beforeAll(() => server.start());
   afterAll(() => server.stop());

@@ -7,12 +7,13 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { AUDIT_FILE } from '../../../agent/console/audit-log.js';
 import { hashPassword } from '../../../agent/console/password-hash.js';
 import { AgentProcess, REPO_ROOT } from '../../support/agent-process.js';
-import { canListenForNotifications, NotifyListener } from '../../support/notify-listener.js';
+import { NotifyListener } from '../../support/notify-listener.js';
+import { describeWithTools } from '../../support/system-tools.js';
 import { tempDirs } from '../../support/temp-dir.js';
 
 const tempDir = tempDirs('edge-stop-');
@@ -61,13 +62,7 @@ function until(read: () => string, test: RegExp, timeoutMs = 5000): Promise<void
   });
 }
 
-if (!canListenForNotifications()) {
-  console.warn(
-    'skipping the systemd notify tests: they need python3 (the fake NOTIFY_SOCKET) and systemd-notify',
-  );
-}
-
-describe.skipIf(!canListenForNotifications())('edge-agent under systemd', () => {
+describeWithTools(['python3', 'systemd-notify'], 'edge-agent under systemd', () => {
   it('notifies READY and WATCHDOG, and on SIGTERM stops in order: outputs safe, then console closed, exit 143', async () => {
     const dir = await tempDir();
     const { file, socketPath } = await writeConfig(dir);

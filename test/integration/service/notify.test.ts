@@ -3,14 +3,15 @@
  * `$NOTIFY_SOCKET`, from the notifier alone and driven by the watchdog over a real scheduler on the
  * system clock — keep-alives at half WATCHDOG_USEC, none once the scheduler stalls.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { Scheduler } from '../../../agent/control/scheduler.js';
 import { SystemClock } from '../../../agent/core/clock.js';
 import { silentLogger } from '../../../agent/core/log.js';
 import { EventLoopProbe, SchedulerProbe } from '../../../agent/service/health-probes.js';
 import { SystemdNotifier } from '../../../agent/service/notify.js';
 import { ServiceWatchdog } from '../../../agent/service/watchdog.js';
-import { canListenForNotifications, NotifyListener } from '../../support/notify-listener.js';
+import { NotifyListener } from '../../support/notify-listener.js';
+import { describeWithTools } from '../../support/system-tools.js';
 import { tempDirs } from '../../support/temp-dir.js';
 
 const tempDir = tempDirs('edge-notify-');
@@ -22,13 +23,7 @@ afterEach(async () => {
   listener = undefined;
 });
 
-if (!canListenForNotifications()) {
-  console.warn(
-    'skipping the systemd notify tests: they need python3 (the fake NOTIFY_SOCKET) and systemd-notify',
-  );
-}
-
-describe.skipIf(!canListenForNotifications())('systemd notifications through systemd-notify', () => {
+describeWithTools(['python3', 'systemd-notify'], 'systemd notifications through systemd-notify', () => {
   it('delivers READY, STATUS, WATCHDOG and STOPPING datagrams in order', async () => {
     listener = await NotifyListener.open(await tempDir());
     const notifier = SystemdNotifier.fromEnv(

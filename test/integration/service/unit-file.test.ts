@@ -5,13 +5,13 @@
  * configuration and the polkit rule. Skipped where systemd-analyze is not installed (`apt-get install
  * systemd`).
  */
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { access, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { isOnPath } from '../../../agent/service/notify.js';
 import { CLI, REPO_ROOT } from '../../support/agent-process.js';
+import { describeWithTools } from '../../support/system-tools.js';
 import { tempDirs } from '../../support/temp-dir.js';
 
 const run = promisify(execFile);
@@ -33,19 +33,7 @@ async function localUnit(): Promise<string> {
   return file;
 }
 
-/** Why systemd-analyze cannot rate the unit here, or undefined if it can. */
-function analyzeUnavailable(): string | undefined {
-  if (!isOnPath('systemd-analyze')) return 'systemd-analyze is not installed (apt-get install systemd)';
-  const probe = spawnSync('systemd-analyze', ['security', '--offline=true', '--no-pager', UNIT], {
-    encoding: 'utf8',
-  });
-  if (probe.status !== 0) return `systemd-analyze security --offline=true fails here: ${probe.stderr.trim()}`;
-  return undefined;
-}
-const unavailable = analyzeUnavailable();
-if (unavailable) console.warn(`skipping the systemd unit checks: ${unavailable}`);
-
-describe.skipIf(unavailable !== undefined)('the systemd unit', () => {
+describeWithTools(['systemd-analyze'], 'the systemd unit', () => {
   it('passes systemd-analyze verify', async () => {
     const { stdout, stderr } = await run('systemd-analyze', ['verify', await localUnit()]);
     expect(`${stdout}${stderr}`.trim()).toBe('');

@@ -10,7 +10,7 @@ import { decode } from 'cbor-x';
 import { connect } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AgentProcess, REPO_ROOT } from '../../support/agent-process.js';
-import { hasMosquitto, Mosquitto } from '../../support/mosquitto.js';
+import { Mosquitto } from '../../support/mosquitto.js';
 import { TelemetryBackend } from '../../support/telemetry-backend.js';
 
 const SIM_BOARD = path.join(REPO_ROOT, 'boards/sim.yaml');
@@ -52,36 +52,33 @@ describe('edge-agent telemetry', () => {
     expect(reopened.boot as string).toMatch(/^00000002-/);
   });
 
-  it.skipIf(!hasMosquitto)(
-    'sends SenML to the broker named by EDGE_AGENT_LINK_URL and goes offline on SIGTERM',
-    async () => {
-      const broker = await Mosquitto.start();
-      cleanups.push(() => broker.stop());
-      const backend = await TelemetryBackend.connect(broker.url, { clientId: 'backend-agent' });
-      cleanups.push(() => backend.close());
-      const agent = new AgentProcess(['run', '--config', await configFile(CONFIG)], {
-        EDGE_AGENT_LINK_URL: broker.url,
-      });
-      cleanups.push(async () => agent.kill('SIGKILL'));
-      await agent.waitFor((r) => r.msg === 'link up', 10_000, 'the link');
-      for (let i = 0; i < 100 && !backend.readings.some((r) => r.n === 'urn:dev:gw-sim:chamber.temp'); i++) {
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      const temp = backend.readings.find((r) => r.n === 'urn:dev:gw-sim:chamber.temp');
-      expect(temp).toMatchObject({ u: 'Cel' });
-      expect(Math.abs((temp?.t ?? 0) - Date.now() / 1000)).toBeLessThan(10);
-      expect(backend.readings.some((r) => r.n.startsWith('urn:dev:gw-sim:telemetry.'))).toBe(false);
-      expect(backend.invalid).toEqual([]);
+  it('sends SenML to the broker named by EDGE_AGENT_LINK_URL and goes offline on SIGTERM', async () => {
+    const broker = await Mosquitto.start();
+    cleanups.push(() => broker.stop());
+    const backend = await TelemetryBackend.connect(broker.url, { clientId: 'backend-agent' });
+    cleanups.push(() => backend.close());
+    const agent = new AgentProcess(['run', '--config', await configFile(CONFIG)], {
+      EDGE_AGENT_LINK_URL: broker.url,
+    });
+    cleanups.push(async () => agent.kill('SIGKILL'));
+    await agent.waitFor((r) => r.msg === 'link up', 10_000, 'the link');
+    for (let i = 0; i < 100 && !backend.readings.some((r) => r.n === 'urn:dev:gw-sim:chamber.temp'); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const temp = backend.readings.find((r) => r.n === 'urn:dev:gw-sim:chamber.temp');
+    expect(temp).toMatchObject({ u: 'Cel' });
+    expect(Math.abs((temp?.t ?? 0) - Date.now() / 1000)).toBeLessThan(10);
+    expect(backend.readings.some((r) => r.n.startsWith('urn:dev:gw-sim:telemetry.'))).toBe(false);
+    expect(backend.invalid).toEqual([]);
 
-      agent.kill('SIGTERM');
-      expect((await agent.exited).code).toBe(143);
-      const status = await connect(broker.url, { protocolVersion: 5 });
-      cleanups.push(() => status.endAsync(true));
-      const retained = new Promise<Buffer>((resolve) =>
-        status.on('message', (_t, payload) => resolve(payload)),
-      );
-      await status.subscribeAsync('edge/gw-sim/status');
-      expect(decode(await retained)).toMatchObject({ state: 'offline' });
-    },
-  );
+    agent.kill('SIGTERM');
+    expect((await agent.exited).code).toBe(143);
+    const status = await connect(broker.url, { protocolVersion: 5 });
+    cleanups.push(() => status.endAsync(true));
+    const retained = new Promise<Buffer>((resolve) =>
+      status.on('message', (_t, payload) => resolve(payload)),
+    );
+    await status.subscribeAsync('edge/gw-sim/status');
+    expect(decode(await retained)).toMatchObject({ state: 'offline' });
+  });
 });

@@ -3,14 +3,15 @@
  * → broker → a backend that decodes with a generic CBOR decoder and dedupes by boot/seq. The broker
  * is stopped and started while readings flow; every reading must arrive exactly once after dedup.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { SystemClock } from '../../../agent/core/clock.js';
 import { silentLogger } from '../../../agent/core/log.js';
 import { PointTable } from '../../../agent/core/points.js';
 import { MqttLink } from '../../../agent/link/mqtt-link.js';
 import { telemetrySchema } from '../../../agent/telemetry/telemetry-schema.js';
 import { TelemetryService } from '../../../agent/telemetry/telemetry-service.js';
-import { hasMosquitto, Mosquitto } from '../../support/mosquitto.js';
+import { Mosquitto } from '../../support/mosquitto.js';
+import { describeWithTools } from '../../support/system-tools.js';
 import { TelemetryBackend } from '../../support/telemetry-backend.js';
 import { tempDirs } from '../../support/temp-dir.js';
 import { until } from '../../support/until.js';
@@ -64,7 +65,7 @@ async function agentOn(url: string, deviceId: string, config: Record<string, unk
   return { points, link, telemetry };
 }
 
-describe.skipIf(!hasMosquitto)('telemetry through a real broker', () => {
+describeWithTools(['mosquitto'], 'telemetry through a real broker', () => {
   it('delivers every reading exactly once after dedup across broker stop/start cycles, as valid SenML', async () => {
     const broker = await Mosquitto.start({ persistence: true });
     cleanups.push(() => broker.stop());

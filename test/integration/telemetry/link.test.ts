@@ -4,7 +4,7 @@
  */
 import { decode } from 'cbor-x';
 import { connect, type MqttClient } from 'mqtt';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { SystemClock } from '../../../agent/core/clock.js';
 import { createLogger, silentLogger } from '../../../agent/core/log.js';
 import { isLinkError } from '../../../agent/link/errors.js';
@@ -12,6 +12,7 @@ import { MqttLink, type MqttLinkOptions } from '../../../agent/link/mqtt-link.js
 import type { IncomingMessage } from '../../../agent/link/types.js';
 import { hasMosquitto, Mosquitto } from '../../support/mosquitto.js';
 import { rejection } from '../../support/rejection.js';
+import { describeWithTools } from '../../support/system-tools.js';
 import { until } from '../../support/until.js';
 
 let broker: Mosquitto;
@@ -71,7 +72,7 @@ async function observe(
 
 const up = (l: MqttLink) => new Promise<void>((r) => l.once('up', () => r()));
 
-describe.skipIf(!hasMosquitto)('MqttLink against mosquitto', () => {
+describeWithTools(['mosquitto'], 'MqttLink against mosquitto', () => {
   it('publishes a retained online status, and offline when stopped', async () => {
     const l = link();
     const seen = await observe(l.topics.status);

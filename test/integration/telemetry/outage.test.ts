@@ -7,7 +7,7 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { SystemClock } from '../../../agent/core/clock.js';
 import { silentLogger } from '../../../agent/core/log.js';
 import { PointTable } from '../../../agent/core/points.js';
@@ -15,7 +15,8 @@ import { MqttLink } from '../../../agent/link/mqtt-link.js';
 import { openTelemetryStore } from '../../../agent/telemetry/store.js';
 import { telemetrySchema } from '../../../agent/telemetry/telemetry-schema.js';
 import { TelemetryService } from '../../../agent/telemetry/telemetry-service.js';
-import { hasMosquitto, Mosquitto } from '../../support/mosquitto.js';
+import { Mosquitto } from '../../support/mosquitto.js';
+import { describeWithTools } from '../../support/system-tools.js';
 import { TelemetryBackend } from '../../support/telemetry-backend.js';
 import { tempDirs } from '../../support/temp-dir.js';
 import { until } from '../../support/until.js';
@@ -69,7 +70,7 @@ async function startAgent(url: string, deviceId: string, stateDir: string, confi
   return { points, telemetry, stop };
 }
 
-describe.skipIf(!hasMosquitto)('telemetry through an outage', () => {
+describeWithTools(['mosquitto'], 'telemetry through an outage', () => {
   it('holds the disk budget during a long outage, reports every drop, and accounts for every reading', async () => {
     // A persistent broker: the backend's session (its subscriptions) outlives the outage.
     const broker = await Mosquitto.start({ persistence: true });

@@ -21,6 +21,7 @@ import { ecdsaDerToRaw } from '../../../agent/attest/es256.js';
 import { kidOf, signCose, sigStructure1, verifyCose } from '../../../agent/core/cose.js';
 import { ed25519TestSigner, p256TestSigner } from '../../support/device-signers.js';
 import { cbor } from '../../support/hand-cbor.js';
+import { toolPath } from '../../support/system-tools.js';
 import { tempDirs } from '../../support/temp-dir.js';
 
 const tempDir = tempDirs('edge-agent-device-cose-');
@@ -60,14 +61,14 @@ describe('device COSE_Sign1', () => {
     await writeFile(path.join(dir, 'pub.pem'), devicePublicKeyToPem(signer.publicKey));
     await writeFile(path.join(dir, 'tbs'), tbs);
     await writeFile(path.join(dir, 'sig.der'), p256.Signature.fromBytes(sigRaw).toBytes('der'));
-    const out = execFileSync('openssl', [
+    const out = execFileSync(toolPath('openssl'), [
       ...['dgst', '-sha256', '-verify', path.join(dir, 'pub.pem')],
       ...['-signature', path.join(dir, 'sig.der'), path.join(dir, 'tbs')],
     ]).toString();
     expect(out.trim()).toBe('Verified OK');
 
     // OpenSSL signs a Sig_structure with its own P-256 key; we assemble and verify the COSE object.
-    execFileSync('openssl', [
+    execFileSync(toolPath('openssl'), [
       'ecparam',
       '-name',
       'prime256v1',
@@ -76,10 +77,15 @@ describe('device COSE_Sign1', () => {
       '-out',
       path.join(dir, 'k.pem'),
     ]);
-    const pem = execFileSync('openssl', ['pkey', '-in', path.join(dir, 'k.pem'), '-pubout']).toString();
+    const pem = execFileSync(toolPath('openssl'), [
+      'pkey',
+      '-in',
+      path.join(dir, 'k.pem'),
+      '-pubout',
+    ]).toString();
     const parsed = parseDevicePublicKey(pem);
     if (!parsed.ok) throw new Error(parsed.reason);
-    execFileSync('openssl', [
+    execFileSync(toolPath('openssl'), [
       ...['dgst', '-sha256', '-sign', path.join(dir, 'k.pem')],
       ...['-out', path.join(dir, 'ossl.der'), path.join(dir, 'tbs')],
     ]);

@@ -12,6 +12,7 @@ import { isIdentityError } from '../../../agent/attest/errors.js';
 import { type IdentitySettings, loadIdentity } from '../../../agent/attest/identity.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { rejection } from '../../support/rejection.js';
+import { toolPath } from '../../support/system-tools.js';
 import { tempDirs } from '../../support/temp-dir.js';
 
 const tempDir = tempDirs('edge-agent-identity-');
@@ -33,7 +34,7 @@ describe('software identity', () => {
     expect(id.deviceId).toBe(base32(id.signer.kid));
     expect(id.deviceId).toMatch(/^[a-z2-7]{13}$/);
     // OpenSSL reads the key and derives the same public key the identity shows.
-    const pub = execFileSync('openssl', ['pkey', '-in', keyFile, '-pubout']).toString();
+    const pub = execFileSync(toolPath('openssl'), ['pkey', '-in', keyFile, '-pubout']).toString();
     expect(pub).toBe(id.publicKeyPem());
     const parsed = parseDevicePublicKey(pub);
     expect(parsed.ok && Buffer.from(parsed.publicKey).equals(Buffer.from(id.signer.publicKey))).toBe(true);

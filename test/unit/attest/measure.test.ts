@@ -9,6 +9,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { countBoot } from '../../../agent/attest/boot-count.js';
 import { canonicalJson, measureFile, measureTree, measureValue } from '../../../agent/attest/measure.js';
+import { toolPath } from '../../support/system-tools.js';
 import { tempDirs } from '../../support/temp-dir.js';
 
 const tempDir = tempDirs('edge-agent-measure-');
@@ -27,7 +28,7 @@ describe('measurements', () => {
   it('hashes a file as sha256sum does', async () => {
     const dir = await tempDir();
     await writeFile(path.join(dir, 'slot.img'), Buffer.alloc(3 << 20, 7));
-    const expected = execFileSync('sha256sum', [path.join(dir, 'slot.img')])
+    const expected = execFileSync(toolPath('sha256sum'), [path.join(dir, 'slot.img')])
       .toString()
       .split(' ')[0];
     expect(hex(await measureFile(path.join(dir, 'slot.img')))).toBe(expected);

@@ -29,6 +29,7 @@ import {
 } from '../../../agent/core/ed25519-keys.js';
 import { concatBytes } from '../../support/concat-bytes.js';
 import { cbor, headOf, hexBytes } from '../../support/hand-cbor.js';
+import { toolPath } from '../../support/system-tools.js';
 import { tempDirs } from '../../support/temp-dir.js';
 
 const tempDir = tempDirs('edge-agent-cose-');
@@ -59,7 +60,7 @@ const RFC8032 = [
 ];
 
 function openssl(args: string[], input?: Uint8Array | string): Buffer {
-  return execFileSync('openssl', args, { input, stdio: ['pipe', 'pipe', 'pipe'] });
+  return execFileSync(toolPath('openssl'), args, { input, stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
 /** A key pair made by `openssl genpkey`, read back through our PEM parsers. */

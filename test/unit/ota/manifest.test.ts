@@ -31,6 +31,7 @@ import {
 import { trustFromKeys } from '../../../agent/ota/trust.js';
 import { concatBytes } from '../../support/concat-bytes.js';
 import { cbor, headOf } from '../../support/hand-cbor.js';
+import { toolPath } from '../../support/system-tools.js';
 import { tempDirs } from '../../support/temp-dir.js';
 
 const tempDir = tempDirs('edge-agent-manifest-');
@@ -415,7 +416,7 @@ describe('a manifest from an independent implementation', () => {
   it('verifies when the payload and COSE framing are written by hand and signed by openssl', async () => {
     const dir = await tempDir();
     const keyFile = path.join(dir, 'fleet.pem');
-    execFileSync('openssl', ['genpkey', '-algorithm', 'ed25519', '-out', keyFile]);
+    execFileSync(toolPath('openssl'), ['genpkey', '-algorithm', 'ed25519', '-out', keyFile]);
     const parsed = parsePrivateKeyPem(await readFile(keyFile, 'utf8'));
     if (!parsed.ok) throw new Error(parsed.reason);
     const key: KeyPair = parsed.value;
@@ -438,7 +439,7 @@ describe('a manifest from an independent implementation', () => {
       cbor.bstr(payload),
     ]);
     await writeFile(path.join(dir, 'tbs'), tbs);
-    const sig = execFileSync('openssl', [
+    const sig = execFileSync(toolPath('openssl'), [
       'pkeyutl',
       '-sign',
       '-rawin',

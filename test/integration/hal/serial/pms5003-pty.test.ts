@@ -4,7 +4,7 @@
  * file I/O — whole, split mid-frame, corrupted — then kills socat as if the USB adapter were pulled.
  */
 import { type FileHandle, open } from 'node:fs/promises';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import { SystemClock } from '../../../../agent/core/clock.js';
 import { type Device, DeviceDataError } from '../../../../agent/hal/device.js';
 import { isSerialError } from '../../../../agent/hal/serial/errors.js';
@@ -12,10 +12,11 @@ import { LinuxSerial } from '../../../../agent/hal/serial/linux.js';
 import { pms5003Driver } from '../../../../agent/hal/serial/pms5003/driver.js';
 import { encodePms5003Frame } from '../../../../agent/hal/serial/pms5003/frame.js';
 import { onlyBuses } from '../../../support/only-buses.js';
-import { hasSocat, openPtyPair, type PtyPair } from '../../../support/pty-pair.js';
+import { openPtyPair, type PtyPair } from '../../../support/pty-pair.js';
 import { RecordingContext } from '../../../support/recording-context.js';
+import { describeWithTools } from '../../../support/system-tools.js';
 
-describe.skipIf(!hasSocat())('pms5003 driver over a pty (socat)', () => {
+describeWithTools(['socat'], 'pms5003 driver over a pty (socat)', () => {
   let pair: PtyPair;
   let serial: LinuxSerial;
   let sensorEnd: FileHandle;
@@ -89,8 +90,4 @@ describe.skipIf(!hasSocat())('pms5003 driver over a pty (socat)', () => {
     await vi.waitFor(() => expect(ctx.losses).toHaveLength(1), { timeout: 3000 });
     expect(isSerialError(ctx.losses[0], 'EDISCONNECTED')).toBe(true);
   });
-});
-
-describe.skipIf(hasSocat())('pms5003 driver over a pty (socat)', () => {
-  it.skip('needs socat on PATH (apt-get install socat) to make the pty pair', () => undefined);
 });
