@@ -29,6 +29,8 @@ export interface TelemetryServiceDeps {
   readonly link?: Link | undefined;
   /** Seam for "is NTP synced" (default: timedatectl on Linux). */
   readonly isWallClockTrusted?: IsWallClockTrusted | undefined;
+  /** Seam for opening the LevelDB store (default: `openTelemetryStore`); tests watch its I/O. */
+  readonly openStore?: typeof openTelemetryStore | undefined;
 }
 
 export interface TelemetryServiceOptions {
@@ -98,7 +100,8 @@ export class TelemetryService {
     const budgetBytes = c.budget;
     // LevelDB's log grows to its write buffer before it becomes a table: keep it small against the budget.
     const writeBufferBytes = Math.max(64 * 1024, Math.min(4 * 1024 * 1024, Math.floor(budgetBytes / 8)));
-    const store = await openTelemetryStore(this.#dir, { writeBufferBytes }, () => clock.nowMs());
+    const open = this.#deps.openStore ?? openTelemetryStore;
+    const store = await open(this.#dir, { writeBufferBytes }, () => clock.nowMs());
     this.#store = store;
     if (store.recovered)
       log.error({ dir: this.#dir, recovered: store.recovered }, 'telemetry database was corrupt');

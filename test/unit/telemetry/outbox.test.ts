@@ -10,6 +10,7 @@ import type { Reading } from '../../../agent/telemetry/reading.js';
 import { openTelemetryStore, type TelemetryStore } from '../../../agent/telemetry/store.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { tempDirs } from '../../support/temp-dir.js';
+import { trackStore } from '../../support/tracked-store.js';
 
 const tempDir = tempDirs('edge-outbox-');
 
@@ -25,6 +26,8 @@ const OPTIONS: OutboxOptions = {
 interface Harness {
   clock: FakeClock;
   store: TelemetryStore;
+  /** Resolves once the store's pending I/O has finished. */
+  idle: () => Promise<void>;
   outbox: Outbox;
   trust: { trusted: boolean };
   sealed: BatchInfo[];
@@ -37,7 +40,8 @@ async function harness(
   clock = new FakeClock(),
 ): Promise<Harness> {
   const d = dir ?? (await tempDir());
-  const store = await openTelemetryStore(d);
+  const tracked = trackStore(await openTelemetryStore(d));
+  const { store } = tracked;
   const bootId = await nextBootId(store.meta);
   const trust = { trusted: true };
   const outbox = new Outbox(
@@ -53,7 +57,7 @@ async function harness(
   await outbox.open();
   const sealed: BatchInfo[] = [];
   outbox.on('sealed', (b) => sealed.push(b));
-  return { clock, store, outbox, trust, sealed, dir: d };
+  return { clock, store, idle: () => tracked.idle(), outbox, trust, sealed, dir: d };
 }
 
 async function reopen(h: Harness, options: Partial<OutboxOptions> = {}): Promise<Harness> {
@@ -78,16 +82,16 @@ function reading(
   };
 }
 
-/** Advances fake time until `promise` settles, letting real LevelDB I/O finish between steps. */
-async function settle<T>(clock: FakeClock, promise: Promise<T>, stepMs = 10): Promise<T> {
+/** Advances fake time until `promise` settles, letting LevelDB's I/O finish between steps. */
+async function settle<T>(h: Harness, promise: Promise<T>, stepMs = 10): Promise<T> {
   let done = false;
   promise.then(
     () => (done = true),
     () => (done = true),
   );
   for (let i = 0; i < 2000 && !done; i++) {
-    await clock.advance(stepMs);
-    await new Promise((r) => setTimeout(r, 1)); // real time for LevelDB's fsync
+    await h.clock.advance(stepMs);
+    await h.idle();
   }
   return promise;
 }
@@ -112,9 +116,9 @@ describe('Outbox group commit', () => {
       acked = true;
     });
     await h.clock.advance(49);
-    await new Promise((r) => setTimeout(r, 20));
+    await h.idle();
     expect(acked).toBe(false);
-    await settle(h.clock, p);
+    await settle(h, p);
     expect(acked).toBe(true);
     const again = await reopen(h);
     expect(await allReadings(again)).toEqual(
@@ -137,9 +141,9 @@ describe('Outbox group commit', () => {
   it('seals a batch after batchMaxAgeMs or batchMaxItems, with keys that carry the boot id and seq in order', async () => {
     const h = await harness({ batchMaxItems: 3 });
     const ps = [1, 2, 3, 4].map((v) => h.outbox.appendReading(reading(h.clock, 'a', v)));
-    await settle(h.clock, Promise.all(ps));
+    await settle(h, Promise.all(ps));
     expect(h.sealed.map((b) => [b.seq, b.items])).toEqual([[1, 3]]);
-    await settle(h.clock, h.clock.advance(500));
+    await settle(h, h.clock.advance(500));
     expect(h.sealed.map((b) => [b.seq, b.items])).toEqual([
       [1, 3],
       [2, 1],
@@ -153,7 +157,7 @@ describe('Outbox group commit', () => {
   it('writes a batch as one part per commit, and one compact part once it is sealed', async () => {
     const h = await harness();
     for (const v of [1, 2, 3]) {
-      await settle(h.clock, h.outbox.appendReading(reading(h.clock, 'a', v)));
+      await settle(h, h.outbox.appendReading(reading(h.clock, 'a', v)));
     }
     const parts = async () => {
       const keys: string[] = [];
@@ -178,7 +182,7 @@ describe('Outbox group commit', () => {
     h.trust.trusted = true;
     h.outbox.sealOpen();
     const b = h.outbox.appendReading(reading(h.clock, 'a', 2));
-    await settle(h.clock, Promise.all([a, b]));
+    await settle(h, Promise.all([a, b]));
     await h.outbox.flush({ seal: true });
     expect(h.sealed.map((x) => [x.trusted, x.items])).toEqual([
       [false, 1],
@@ -192,7 +196,7 @@ describe('Outbox group commit', () => {
     const h = await harness();
     const at = { wallMs: h.clock.nowMs(), monoMs: h.clock.monotonicMs() };
     await settle(
-      h.clock,
+      h,
       h.outbox.appendEvent({ type: 'alarm', data: { id: 'x', state: 'active-unacked' }, ...at }),
     );
     await h.outbox.flush({ seal: true });
@@ -211,14 +215,14 @@ describe('Outbox group commit', () => {
 describe('Outbox lease, ack and release', () => {
   it('deletes an acknowledged batch for good and keeps a released one', async () => {
     const h = await harness({ batchMaxItems: 1 });
-    await settle(h.clock, Promise.all([1, 2].map((v) => h.outbox.appendReading(reading(h.clock, 'a', v)))));
+    await settle(h, Promise.all([1, 2].map((v) => h.outbox.appendReading(reading(h.clock, 'a', v)))));
     const [first, second] = h.sealed as [BatchInfo, BatchInfo];
     expect(h.outbox.lease(first.id)).toBeDefined();
     expect(h.outbox.lease(first.id)).toBeUndefined(); // already leased
     h.outbox.ack(first.id);
     h.outbox.lease(second.id);
     h.outbox.release(second.id);
-    await settle(h.clock, h.clock.advance(100));
+    await settle(h, h.clock.advance(100));
     const again = await reopen(h);
     expect((await allReadings(again)).map((r) => r.value)).toEqual([2]);
     await again.outbox.close();
@@ -229,10 +233,7 @@ describe('Outbox lease, ack and release', () => {
 describe('Outbox corruption', () => {
   it('quarantines a record that does not decode, counts it, and keeps every other reading', async () => {
     const h = await harness({ batchMaxItems: 1 });
-    await settle(
-      h.clock,
-      Promise.all([1, 2, 3].map((v) => h.outbox.appendReading(reading(h.clock, 'a', v)))),
-    );
+    await settle(h, Promise.all([1, 2, 3].map((v) => h.outbox.appendReading(reading(h.clock, 'a', v)))));
     await h.outbox.close();
     // Bit rot in the middle record.
     const keys: string[] = [];
@@ -264,9 +265,9 @@ describe('Outbox byte budget', () => {
     for (let i = 0; i < 400; i++) {
       const p = h.outbox.appendReading(reading(h.clock, 'chamber.temp', 20 + (i % 10) / 10));
       await h.clock.advance(100);
-      if (i % 50 === 49) await settle(h.clock, p);
+      if (i % 50 === 49) await settle(h, p);
     }
-    await settle(h.clock, h.outbox.flush({ seal: true }));
+    await settle(h, h.outbox.flush({ seal: true }));
     const stats = h.outbox.stats();
     expect(stats.bytes).toBeLessThanOrEqual(6_000);
     expect(stats.downsampled).toBeGreaterThan(0);
@@ -295,13 +296,13 @@ describe('Outbox byte budget', () => {
     const put = async (priority: Reading['priority'], n: number) => {
       for (let i = 0; i < n; i++) {
         const p = h.outbox.appendReading(reading(h.clock, `p${priority}.${i}`, i, priority));
-        if (i % 20 === 19) await settle(h.clock, p);
+        if (i % 20 === 19) await settle(h, p);
       }
     };
     await put('normal', 60);
     await put('low', 60);
     await put('normal', 60);
-    await settle(h.clock, h.outbox.flush({ seal: true }));
+    await settle(h, h.outbox.flush({ seal: true }));
     const stats = h.outbox.stats();
     expect(stats.bytes).toBeLessThanOrEqual(4_000);
     expect(stats.dropped.low).toBeGreaterThan(0);

@@ -9,14 +9,15 @@ import { registerTelemetryCommands } from '../../../agent/commands/telemetry-com
 import { silentLogger } from '../../../agent/core/log.js';
 import { PointTable } from '../../../agent/core/points.js';
 import type { Outbox } from '../../../agent/telemetry/outbox.js';
+import { openTelemetryStore } from '../../../agent/telemetry/store.js';
 import type { PartContent } from '../../../agent/telemetry/stored-batch.js';
 import { telemetrySchema } from '../../../agent/telemetry/telemetry-schema.js';
 import { TelemetryService } from '../../../agent/telemetry/telemetry-service.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { tempDirs } from '../../support/temp-dir.js';
+import { type TrackedStore, trackStore } from '../../support/tracked-store.js';
 
 const tempDir = tempDirs('edge-telemetry-svc-');
-const io = () => new Promise((r) => setTimeout(r, 3));
 
 async function setup(config: Record<string, unknown> = {}, stateDir?: string) {
   const clock = new FakeClock();
@@ -24,8 +25,18 @@ async function setup(config: Record<string, unknown> = {}, stateDir?: string) {
   points.declare({ name: 'chamber.temp', unit: 'Cel' });
   points.declare({ name: 'door.state' });
   const dir = stateDir ?? (await tempDir());
+  let tracked: TrackedStore | undefined;
   const telemetry = new TelemetryService(
-    { clock, log: silentLogger(), points, isWallClockTrusted: async () => true },
+    {
+      clock,
+      log: silentLogger(),
+      points,
+      isWallClockTrusted: async () => true,
+      openStore: async (...args) => {
+        tracked = trackStore(await openTelemetryStore(...args));
+        return tracked.store;
+      },
+    },
     {
       config: telemetrySchema.parse({
         commitIntervalMs: 10,
@@ -41,7 +52,8 @@ async function setup(config: Record<string, unknown> = {}, stateDir?: string) {
   const run = async (ms: number) => {
     for (let t = 0; t < ms; t += 10) {
       await clock.advance(10);
-      await io();
+      // Between fake-clock steps, LevelDB's I/O (and the point filters' async work) completes.
+      await tracked?.idle();
     }
   };
   return { clock, points, telemetry, run, dir };

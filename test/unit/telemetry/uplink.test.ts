@@ -13,6 +13,7 @@ import { openTelemetryStore } from '../../../agent/telemetry/store.js';
 import { Uplink, type UplinkOptions } from '../../../agent/telemetry/uplink.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { tempDirs } from '../../support/temp-dir.js';
+import { trackStore } from '../../support/tracked-store.js';
 import { until } from '../../support/until.js';
 import { FakeLink } from './fake-link.js';
 
@@ -28,7 +29,8 @@ const OPTIONS: UplinkOptions = {
 
 async function setup(options: Partial<UplinkOptions> = {}) {
   const clock = new FakeClock();
-  const store = await openTelemetryStore(await tempDir());
+  const tracked = trackStore(await openTelemetryStore(await tempDir()));
+  const { store } = tracked;
   const bootId = await nextBootId(store.meta);
   const trust = { trusted: true };
   const offsets = new Map<string, number>();
@@ -55,8 +57,8 @@ async function setup(options: Partial<UplinkOptions> = {}) {
     { clock, log: silentLogger(), outbox, link, wallClock },
     { ...OPTIONS, ...options },
   );
-  // Fake time for the uplink's timers; real time for LevelDB's I/O to finish between steps.
-  const io = () => new Promise((r) => setTimeout(r, 2));
+  // Fake time for the uplink's timers; between steps, LevelDB's I/O runs to completion.
+  const io = () => tracked.idle();
   const run = async (ms: number, stepMs = 10) => {
     for (let t = 0; t < ms; t += stepMs) {
       await clock.advance(stepMs);
@@ -186,12 +188,23 @@ describe('Uplink', () => {
   it('hands batches to the link oldest first even when an older one is read back later', async () => {
     const h = await setup({ inFlightMax: 4 });
     for (let i = 0; i < 4; i++) await h.add('old', [i]);
-    // The oldest batch's read from LevelDB is the slowest (a cold block, a busy disk).
+    // The oldest batch's read from LevelDB is the slowest (a cold block, a busy disk): it finishes
+    // only after the three newer ones.
     const read = h.outbox.read.bind(h.outbox);
     const first = h.outbox.batches().next().value?.id;
+    let newerRead = 0;
+    let releaseFirst = () => {};
+    const firstMayFinish = new Promise<void>((resolve) => {
+      releaseFirst = resolve;
+    });
     vi.spyOn(h.outbox, 'read').mockImplementation(async (id) => {
-      if (id === first) await new Promise((r) => setTimeout(r, 50));
-      return read(id);
+      if (id === first) {
+        await firstMayFinish;
+        return read(id);
+      }
+      const batch = await read(id);
+      if (++newerRead === 3) releaseFirst();
+      return batch;
     });
     h.uplink.start();
     h.link.up();

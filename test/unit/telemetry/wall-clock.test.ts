@@ -12,20 +12,24 @@ import {
 } from '../../../agent/telemetry/wall-clock.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { tempDirs } from '../../support/temp-dir.js';
+import { trackStore } from '../../support/tracked-store.js';
 
 const tempDir = tempDirs('edge-wallclock-');
 const OPTIONS: WallClockOptions = { mode: 'ntp', pollMs: 5000, persistEveryMs: 60_000 };
 
-async function withStore<T>(dir: string, fn: (store: TelemetryStore) => Promise<T>): Promise<T> {
-  const store = await openTelemetryStore(dir);
+/** Runs `fn` on a store; `idle()` resolves once the store's I/O (and what it started) has finished. */
+async function withStore<T>(
+  dir: string,
+  fn: (store: TelemetryStore, idle: () => Promise<void>) => Promise<T>,
+): Promise<T> {
+  const tracked = trackStore(await openTelemetryStore(dir));
+  const { store } = tracked;
   try {
-    return await fn(store);
+    return await fn(store, () => tracked.idle());
   } finally {
     await store.close();
   }
 }
-
-const io = () => new Promise((r) => setTimeout(r, 5));
 
 describe('WallClock', () => {
   it('is trusted at once in system mode', async () => {
@@ -50,7 +54,7 @@ describe('WallClock', () => {
     const clock = new FakeClock({ wallMs: 86_400_000, monoMs: 10_000 }); // 1970: no RTC
     let synced = false;
     const trusted: number[] = [];
-    await withStore(dir, async (store) => {
+    await withStore(dir, async (store, idle) => {
       const w = new WallClock(
         { clock, log: silentLogger(), meta: store.meta, isWallClockTrusted: async () => synced },
         OPTIONS,
@@ -59,12 +63,12 @@ describe('WallClock', () => {
       await w.start('00000001-aaaaaaaa');
       expect(w.trusted).toBe(false);
       await clock.advance(5000);
-      await io();
+      await idle();
       expect(w.trusted).toBe(false);
       synced = true;
       clock.setWallMs(Date.UTC(2026, 2, 1)); // NTP stepped the clock (monotonic: 15 s)
       await clock.advance(5000);
-      await io();
+      await idle();
       expect(w.trusted).toBe(true);
       expect(trusted).toEqual([Date.UTC(2026, 2, 1) - 15_000]);
       expect(w.offsetFor('00000001-aaaaaaaa')).toBe(Date.UTC(2026, 2, 1) - 15_000);
