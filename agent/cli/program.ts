@@ -6,7 +6,6 @@
 import path from 'node:path';
 import { Command } from 'commander';
 import { identitySettingsFrom } from '../attest/attest-schema.js';
-import { registerAttestCommands } from '../attest/cli/register.js';
 import { loadConfig } from '../config/load-config.js';
 import { DEFAULT_CONSOLE_SOCKET, runConsoleClient } from '../console/socket-client.js';
 import { SystemClock } from '../core/clock.js';
@@ -14,9 +13,10 @@ import { isConfigError } from '../core/errors.js';
 import { hostPaths } from '../core/host-paths.js';
 import { packageInfo } from '../core/package-info.js';
 import { DRIVERS } from '../hal/drivers/registry.js';
-import { CliError, EXIT_BAD_KEY } from '../ota/cli/cli-io.js';
-import { type CliProcess, registerOtaCommands } from '../ota/cli/register.js';
 import type { RunOptions } from '../run-options.js';
+import { registerAttestCommands } from './attest/register.js';
+import { type CliProcess, registerOtaCommands } from './ota/register.js';
+import { CliError, EXIT_BAD_KEY } from './shared/cli-io.js';
 
 export interface ProgramIo {
   /** `edge-agent run`: the agent itself (main.ts). */

@@ -9,10 +9,10 @@
  */
 import type { Command, CommanderError } from 'commander';
 import { errorMessage } from '../../core/errors.js';
-import { CliError, type CliIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './cli-io.js';
+import { CliError, type CliIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../shared/cli-io.js';
+import { collect } from '../shared/parse-args.js';
 import type { manifestCreateCommand } from './manifest-create.js';
 import type { manifestVerifyCommand } from './manifest-verify.js';
-import { collect } from './parse-args.js';
 import type { trustCreateCommand, trustRotateCommand } from './trust-commands.js';
 
 export interface CliProcess extends CliIo {
