@@ -15,8 +15,8 @@ import { packageInfo } from '../core/package-info.js';
 import { DRIVERS } from '../hal/drivers/registry.js';
 import type { RunOptions } from '../run-options.js';
 import { registerAttestCommands } from './attest/register.js';
-import { type CliProcess, registerOtaCommands } from './ota/register.js';
-import { CliError, EXIT_BAD_KEY } from './shared/cli-io.js';
+import { registerOtaCommands } from './ota/register.js';
+import { CliError, type CliProcess, EXIT_BAD_KEY } from './shared/cli-io.js';
 
 export interface ProgramIo {
   /** `edge-agent run`: the agent itself (main.ts). */

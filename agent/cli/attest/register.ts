@@ -8,8 +8,7 @@ import type { Command, CommanderError } from 'commander';
 import type { IdentitySettings } from '../../attest/identity.js';
 import type { Clock } from '../../core/clock.js';
 import { errorMessage } from '../../core/errors.js';
-import type { CliProcess } from '../ota/register.js';
-import { CliError, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../shared/cli-io.js';
+import { CliError, type CliProcess, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../shared/cli-io.js';
 import { collect } from '../shared/parse-args.js';
 import type { signCommandCommand } from './fleet-commands.js';
 

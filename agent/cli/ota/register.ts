@@ -9,18 +9,11 @@
  */
 import type { Command, CommanderError } from 'commander';
 import { errorMessage } from '../../core/errors.js';
-import { CliError, type CliIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../shared/cli-io.js';
+import { CliError, type CliProcess, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../shared/cli-io.js';
 import { collect } from '../shared/parse-args.js';
 import type { manifestCreateCommand } from './manifest-create.js';
 import type { manifestVerifyCommand } from './manifest-verify.js';
 import type { trustCreateCommand, trustRotateCommand } from './trust-commands.js';
-
-export interface CliProcess extends CliIo {
-  /** Sets the exit code the process ends with once the command returns. */
-  setExitCode(code: number): void;
-  /** Ends the process now (commander's usage errors and help). */
-  exit(code: number): never;
-}
 
 export function registerOtaCommands(program: Command, proc: CliProcess): void {
   program.enablePositionalOptions();
