@@ -14,8 +14,8 @@ import { hostPaths } from '../core/host-paths.js';
 import { packageInfo } from '../core/package-info.js';
 import { DRIVERS } from '../hal/drivers/registry.js';
 import type { RunOptions } from '../run-options.js';
-import { registerAttestCommands } from './attest/register.js';
-import { registerOtaCommands } from './ota/register.js';
+import { addAttestTools } from './attest/add-attest-tools.js';
+import { addOtaTools } from './ota/add-ota-tools.js';
 import { CliError, type CliProcess, EXIT_BAD_KEY } from './shared/cli-io.js';
 
 export interface ProgramIo {
@@ -70,8 +70,8 @@ export function buildProgram(io: ProgramIo): Command {
       io.cli.setExitCode(await runPasswd({ user: opts.user, stdin, stdout, stderr }));
     });
 
-  registerOtaCommands(program, io.cli);
-  registerAttestCommands(program, io.cli, {
+  addOtaTools(program, io.cli);
+  addAttestTools(program, io.cli, {
     clock: new SystemClock(),
     identitySettings: async (o) => {
       try {

@@ -5,7 +5,8 @@
  * mistakes commander detects (missing option, unknown flag) exit 2. Program options are made positional
  * (`edge-agent --version`, not `edge-agent manifest create --version`), since `manifest create` has a
  * `--version` of its own. The commands themselves are imported when run, so that `edge-agent run`
- * does not load them.
+ * does not load them. (The running agent's `ota.*` console and fleet commands are another thing:
+ * commands/ota-commands.ts.)
  */
 import type { Command, CommanderError } from 'commander';
 import { errorMessage } from '../../core/errors.js';
@@ -15,7 +16,7 @@ import type { manifestCreateCommand } from './manifest-create.js';
 import type { manifestVerifyCommand } from './manifest-verify.js';
 import type { trustCreateCommand, trustRotateCommand } from './trust-commands.js';
 
-export function registerOtaCommands(program: Command, proc: CliProcess): void {
+export function addOtaTools(program: Command, proc: CliProcess): void {
   program.enablePositionalOptions();
   const run =
     <A extends unknown[]>(fn: (...args: A) => Promise<void>) =>
