@@ -19,6 +19,8 @@ import { tempDirs } from '../../support/temp-dir.js';
 const DIST = path.join(REPO_ROOT, 'dist/agent');
 const built = existsSync(path.join(DIST, 'control/loop.js'));
 const distUrl = (file: string) => pathToFileURL(path.join(DIST, file)).href;
+/** Where the loop finds its worker modules (the composition root passes code-dir.ts's). */
+const codeDir = pathToFileURL(`${DIST}/`);
 
 /** The built modules, typed as their sources. */
 type Dist = typeof import('../../../agent/control/loop.js') &
@@ -88,7 +90,7 @@ describe.skipIf(!built)(title, () => {
       tunings: { kp: 0.01, ki: 0.05, kd: 0 },
       worker: true,
     });
-    const loop = new dist.ControlLoop({ clock, log, points, alarms }, config);
+    const loop = new dist.ControlLoop({ clock, log, points, alarms, codeDir }, config);
     loop.declarePoints();
     const scheduler = new dist.Scheduler({ clock, log });
     for (const task of loop.tasks()) scheduler.add(task);
@@ -157,7 +159,8 @@ describe.skipIf(!built)(title, () => {
       points.update('chamber.temp', 30, 'test');
       const config = loopSchema.parse({ name: 'chamber', input: 'chamber.temp', output: 'heater.power',
         setpoint: 40, periodMs: 10, tunings: { kp: 0.01, ki: 0.1, kd: 0 }, worker: true });
-      const loop = new ControlLoop({ clock, log, points, alarms: new AlarmManager({ clock }) }, config);
+      const codeDir = new URL(${JSON.stringify(codeDir.href)});
+      const loop = new ControlLoop({ clock, log, points, alarms: new AlarmManager({ clock }), codeDir }, config);
       loop.declarePoints();
       const scheduler = new Scheduler({ clock, log });
       for (const task of loop.tasks()) scheduler.add(task);
