@@ -13,6 +13,7 @@ import type { Attester } from './attest/evidence.js';
 import type { Identity } from './attest/identity.js';
 import { createBatchSigner, signingTelemetryLink } from './attest/sign-batch.js';
 import { buildLocal, type LocalAgent } from './build-local.js';
+import { AGENT_CODE_DIR } from './code-dir.js';
 import { registerControlCommands } from './commands/control-commands.js';
 import { registerCoreCommands } from './commands/core-commands.js';
 import { registerOtaCommands } from './commands/ota-commands.js';
@@ -135,6 +136,7 @@ export function buildAgent(
       ota,
       otaComponents: Object.keys(loaded.config.ota?.components ?? {}),
       bootIdFile: loaded.config.ota?.bootInfo.bootId,
+      codeDir: AGENT_CODE_DIR,
     });
   const trustSpec = loaded.config.fleet.trust ?? loaded.config.ota?.trust;
   const f = loaded.config.fleet;

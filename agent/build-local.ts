@@ -5,6 +5,7 @@
  * while telemetry, updates, attestation and the console are still being imported; build-agent.ts
  * adds those around it. No I/O until `start()`; the process is never touched.
  */
+import { AGENT_CODE_DIR } from './code-dir.js';
 import type { LoadedConfig } from './config/load-config.js';
 import { AlarmManager } from './control/alarms.js';
 import { ControlLoop } from './control/loop.js';
@@ -132,7 +133,8 @@ function buildControl(loaded: LoadedConfig, deps: { clock: Clock; log: Logger; p
   alarms.on('alarm', (e) =>
     log.warn({ alarm: e.id, state: e.state, severity: e.severity, message: e.message }, 'alarm'),
   );
-  const loops = new Loops(loaded.config.loops.map((c) => new ControlLoop({ clock, log, points, alarms }, c)));
+  const loopDeps = { clock, log, points, alarms, codeDir: AGENT_CODE_DIR };
+  const loops = new Loops(loaded.config.loops.map((c) => new ControlLoop(loopDeps, c)));
   const pointInfo = (name: string) => ({
     exists: points.has(name),
     writable: points.get(name)?.writable ?? false,

@@ -11,7 +11,6 @@ import { stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AGENT_CODE_DIR } from '../code-dir.js';
 import type { CommandRegistry } from '../commands/registry.js';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
@@ -55,6 +54,11 @@ export interface CreateAttestDeps {
   readonly otaComponents: readonly string[];
   /** The kernel's boot id file (OTA's `bootInfo.bootId` when configured). */
   readonly bootIdFile?: string | undefined;
+  /**
+   * The directory the agent's code runs from (dist/agent/; agent/ under the test runner), measured
+   * as `agent` when there is neither a bundle to measure nor an OTA component.
+   */
+  readonly codeDir: URL;
 }
 
 export function createAttest(deps: CreateAttestDeps): { readonly attester: Attester; start(): void } {
@@ -98,8 +102,8 @@ function softwareSources(deps: CreateAttestDeps): MeasurementSource[] {
   const { ota } = deps;
   if (ota && deps.otaComponents.length > 0)
     return deps.otaComponents.map((name) => bootedSlotSource(ota, name));
-  // dist/agent in production (agent/ under the test runner): the code this process runs.
-  const codeDir = fileURLToPath(AGENT_CODE_DIR);
+  // The code this process runs.
+  const codeDir = fileURLToPath(deps.codeDir);
   return [{ name: 'agent', measure: () => measureTree(codeDir) }];
 }
 

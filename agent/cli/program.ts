@@ -6,7 +6,6 @@
 import path from 'node:path';
 import { Command } from 'commander';
 import { identitySettingsFrom } from '../attest/attest-schema.js';
-import { registerAttestCommands } from '../attest/cli/register.js';
 import { loadConfig } from '../config/load-config.js';
 import { DEFAULT_CONSOLE_SOCKET, runConsoleClient } from '../console/socket-client.js';
 import { SystemClock } from '../core/clock.js';
@@ -14,9 +13,10 @@ import { isConfigError } from '../core/errors.js';
 import { hostPaths } from '../core/host-paths.js';
 import { packageInfo } from '../core/package-info.js';
 import { DRIVERS } from '../hal/drivers/registry.js';
-import { CliError, EXIT_BAD_KEY } from '../ota/cli/cli-io.js';
-import { type CliProcess, registerOtaCommands } from '../ota/cli/register.js';
 import type { RunOptions } from '../run-options.js';
+import { addAttestTools } from './attest/add-attest-tools.js';
+import { addOtaTools } from './ota/add-ota-tools.js';
+import { CliError, type CliProcess, EXIT_BAD_KEY } from './shared/cli-io.js';
 
 export interface ProgramIo {
   /** `edge-agent run`: the agent itself (main.ts). */
@@ -70,8 +70,8 @@ export function buildProgram(io: ProgramIo): Command {
       io.cli.setExitCode(await runPasswd({ user: opts.user, stdin, stdout, stderr }));
     });
 
-  registerOtaCommands(program, io.cli);
-  registerAttestCommands(program, io.cli, {
+  addOtaTools(program, io.cli);
+  addAttestTools(program, io.cli, {
     clock: new SystemClock(),
     identitySettings: async (o) => {
       try {

@@ -11,7 +11,6 @@
  * `loop.<name>.state` (`auto`, `manual`, `safe`, `interlocked`, `autotune`).
  */
 
-import { AGENT_CODE_DIR } from '../code-dir.js';
 import type { Clock } from '../core/clock.js';
 import { errorMessage, isAgentError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
@@ -54,6 +53,12 @@ export interface ControlLoopDeps {
   readonly log: Logger;
   readonly points: PointTable;
   readonly alarms: AlarmSink;
+  /**
+   * The directory of the agent's built code (dist/agent/), where a `worker: true` loop finds the
+   * worker thread's modules (`control/worker-ticker-main.js`, `control/worker-pid-task.js`); the
+   * composition root resolves it. Only worker loops need it: one without it is a TypeError.
+   */
+  readonly codeDir?: URL | undefined;
 }
 
 interface RunningAutotune {
@@ -128,6 +133,8 @@ export class ControlLoop implements LoopControl {
         })
       : undefined;
     if (config.worker) {
+      const { codeDir } = deps;
+      if (!codeDir) throw new TypeError(`deps.codeDir is required by loop ${config.name} (worker: true)`);
       const options: WorkerPidOptions = {
         sampleMs: config.periodMs,
         tunings: config.tunings,
@@ -140,7 +147,8 @@ export class ControlLoop implements LoopControl {
       };
       const ticker = new WorkerTicker({
         periodMs: config.periodMs,
-        taskModule: new URL('control/worker-pid-task.js', AGENT_CODE_DIR),
+        workerEntry: new URL('control/worker-ticker-main.js', codeDir),
+        taskModule: new URL('control/worker-pid-task.js', codeDir),
         taskOptions: options,
         sharedBytes: PID_SHARED_BYTES,
       });

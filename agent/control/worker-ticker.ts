@@ -10,11 +10,15 @@
  * worker nothing.
  */
 import { Worker } from 'node:worker_threads';
-import { AGENT_CODE_DIR } from '../code-dir.js';
 import { STATS, type WorkerTickerConfig } from './worker-task.js';
 
 export interface WorkerTickerOptions {
   readonly periodMs: number;
+  /**
+   * The worker thread's entry point: the built `control/worker-ticker-main.js` (a worker cannot load
+   * the TypeScript source). The caller resolves it; in the bundled build it is not beside this module.
+   */
+  readonly workerEntry: URL;
   /** The task module (an ES module URL) exporting `createTick(shared, options)`. */
   readonly taskModule: URL;
   readonly taskOptions?: unknown;
@@ -66,7 +70,7 @@ export class WorkerTicker {
       control: this.#control,
       samples: this.#samples,
     };
-    const worker = new Worker(new URL('control/worker-ticker-main.js', AGENT_CODE_DIR), {
+    const worker = new Worker(this.#options.workerEntry, {
       workerData: config,
     });
     this.#worker = worker;

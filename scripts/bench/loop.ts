@@ -129,6 +129,7 @@ async function measureMain(
 async function measureWorker(periodMs: number, durationMs: number): Promise<number[]> {
   const ticker = new WorkerTicker({
     periodMs,
+    workerEntry: new URL('../../agent/control/worker-ticker-main.js', import.meta.url),
     taskModule: new URL('../../agent/control/worker-pid-task.js', import.meta.url),
     taskOptions: { sampleMs: periodMs, tunings: { kp: 2, ki: 0.5, kd: 0.1 }, outMin: 0, outMax: 1 },
     sharedBytes: PID_SHARED_BYTES,

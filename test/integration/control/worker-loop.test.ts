@@ -17,6 +17,8 @@ import { tempDirs } from '../../support/temp-dir.js';
 
 const DIST = path.join(REPO_ROOT, 'dist/agent');
 const distUrl = (file: string) => pathToFileURL(path.join(DIST, file)).href;
+/** Where the loop finds its worker modules (the composition root passes code-dir.ts's). */
+const codeDir = pathToFileURL(`${DIST}/`);
 
 /** The built modules, typed as their sources. */
 type Dist = typeof import('../../../agent/control/loop.js') &
@@ -82,7 +84,7 @@ describe('a worker-thread ControlLoop (built dist)', () => {
       tunings: { kp: 0.01, ki: 0.05, kd: 0 },
       worker: true,
     });
-    const loop = new dist.ControlLoop({ clock, log, points, alarms }, config);
+    const loop = new dist.ControlLoop({ clock, log, points, alarms, codeDir }, config);
     loop.declarePoints();
     const scheduler = new dist.Scheduler({ clock, log });
     for (const task of loop.tasks()) scheduler.add(task);
@@ -151,7 +153,8 @@ describe('a worker-thread ControlLoop (built dist)', () => {
       points.update('chamber.temp', 30, 'test');
       const config = loopSchema.parse({ name: 'chamber', input: 'chamber.temp', output: 'heater.power',
         setpoint: 40, periodMs: 10, tunings: { kp: 0.01, ki: 0.1, kd: 0 }, worker: true });
-      const loop = new ControlLoop({ clock, log, points, alarms: new AlarmManager({ clock }) }, config);
+      const codeDir = new URL(${JSON.stringify(codeDir.href)});
+      const loop = new ControlLoop({ clock, log, points, alarms: new AlarmManager({ clock }), codeDir }, config);
       loop.declarePoints();
       const scheduler = new Scheduler({ clock, log });
       for (const task of loop.tasks()) scheduler.add(task);

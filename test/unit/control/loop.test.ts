@@ -584,3 +584,26 @@ describe('ControlLoop step response', () => {
     expect(points.get('heater.state')?.source).toBe('loop:chamber');
   });
 });
+
+describe('ControlLoop in a worker thread', () => {
+  it('is refused with a TypeError naming deps.codeDir when built without the code directory', () => {
+    const clock = new FakeClock();
+    const config = loopSchema.parse({
+      name: 'chamber',
+      input: 'chamber.temp',
+      output: 'heater.power',
+      setpoint: 50,
+      periodMs: 10,
+      tunings: { kp: 0.1, ki: 0.002, kd: 0 },
+      worker: true,
+    });
+    const deps = {
+      clock,
+      log: silentLogger(),
+      points: new PointTable({ clock }),
+      alarms: new AlarmManager({ clock }),
+    };
+    expect(() => new ControlLoop(deps, config)).toThrow(TypeError);
+    expect(() => new ControlLoop(deps, config)).toThrow(/deps\.codeDir/);
+  });
+});

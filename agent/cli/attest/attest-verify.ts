@@ -6,11 +6,16 @@
  * is not an Ed25519 or P-256 public key exit 78.
  */
 import { readFile } from 'node:fs/promises';
+import { parseDevicePublicKey } from '../../attest/device-key.js';
+import { MAX_NONCE_BYTES, MIN_NONCE_BYTES } from '../../attest/evidence.js';
+import {
+  claimsToJson,
+  parseReference,
+  type Reference,
+  verifyEvidence,
+} from '../../attest/verify-evidence.js';
 import { errorMessage } from '../../core/errors.js';
-import { CliError, type CliIo, EXIT_BAD_KEY, EXIT_FAILED, usageError } from '../../ota/cli/cli-io.js';
-import { parseDevicePublicKey } from '../device-key.js';
-import { MAX_NONCE_BYTES, MIN_NONCE_BYTES } from '../evidence.js';
-import { claimsToJson, parseReference, type Reference, verifyEvidence } from '../verify-evidence.js';
+import { CliError, type CliIo, EXIT_BAD_KEY, EXIT_FAILED, usageError } from '../shared/cli-io.js';
 
 export interface AttestVerifyOptions {
   readonly pubkey: string;

@@ -1,6 +1,6 @@
 /**
- * What the release-pipeline commands need from the process, passed in so the commands never touch
- * `process` themselves: output streams, the wall clock, and the exit codes they end with.
+ * What the command-line tools need from the process, passed in so the commands never touch `process`
+ * themselves: output streams, the wall clock, and the exit codes they end with.
  * Exit codes: 0 success, 1 verification or operation failed, 2 usage (bad arguments or input files),
  * 78 a key file that is not a usable Ed25519 key (EX_CONFIG, as for other configuration mistakes).
  */
@@ -17,6 +17,14 @@ export interface CliIo {
   err(text: string): void;
   /** Wall-clock POSIX milliseconds. */
   nowMs(): number;
+}
+
+/** CliIo plus the process's exit, for the code that wires the commands into commander. */
+export interface CliProcess extends CliIo {
+  /** Sets the exit code the process ends with once the command returns. */
+  setExitCode(code: number): void;
+  /** Ends the process now (commander's usage errors and help). */
+  exit(code: number): never;
 }
 
 /** A command failure with the exit code it maps to and a message for a person (no stack trace). */

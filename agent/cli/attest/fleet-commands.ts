@@ -8,11 +8,11 @@
  *    signature (and that it answers command ID) and prints it as JSON; exit 1 if it does not verify.
  */
 import { randomBytes } from 'node:crypto';
+import { verifyDeviceCose1 } from '../../attest/device-cose.js';
 import { decodeResult, type FleetCommand, signFleetCommand } from '../../link/fleet-command.js';
-import { CliError, type CliIo, EXIT_FAILED, usageError } from '../../ota/cli/cli-io.js';
-import { readPrivateKeyFile } from '../../ota/cli/key-files.js';
-import { writeOutputFile } from '../../ota/cli/output-file.js';
-import { verifyDeviceCose1 } from '../device-cose.js';
+import { CliError, type CliIo, EXIT_FAILED, usageError } from '../shared/cli-io.js';
+import { readPrivateKeyFile } from '../shared/key-files.js';
+import { writeOutputFile } from '../shared/output-file.js';
 import { readDevicePublicKey, readSignedFile } from './attest-verify.js';
 
 export interface SignCommandOptions {

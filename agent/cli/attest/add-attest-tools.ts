@@ -1,25 +1,25 @@
 /**
  * Wires the identity, attestation and fleet commands into the `edge-agent` command line:
  * `identity show`, `attest verify`, `fleet sign-command`, `fleet verify-result`. Same conventions as
- * the release commands (ota/cli/register.ts): a CliError becomes its message and exit code, anything
- * else exit 1, usage mistakes commander finds exit 2 — never a stack trace.
+ * the release commands (cli/ota/add-ota-tools.ts): a CliError becomes its message and exit code,
+ * anything else exit 1, usage mistakes commander finds exit 2 — never a stack trace. (The running
+ * agent's `attest` command, which makes evidence, is attest/attest-command.ts.)
  */
 import type { Command, CommanderError } from 'commander';
+import type { IdentitySettings } from '../../attest/identity.js';
 import type { Clock } from '../../core/clock.js';
 import { errorMessage } from '../../core/errors.js';
-import { CliError, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../../ota/cli/cli-io.js';
-import { collect } from '../../ota/cli/parse-args.js';
-import type { CliProcess } from '../../ota/cli/register.js';
-import type { IdentitySettings } from '../identity.js';
+import { CliError, type CliProcess, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../shared/cli-io.js';
+import { collect } from '../shared/parse-args.js';
 import type { signCommandCommand } from './fleet-commands.js';
 
-export interface AttestCliDeps {
+export interface AttestToolsDeps {
   /** Reads the agent configuration (`--config`, `--board` as for `run`) into identity settings. */
   identitySettings(options: { config?: string; board?: string }): Promise<IdentitySettings>;
   readonly clock: Clock;
 }
 
-export function registerAttestCommands(program: Command, proc: CliProcess, deps: AttestCliDeps): void {
+export function addAttestTools(program: Command, proc: CliProcess, deps: AttestToolsDeps): void {
   const run =
     <A extends unknown[]>(fn: (...args: A) => Promise<void>) =>
     async (...args: A): Promise<void> => {

@@ -2,7 +2,7 @@
  * The JSON shape `manifest create` and `manifest verify` print: the manifest's fields with byte strings
  * in lowercase hex, plus `kids`, the key ids of the signers (of the verified signatures, for verify).
  */
-import type { Manifest } from '../manifest.js';
+import type { Manifest } from '../../ota/manifest.js';
 
 export function manifestJson(m: Manifest, kids: readonly Uint8Array[]): Record<string, unknown> {
   return {

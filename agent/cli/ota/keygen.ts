@@ -7,8 +7,8 @@ import { access, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateKeyPair, kidOf, privateKeyToPem, publicKeyToPem } from '../../core/ed25519-keys.js';
 import { errorMessage } from '../../core/errors.js';
-import { CliError, type CliIo, EXIT_FAILED, usageError } from './cli-io.js';
-import { writeOutputFile } from './output-file.js';
+import { CliError, type CliIo, EXIT_FAILED, usageError } from '../shared/cli-io.js';
+import { writeOutputFile } from '../shared/output-file.js';
 
 export interface KeygenOptions {
   readonly out: string;

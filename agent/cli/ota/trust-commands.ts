@@ -5,7 +5,7 @@
  * would refuse — too few signatures of the old or of the new keys — is never written.
  */
 import { errorMessage } from '../../core/errors.js';
-import { isTrustError } from '../errors.js';
+import { isTrustError } from '../../ota/errors.js';
 import {
   loadTrust,
   signTrustRoot,
@@ -13,12 +13,12 @@ import {
   trustFromKeys,
   verifyRootRotation,
   verifyTrustRoot,
-} from '../trust.js';
-import { CliError, type CliIo, EXIT_FAILED, EXIT_USAGE, usageError } from './cli-io.js';
-import { readPrivateKeyFile, readPublicKeyFile } from './key-files.js';
+} from '../../ota/trust.js';
+import { CliError, type CliIo, EXIT_FAILED, EXIT_USAGE, usageError } from '../shared/cli-io.js';
+import { readPrivateKeyFile, readPublicKeyFile } from '../shared/key-files.js';
+import { writeOutputFile } from '../shared/output-file.js';
+import { parseIsoSeconds, parseUint } from '../shared/parse-args.js';
 import { hex } from './manifest-json.js';
-import { writeOutputFile } from './output-file.js';
-import { parseIsoSeconds, parseUint } from './parse-args.js';
 
 export interface TrustCreateOptions {
   readonly threshold: string;

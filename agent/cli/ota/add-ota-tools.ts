@@ -5,24 +5,18 @@
  * mistakes commander detects (missing option, unknown flag) exit 2. Program options are made positional
  * (`edge-agent --version`, not `edge-agent manifest create --version`), since `manifest create` has a
  * `--version` of its own. The commands themselves are imported when run, so that `edge-agent run`
- * does not load them.
+ * does not load them. (The running agent's `ota.*` console and fleet commands are another thing:
+ * commands/ota-commands.ts.)
  */
 import type { Command, CommanderError } from 'commander';
 import { errorMessage } from '../../core/errors.js';
-import { CliError, type CliIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './cli-io.js';
+import { CliError, type CliProcess, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../shared/cli-io.js';
+import { collect } from '../shared/parse-args.js';
 import type { manifestCreateCommand } from './manifest-create.js';
 import type { manifestVerifyCommand } from './manifest-verify.js';
-import { collect } from './parse-args.js';
 import type { trustCreateCommand, trustRotateCommand } from './trust-commands.js';
 
-export interface CliProcess extends CliIo {
-  /** Sets the exit code the process ends with once the command returns. */
-  setExitCode(code: number): void;
-  /** Ends the process now (commander's usage errors and help). */
-  exit(code: number): never;
-}
-
-export function registerOtaCommands(program: Command, proc: CliProcess): void {
+export function addOtaTools(program: Command, proc: CliProcess): void {
   program.enablePositionalOptions();
   const run =
     <A extends unknown[]>(fn: (...args: A) => Promise<void>) =>

@@ -6,13 +6,13 @@
 import { stat } from 'node:fs/promises';
 import { kidOf } from '../../core/ed25519-keys.js';
 import { errorMessage } from '../../core/errors.js';
-import { digestFile } from '../digest-file.js';
-import { MANIFEST_LIMITS, type Manifest, signManifest } from '../manifest.js';
-import { CliError, type CliIo, EXIT_USAGE, usageError } from './cli-io.js';
-import { readPrivateKeyFile } from './key-files.js';
+import { digestFile } from '../../ota/digest-file.js';
+import { MANIFEST_LIMITS, type Manifest, signManifest } from '../../ota/manifest.js';
+import { CliError, type CliIo, EXIT_USAGE, usageError } from '../shared/cli-io.js';
+import { readPrivateKeyFile } from '../shared/key-files.js';
+import { writeOutputFile } from '../shared/output-file.js';
+import { parseByteCount, parseIsoSeconds, parseUint } from '../shared/parse-args.js';
 import { manifestJson } from './manifest-json.js';
-import { writeOutputFile } from './output-file.js';
-import { parseByteCount, parseIsoSeconds, parseUint } from './parse-args.js';
 
 export interface ManifestCreateOptions {
   readonly component: string;

@@ -4,14 +4,15 @@
  * file with `--pem`, for `attest verify --pubkey` and the fleet's registry). Without `--create` it only
  * reads: before the agent's first start there is no identity yet (exit 1 saying so).
  */
+
+import { algName, hex } from '../../attest/device-key.js';
+import { isIdentityError } from '../../attest/errors.js';
+import { type IdentitySettings, loadIdentity } from '../../attest/identity.js';
+import type { RunTool } from '../../attest/tpm2-tools.js';
 import type { Clock } from '../../core/clock.js';
 import { errorMessage } from '../../core/errors.js';
-import { CliError, type CliIo, EXIT_FAILED } from '../../ota/cli/cli-io.js';
-import { writeOutputFile } from '../../ota/cli/output-file.js';
-import { algName, hex } from '../device-key.js';
-import { isIdentityError } from '../errors.js';
-import { type IdentitySettings, loadIdentity } from '../identity.js';
-import type { RunTool } from '../tpm2-tools.js';
+import { CliError, type CliIo, EXIT_FAILED } from '../shared/cli-io.js';
+import { writeOutputFile } from '../shared/output-file.js';
 
 export interface IdentityShowOptions {
   readonly create?: boolean;

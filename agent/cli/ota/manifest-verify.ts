@@ -6,13 +6,13 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { errorMessage } from '../../core/errors.js';
-import { isTrustError } from '../errors.js';
-import { checkManifest, MANIFEST_LIMITS, verifySignedManifest } from '../manifest.js';
-import { loadTrust, type TrustRoot, trustFromKeys } from '../trust.js';
-import { CliError, type CliIo, EXIT_FAILED, EXIT_USAGE, usageError } from './cli-io.js';
-import { readPublicKeyFile } from './key-files.js';
+import { isTrustError } from '../../ota/errors.js';
+import { checkManifest, MANIFEST_LIMITS, verifySignedManifest } from '../../ota/manifest.js';
+import { loadTrust, type TrustRoot, trustFromKeys } from '../../ota/trust.js';
+import { CliError, type CliIo, EXIT_FAILED, EXIT_USAGE, usageError } from '../shared/cli-io.js';
+import { readPublicKeyFile } from '../shared/key-files.js';
+import { parseUint } from '../shared/parse-args.js';
 import { manifestJson } from './manifest-json.js';
-import { parseUint } from './parse-args.js';
 
 export interface ManifestVerifyOptions {
   readonly key?: string[];
