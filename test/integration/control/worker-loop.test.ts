@@ -14,6 +14,7 @@ import { DEFAULT_THERMAL_PLANT, ThermalPlant } from '../../../agent/hal/sim/ther
 import { REPO_ROOT } from '../../support/agent-process.js';
 import { PlantHarness } from '../../support/plant-harness.js';
 import { tempDirs } from '../../support/temp-dir.js';
+import { until } from '../../support/until.js';
 
 const DIST = path.join(REPO_ROOT, 'dist/agent');
 const distUrl = (file: string) => pathToFileURL(path.join(DIST, file)).href;
@@ -44,7 +45,6 @@ async function importDist(): Promise<Dist> {
 }
 
 const tempDir = tempDirs();
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const stops: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -97,34 +97,57 @@ describe('a worker-thread ControlLoop (built dist)', () => {
       harness.stop();
     });
 
-    await sleep(1000);
-    // From 21 °C towards 40 °C: most of the way after three closed-loop time constants.
-    expect(plant.temperatureC).toBeGreaterThan(21 + 0.75 * 19);
+    // Real time on a shared machine: wait for what the loop does, with generous deadlines.
+    const loopWritesSince = (fromMs: number) =>
+      harness.writes.filter((w) => w.monoMs > fromMs && w.source === 'loop:chamber');
+    /** Nothing is awaited here: a window in which the loop must *not* change its output. */
+    const quietWindow = () => new Promise((resolve) => setTimeout(resolve, 300));
+    /** Waits for `n` more samples written by the worker loop, and returns them. */
+    const nextSamples = async (n: number) => {
+      const from = performance.now();
+      await until(() => loopWritesSince(from).length >= n, `${n} loop samples`, 10_000);
+      return loopWritesSince(from);
+    };
+
+    // From 21 °C towards 40 °C: most of the way after a few closed-loop time constants.
+    await until(
+      () => plant.temperatureC > 21 + 0.75 * 19,
+      'the plant near its setpoint',
+      10_000,
+      () => ({
+        temperatureC: plant.temperatureC,
+      }),
+    );
     expect(plant.temperatureC).toBeLessThan(40 + 2);
     expect(loop.status()).toMatchObject({ state: 'auto', mode: 'auto' });
+    await nextSamples(20);
     const auto = loop.status().output;
     expect(auto).toBeGreaterThan(0.2); // 19 K / 60 K ≈ 0.32 holds 40 °C
     expect(auto).toBeLessThan(0.5);
 
-    // Manual: the worker's output becomes 0.7, and every later sample writes it.
+    // Manual: the worker's output becomes 0.7 and stays there; the loop writes no other value.
     loop.setMode('manual', 'console:tech', 0.7);
-    await sleep(200);
-    const manualFrom = performance.now() - 100;
-    await sleep(100);
-    const recent = harness.writes.filter((w) => w.monoMs > manualFrom && w.source === 'loop:chamber');
+    await until(() => points.goodValue('heater.power') === 0.7, 'the manual output');
+    const manualFrom = performance.now();
+    await quietWindow();
     expect(loop.status()).toMatchObject({ state: 'manual', mode: 'manual', output: 0.7 });
     expect(points.goodValue('heater.power')).toBe(0.7);
-    expect(recent.every((w) => w.value === 0.7)).toBe(true);
+    expect(loopWritesSince(manualFrom).filter((w) => w.value !== 0.7)).toEqual([]);
 
     // Back to auto (bumplessly from 0.7), then zero gains: the worker's output freezes, whatever the
     // setpoint does. Without the new gains in the worker it would fall towards the new setpoint's 0.15.
     loop.setMode('auto', 'console:tech');
-    await sleep(300);
+    await nextSamples(10);
     loop.setTunings({ kp: 0, ki: 0, kd: 0 }, 'console:tech');
-    await sleep(50);
+    // Frozen: the loop writes only changes, so it stops writing.
+    await until(
+      () => performance.now() - (harness.writes.at(-1)?.monoMs ?? 0) > 150,
+      'the output to freeze',
+      10_000,
+    );
     const frozen = loop.status().output;
     await points.write('loop.chamber.setpoint', 30, 'console:tech');
-    await sleep(300);
+    await quietWindow();
     expect(loop.status().output).toBeCloseTo(frozen, 9);
     expect(points.goodValue('heater.power') as number).toBeCloseTo(frozen, 9);
     expect(loop.status().tunings).toEqual({ kp: 0, ki: 0, kd: 0 });

@@ -13,6 +13,7 @@ import { ServiceWatchdog } from '../../../agent/service/watchdog.js';
 import { NotifyListener } from '../../support/notify-listener.js';
 import { describeWithTools } from '../../support/system-tools.js';
 import { tempDirs } from '../../support/temp-dir.js';
+import { until } from '../../support/until.js';
 
 const tempDir = tempDirs('edge-notify-');
 let listener: NotifyListener | undefined;
@@ -63,7 +64,7 @@ describeWithTools(['python3', 'systemd-notify'], 'systemd notifications through 
       run: () => (stalled ? new Promise(() => undefined) : undefined),
     });
     const eventLoop = new EventLoopProbe(clock);
-    const probes = [eventLoop, new SchedulerProbe(clock, () => scheduler.stats(), { graceMs: 100 })];
+    const probes = [eventLoop, new SchedulerProbe(clock, () => scheduler.stats(), { graceMs: 300 })];
     const watchdog = new ServiceWatchdog(
       { clock, log, notifier, probes },
       { intervalMs: notifier.watchdogIntervalMs! },
@@ -77,12 +78,14 @@ describeWithTools(['python3', 'systemd-notify'], 'systemd notifications through 
       () => scheduler.stop(),
     );
 
-    await new Promise((r) => setTimeout(r, 1100));
-    const pings = listener.received.filter((n) => n.lines.includes('WATCHDOG=1'));
-    expect(pings.length).toBeGreaterThanOrEqual(4);
+    const watchdogPings = () => listener!.received.filter((n) => n.lines.includes('WATCHDOG=1'));
+    await until(() => watchdogPings().length >= 4, 'four watchdog pings', 10_000);
+    const pings = watchdogPings();
+    // Timers fire late on a loaded machine, never early: only the lower bound is exact. The upper
+    // one only says the pings are periodic (the interval logic has FakeClock unit tests).
     const gaps = pings.slice(1).map((p, i) => p.t - pings[i]!.t);
     for (const gap of gaps) expect(gap).toBeGreaterThan(100);
-    for (const gap of gaps) expect(gap).toBeLessThan(400);
+    for (const gap of gaps) expect(gap).toBeLessThan(2000);
 
     stalled = true;
     await listener.waitFor(

@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AgentProcess, REPO_ROOT } from '../../support/agent-process.js';
 import { Mosquitto } from '../../support/mosquitto.js';
 import { TelemetryBackend } from '../../support/telemetry-backend.js';
+import { until } from '../../support/until.js';
 
 const SIM_BOARD = path.join(REPO_ROOT, 'boards/sim.yaml');
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -36,12 +37,14 @@ telemetry: { timeTrust: system, batchMaxAgeMs: 200 }
 describe('edge-agent telemetry', () => {
   it('buffers readings on disk when no broker is configured, and keeps them across a restart', async () => {
     const config = await configFile(CONFIG);
-    const agent = new AgentProcess(['run', '--config', config]);
+    // Every reading is logged at debug: the test waits for readings, not for a span of time.
+    const agent = new AgentProcess(['run', '--config', config], { EDGE_AGENT_LOG_LEVEL: 'debug' });
     cleanups.push(async () => agent.kill('SIGKILL'));
     const open = await agent.waitFor((r) => r.msg === 'telemetry outbox open', 10_000, 'the outbox');
     expect(open).toMatchObject({ batches: 0, quarantined: 0, clockTrusted: true });
     await agent.waitFor((r) => r.msg === 'edge-agent running', 10_000, 'start');
-    await new Promise((r) => setTimeout(r, 1500));
+    // The stop's last group commit writes whatever was read before SIGTERM.
+    await until(() => agent.records.filter((r) => r.msg === 'reading').length > 60, 'readings', 20_000);
     agent.kill('SIGTERM');
     expect((await agent.exited).code).toBe(143);
     expect(agent.stderr).toBe('');
@@ -62,9 +65,11 @@ describe('edge-agent telemetry', () => {
     });
     cleanups.push(async () => agent.kill('SIGKILL'));
     await agent.waitFor((r) => r.msg === 'link up', 10_000, 'the link');
-    for (let i = 0; i < 100 && !backend.readings.some((r) => r.n === 'urn:dev:gw-sim:chamber.temp'); i++) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await until(
+      () => backend.readings.some((r) => r.n === 'urn:dev:gw-sim:chamber.temp'),
+      'a reading',
+      15_000,
+    );
     const temp = backend.readings.find((r) => r.n === 'urn:dev:gw-sim:chamber.temp');
     expect(temp).toMatchObject({ u: 'Cel' });
     expect(Math.abs((temp?.t ?? 0) - Date.now() / 1000)).toBeLessThan(10);
