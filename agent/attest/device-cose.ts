@@ -9,9 +9,17 @@
  */
 import { Decoder, Tag } from 'cbor-x';
 import { scanCbor } from '../core/cbor-scan.js';
-import { COSE_SIGN1_TAG, equalBytes, plainCbor, sigStructure1 } from '../core/cose.js';
+import {
+  COSE_HEADERS,
+  COSE_SIGN1_TAG,
+  equalBytes,
+  plainCbor,
+  protectedHeader,
+  sigStructure1,
+} from '../core/cose.js';
 import {
   ALG_EDDSA,
+  ALG_ES256,
   algName,
   algOfPublicKey,
   DEVICE_SIGNATURE_BYTES,
@@ -21,18 +29,19 @@ import {
   verifyDeviceSignature,
 } from './device-key.js';
 
-const HDR_ALG = 1;
-const HDR_CRIT = 2;
-const HDR_KID = 4;
+const HDR_ALG = COSE_HEADERS.alg;
+const HDR_CRIT = COSE_HEADERS.crit;
+const HDR_KID = COSE_HEADERS.kid;
 /** Evidence with a TPM quote is ~1 KB, a command result a few KB; telemetry batches are bounded upstream. */
 export const MAX_DEVICE_COSE_BYTES = 1 << 20;
 const EMPTY = new Uint8Array(0);
 const decoder = new Decoder({ useRecords: false, mapsAsObjects: false });
 
 /** `{1: -8}` and `{1: -7}` in their deterministic encodings. */
-function protectedFor(alg: DeviceAlg): Uint8Array {
-  return Uint8Array.of(0xa1, 0x01, alg === ALG_EDDSA ? 0x27 : 0x26);
-}
+const PROTECTED: Readonly<Record<DeviceAlg, Uint8Array>> = {
+  [ALG_EDDSA]: protectedHeader(ALG_EDDSA),
+  [ALG_ES256]: protectedHeader(ALG_ES256),
+};
 
 export interface DeviceCoseOptions {
   readonly externalAad?: Uint8Array;
@@ -45,7 +54,7 @@ export async function signDeviceCose1(
   options: DeviceCoseOptions = {},
 ): Promise<Uint8Array> {
   if (!(payload instanceof Uint8Array)) throw new TypeError('payload must be a Uint8Array');
-  const prot = protectedFor(signer.alg);
+  const prot = PROTECTED[signer.alg];
   const signature = await signer.sign(sigStructure1(prot, options.externalAad ?? EMPTY, payload));
   if (signature.length !== DEVICE_SIGNATURE_BYTES) {
     throw new TypeError(`signer returned a ${signature.length}-byte signature, expected 64`);
@@ -124,7 +133,7 @@ function parseDeviceCose1(bytes: Uint8Array, maxBytes: number): Parsed {
     const headers = parseProtected(prot);
     if (!headers.ok) return headers;
     const alg = headers.map.get(HDR_ALG);
-    if (alg !== -8 && alg !== -7)
+    if (alg !== ALG_EDDSA && alg !== ALG_ES256)
       return fail(`protected alg must be EdDSA (-8) or ES256 (-7), got ${String(alg)}`);
     if (!(unprot instanceof Map)) return fail('unprotected header must be a map');
     for (const label of unprot.keys()) {

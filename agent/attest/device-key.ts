@@ -8,11 +8,12 @@
  * PEM text is untrusted input and parses to a result; a wrong-length key from our own code throws.
  */
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { COSE_ALGORITHMS } from '../core/cose.js';
 import { ed25519Verify } from '../core/ed25519.js';
 import { es256Verify } from './es256.js';
 
-export const ALG_EDDSA = -8;
-export const ALG_ES256 = -7;
+export const ALG_EDDSA = COSE_ALGORITHMS.EdDSA;
+export const ALG_ES256 = COSE_ALGORITHMS.ES256;
 export type DeviceAlg = typeof ALG_EDDSA | typeof ALG_ES256;
 
 export const KID_BYTES = 8;

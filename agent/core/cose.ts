@@ -31,10 +31,21 @@ export {
 
 export const COSE_SIGN1_TAG = 18;
 export const COSE_SIGN_TAG = 98;
-export const COSE_ALG_EDDSA = -8;
-const HDR_ALG = 1;
-const HDR_CRIT = 2;
-const HDR_KID = 4;
+/**
+ * The header labels edge-agent reads or writes (RFC 9052 §3.1, IANA "COSE Header Parameters"); any
+ * other label is carried without meaning. One table for every COSE profile of the agent (this module's
+ * and the device key's, attest/device-cose.ts), checked against docs/wire-formats.md by a test.
+ */
+export const COSE_HEADERS = { alg: 1, crit: 2, kid: 4 } as const;
+/**
+ * The signature algorithms (IANA "COSE Algorithms"): EdDSA over Ed25519 for everything the fleet signs
+ * and for a software device key; ES256 only for a TPM-resident device key (attest/device-key.ts).
+ */
+export const COSE_ALGORITHMS = { EdDSA: -8, ES256: -7 } as const;
+export const COSE_ALG_EDDSA = COSE_ALGORITHMS.EdDSA;
+const HDR_ALG = COSE_HEADERS.alg;
+const HDR_CRIT = COSE_HEADERS.crit;
+const HDR_KID = COSE_HEADERS.kid;
 /** Signed objects are small; a manifest with 30 000 chunk hashes still fits. */
 export const MAX_COSE_BYTES = 1 << 20;
 const MAX_SIGNATURES = 16;
@@ -49,8 +60,13 @@ export const plainCbor = new Encoder({
 const decoder = new Decoder({ useRecords: false, mapsAsObjects: false });
 
 const EMPTY = new Uint8Array(0);
-/** `{1: -8}`: the deterministic (RFC 8949 §4.2) encoding of our only protected header. */
-const PROTECTED_EDDSA = Uint8Array.of(0xa1, 0x01, 0x27);
+/** `{1: -8}` (`a1 01 27`): the deterministic (RFC 8949 §4.2) encoding of our only protected header. */
+const PROTECTED_EDDSA = protectedHeader(COSE_ALG_EDDSA);
+
+/** The protected header `{1: alg}` in its one deterministic encoding (`a1 01 27` for -8, `a1 01 26` for -7). */
+export function protectedHeader(alg: (typeof COSE_ALGORITHMS)[keyof typeof COSE_ALGORITHMS]): Uint8Array {
+  return new Uint8Array(plainCbor.encode(new Map([[HDR_ALG, alg]])));
+}
 
 export interface CoseSignature {
   /** The signer's protected header exactly as received. */

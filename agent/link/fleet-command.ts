@@ -1,5 +1,5 @@
 /**
- * Fleet commands and their results on the wire (DESIGN.md "Signed objects"). A command is a COSE_Sign1
+ * Fleet commands and their results on the wire (docs/wire-formats.md "Fleet commands"). A command is a COSE_Sign1
  * (or COSE_Sign) by fleet key(s) from the trust root over the text-keyed CBOR map
  *   {v: 1, id: text, device: text, iat: uint, exp: uint, cmd: text, args?: map}
  * (`id` unique per command, `iat`/`exp` POSIX seconds). `checkFleetCommand` makes every stateless check,
@@ -19,7 +19,36 @@
 import { Decoder } from 'cbor-x';
 import { scanCbor } from '../core/cbor-scan.js';
 import { decodeCose, type PrivateKeyLike, plainCbor, signCose, verifySignatures } from '../core/cose.js';
+import { keyTable } from '../core/key-table.js';
 import { CborValueError, fromCbor, toCbor } from './cbor-value.js';
+
+/** Every key of a command payload: `v` and the fields of `FleetCommand`; any other is refused. */
+export const FLEET_COMMAND_KEYS = keyTable<FleetCommand & { readonly v: 1 }>()([
+  'v',
+  'id',
+  'device',
+  'iat',
+  'exp',
+  'cmd',
+  'args',
+]);
+
+export type FleetCommandKey = (typeof FLEET_COMMAND_KEYS)[number];
+
+/** Every key of a result payload: `v` and the fields of `CommandResultPayload`. */
+export const COMMAND_RESULT_KEYS = keyTable<CommandResultPayload & { readonly v: 1 }>()([
+  'v',
+  'device',
+  'iat',
+  'status',
+  'id',
+  'cmd',
+  'result',
+  'code',
+  'message',
+]);
+
+export type CommandResultKey = (typeof COMMAND_RESULT_KEYS)[number];
 
 export interface FleetCommand {
   readonly id: string;
@@ -76,15 +105,15 @@ const decoder = new Decoder({ useRecords: false, mapsAsObjects: false });
 export function encodeFleetCommand(c: FleetCommand): Uint8Array {
   const problem = commandProblem(c);
   if (problem) throw new TypeError(`command: ${problem}`);
-  const fields: Record<string, unknown> = {
+  const fields: Record<FleetCommandKey, unknown> = {
     v: 1,
     id: c.id,
     device: c.device,
     iat: c.iat,
     exp: c.exp,
     cmd: c.cmd,
+    args: Object.keys(c.args).length > 0 ? toCbor(c.args) : undefined,
   };
-  if (Object.keys(c.args).length > 0) fields.args = toCbor(c.args);
   return encodeTextMap(fields);
 }
 
@@ -144,7 +173,7 @@ export function decodeCommand(
   try {
     const map: unknown = decoder.decode(payload);
     if (!(map instanceof Map)) return { ok: false, reason: 'payload is not a CBOR map' };
-    const known = new Set(['v', 'id', 'device', 'iat', 'exp', 'cmd', 'args']);
+    const known = new Set<unknown>(FLEET_COMMAND_KEYS);
     const unknown = [...map.keys()].filter((k) => typeof k !== 'string' || !known.has(k));
     if (unknown.length > 0)
       return {
@@ -152,13 +181,13 @@ export function decodeCommand(
         reason: `unknown field(s) ${unknown.map((k) => JSON.stringify(String(k))).join(', ')}`,
       };
     if (map.get('v') !== 1) return { ok: false, reason: 'field "v" must be 1' };
-    const text = (key: string, pattern: RegExp) => {
+    const text = (key: FleetCommandKey, pattern: RegExp) => {
       const v = map.get(key);
       if (typeof v !== 'string' || !pattern.test(v))
         throw new CborValueError(`field "${key}" must be text matching ${pattern}`);
       return v;
     };
-    const uint = (key: string) => {
+    const uint = (key: FleetCommandKey) => {
       const raw = map.get(key);
       const v = typeof raw === 'bigint' && raw <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(raw) : raw;
       if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
@@ -215,7 +244,7 @@ export interface CommandResultPayload {
 }
 
 export function encodeResult(r: CommandResultPayload): Uint8Array {
-  return encodeTextMap({
+  const fields: Record<CommandResultKey, unknown> = {
     v: 1,
     device: r.device,
     iat: r.iat,
@@ -225,7 +254,8 @@ export function encodeResult(r: CommandResultPayload): Uint8Array {
     result: r.result === undefined ? undefined : toCbor(r.result),
     code: r.code,
     message: r.message,
-  });
+  };
+  return encodeTextMap(fields);
 }
 
 /** Parses a result payload; `result` stays as decoded CBOR turned into plain objects. */

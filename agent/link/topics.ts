@@ -1,9 +1,22 @@
 /**
- * MQTT topics of one device (DESIGN.md): `<prefix>/<id>/telemetry`, `/events`, `/status` (retained,
- * last will offline), `/cmd` (signed, in), `/cmd/result`, `/ota/status`; and MQTT topic-filter matching
- * (MQTT 5 §4.7) for dispatching received messages to subscriptions.
+ * MQTT topics of one device (docs/wire-formats.md): `<prefix>/<id>/telemetry`, `/events`, `/status`
+ * (retained, last will offline), `/cmd` (signed, in), `/cmd/result`, `/ota/status`; and MQTT
+ * topic-filter matching (MQTT 5 §4.7) for dispatching received messages to subscriptions.
  */
 import type { Topics } from './types.js';
+
+/**
+ * What follows `<prefix>/<id>/` in each topic: the one list of topic names, which `deviceTopics` builds
+ * from and the documentation test checks docs/wire-formats.md against.
+ */
+export const TOPIC_SUFFIXES = {
+  telemetry: 'telemetry',
+  events: 'events',
+  status: 'status',
+  cmd: 'cmd',
+  cmdResult: 'cmd/result',
+  otaStatus: 'ota/status',
+} as const satisfies { readonly [K in keyof Topics]: string };
 
 export function deviceTopics(prefix: string, deviceId: string): Topics {
   if (!/^[^#+]+$/.test(prefix) || prefix.startsWith('/') || prefix.endsWith('/')) {
@@ -11,13 +24,14 @@ export function deviceTopics(prefix: string, deviceId: string): Topics {
   }
   if (!/^[^#+/]+$/.test(deviceId)) throw new TypeError(`deviceId must be one topic level, got ${deviceId}`);
   const base = `${prefix}/${deviceId}`;
+  const topic = (key: keyof Topics) => `${base}/${TOPIC_SUFFIXES[key]}`;
   return {
-    telemetry: `${base}/telemetry`,
-    events: `${base}/events`,
-    status: `${base}/status`,
-    cmd: `${base}/cmd`,
-    cmdResult: `${base}/cmd/result`,
-    otaStatus: `${base}/ota/status`,
+    telemetry: topic('telemetry'),
+    events: topic('events'),
+    status: topic('status'),
+    cmd: topic('cmd'),
+    cmdResult: topic('cmdResult'),
+    otaStatus: topic('otaStatus'),
   };
 }
 

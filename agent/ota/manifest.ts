@@ -1,6 +1,6 @@
 /**
- * The update manifest (DESIGN.md "Update manifest"): a text-keyed CBOR map signed as COSE_Sign1 or
- * COSE_Sign. `verifyManifest` runs every check the device makes before a byte reaches a slot, in this
+ * The update manifest (docs/wire-formats.md "Update manifest"): a text-keyed CBOR map signed as
+ * COSE_Sign1 or COSE_Sign. `verifyManifest` runs every check the device makes before a byte reaches a slot, in this
  * order, and stops at the first failure with its code: COSE structure → signatures against the trust
  * root's threshold → payload schema → trust root expiry → component → hw → seq (anti-rollback) →
  * expiry → size within the slot → size within free space. The payload is parsed only after the
@@ -10,10 +10,40 @@
  * Hostile bytes never throw; misuse (a malformed Manifest handed to `encodeManifest`) throws TypeError.
  */
 import { decodeCose, type PrivateKeyLike, signCose, verifySignatures } from '../core/cose.js';
-import { checkBytes, decodePayloadMap, encodePayloadMap, PayloadError } from './payload-map.js';
+import { keyTable } from '../core/key-table.js';
+import {
+  checkBytes,
+  decodePayloadMap,
+  encodePayloadMap,
+  PayloadError,
+  type PayloadValue,
+} from './payload-map.js';
 import { isoSeconds, isTrustExpired, type TrustRoot } from './trust.js';
 
 export type { PrivateKeyLike } from '../core/cose.js';
+
+/**
+ * Every key a manifest payload may hold, in the order `Manifest` declares them: encoding writes
+ * exactly these, decoding reads only these and refuses any other (docs/wire-formats.md lists them; a
+ * test checks the two agree).
+ */
+export const MANIFEST_KEYS = keyTable<Manifest>()([
+  'v',
+  'component',
+  'version',
+  'seq',
+  'hw',
+  'size',
+  'sha256',
+  'format',
+  'url',
+  'expires',
+  'created',
+  'chunk',
+  'chunks',
+]);
+
+export type ManifestKey = (typeof MANIFEST_KEYS)[number];
 
 export interface Manifest {
   v: 1;
@@ -102,21 +132,8 @@ export function trustTimeAfterCommitMs(m: Manifest, lastTrustedMs: number): numb
 export function encodeManifest(m: Manifest): Uint8Array {
   const problem = manifestProblem(m);
   if (problem !== undefined) throw new TypeError(`manifest: ${problem}`);
-  return encodePayloadMap({
-    v: 1,
-    component: m.component,
-    version: m.version,
-    seq: m.seq,
-    hw: m.hw,
-    size: m.size,
-    sha256: m.sha256,
-    format: m.format,
-    url: m.url,
-    expires: m.expires,
-    created: m.created,
-    chunk: m.chunk,
-    chunks: m.chunks,
-  });
+  const fields = Object.fromEntries(MANIFEST_KEYS.map((key) => [key, m[key]]));
+  return encodePayloadMap(fields as Record<ManifestKey, PayloadValue | undefined>);
 }
 
 /** Signs a manifest: one key gives a COSE_Sign1, several a COSE_Sign. */
@@ -129,7 +146,7 @@ export function decodeManifest(
   payload: Uint8Array,
 ): { ok: true; manifest: Manifest } | { ok: false; reason: string } {
   const L = MANIFEST_LIMITS;
-  const decoded = decodePayloadMap(
+  const decoded = decodePayloadMap<Manifest, ManifestKey>(
     payload,
     { maxBytes: L.maxBytes, maxItems: L.maxChunks + L.maxHw + 64 },
     (f) => {

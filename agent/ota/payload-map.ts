@@ -15,8 +15,8 @@ export type PayloadValue = string | number | boolean | Uint8Array | readonly Pay
 const decoder = new Decoder({ useRecords: false, mapsAsObjects: false });
 
 /** Encodes a text-keyed map; `undefined` values are left out. */
-export function encodePayloadMap(fields: Record<string, PayloadValue | undefined>): Uint8Array {
-  const entries = Object.entries(fields)
+export function encodePayloadMap<K extends string>(fields: Record<K, PayloadValue | undefined>): Uint8Array {
+  const entries = Object.entries<PayloadValue | undefined>(fields)
     .filter((e): e is [string, PayloadValue] => e[1] !== undefined)
     // Deterministic key order for text keys: by encoded length, then bytewise (keys are ASCII).
     .sort(([a], [b]) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0))
@@ -36,8 +36,12 @@ function toCborValue(v: PayloadValue): unknown {
 
 export class PayloadError extends Error {}
 
-/** Reads typed fields out of a decoded map; each getter throws PayloadError naming the field. */
-export class PayloadFields {
+/**
+ * Reads typed fields out of a decoded map; each getter throws PayloadError naming the field. `K` is the
+ * payload's key table (manifest.ts `MANIFEST_KEYS`, trust.ts `TRUST_ROOT_KEYS`): a schema can only ask
+ * for a key that is in it, and every other key present is refused as unknown.
+ */
+export class PayloadFields<K extends string = string> {
   readonly #map: Map<string, unknown>;
   readonly #seen = new Set<string>();
 
@@ -45,22 +49,22 @@ export class PayloadFields {
     this.#map = map;
   }
 
-  #get(key: string, required: boolean): unknown {
+  #get(key: K, required: boolean): unknown {
     this.#seen.add(key);
     const v = this.#map.get(key);
     if (v === undefined && required) throw new PayloadError(`missing field "${key}"`);
     return v;
   }
 
-  uint(key: string, opts: { min?: number } = {}): number {
+  uint(key: K, opts: { min?: number } = {}): number {
     return this.#uint(key, this.#get(key, true), opts.min ?? 0)!;
   }
 
-  optUint(key: string, opts: { min?: number } = {}): number | undefined {
+  optUint(key: K, opts: { min?: number } = {}): number | undefined {
     return this.#uint(key, this.#get(key, false), opts.min ?? 0);
   }
 
-  #uint(key: string, v: unknown, min: number): number | undefined {
+  #uint(key: K, v: unknown, min: number): number | undefined {
     if (v === undefined) return undefined;
     const n = typeof v === 'bigint' && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
     if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min) {
@@ -69,15 +73,15 @@ export class PayloadFields {
     return n;
   }
 
-  text(key: string, pattern: RegExp, maxLength: number): string {
+  text(key: K, pattern: RegExp, maxLength: number): string {
     return this.#text(key, this.#get(key, true), pattern, maxLength)!;
   }
 
-  optText(key: string, pattern: RegExp, maxLength: number): string | undefined {
+  optText(key: K, pattern: RegExp, maxLength: number): string | undefined {
     return this.#text(key, this.#get(key, false), pattern, maxLength);
   }
 
-  #text(key: string, v: unknown, pattern: RegExp, maxLength: number): string | undefined {
+  #text(key: K, v: unknown, pattern: RegExp, maxLength: number): string | undefined {
     if (v === undefined) return undefined;
     if (typeof v !== 'string') throw new PayloadError(`field "${key}" must be a text string`);
     if (v.length === 0 || v.length > maxLength) {
@@ -87,21 +91,21 @@ export class PayloadFields {
     return v;
   }
 
-  bytes(key: string, length: number): Uint8Array {
+  bytes(key: K, length: number): Uint8Array {
     return checkBytes(key, this.#get(key, true), length);
   }
 
   /** A required array of `itemOf(value, index)`, with `minItems..maxItems` entries. */
-  array<T>(key: string, minItems: number, maxItems: number, itemOf: (v: unknown, index: number) => T): T[] {
+  array<T>(key: K, minItems: number, maxItems: number, itemOf: (v: unknown, index: number) => T): T[] {
     return this.#array(key, this.#get(key, true), minItems, maxItems, itemOf)!;
   }
 
-  optArray<T>(key: string, minItems: number, maxItems: number, itemOf: (v: unknown, i: number) => T) {
+  optArray<T>(key: K, minItems: number, maxItems: number, itemOf: (v: unknown, i: number) => T) {
     return this.#array(key, this.#get(key, false), minItems, maxItems, itemOf);
   }
 
   #array<T>(
-    key: string,
+    key: K,
     v: unknown,
     minItems: number,
     maxItems: number,
@@ -116,7 +120,7 @@ export class PayloadFields {
   }
 
   /** The value of a field that must equal one of `allowed`. */
-  oneOf<T extends string | number>(key: string, allowed: readonly T[]): T {
+  oneOf<T extends string | number>(key: K, allowed: readonly T[]): T {
     const v = this.#get(key, true);
     if (!allowed.includes(v as T)) {
       throw new PayloadError(
@@ -143,10 +147,10 @@ export function checkBytes(key: string, v: unknown, length: number): Uint8Array 
  * Decodes and reads a payload map with `read`; never throws on hostile bytes. Unknown keys are rejected:
  * a signer's constraint that this version does not understand must not be silently dropped.
  */
-export function decodePayloadMap<T>(
+export function decodePayloadMap<T, K extends string = string>(
   bytes: Uint8Array,
   limits: { maxBytes: number; maxItems: number },
-  read: (fields: PayloadFields) => T,
+  read: (fields: PayloadFields<K>) => T,
 ): { ok: true; value: T } | { ok: false; reason: string } {
   const scan = scanCbor(bytes, { ...limits, maxDepth: 4 });
   if (!scan.ok) return { ok: false, reason: `malformed CBOR payload: ${scan.reason}` };
@@ -156,7 +160,7 @@ export function decodePayloadMap<T>(
     for (const k of decoded.keys()) {
       if (typeof k !== 'string') return { ok: false, reason: 'payload map keys must be text strings' };
     }
-    const fields = new PayloadFields(decoded as Map<string, unknown>);
+    const fields = new PayloadFields<K>(decoded as Map<string, unknown>);
     const value = read(fields);
     const unknown = fields.unknownKeys();
     if (unknown.length > 0) {

@@ -20,8 +20,9 @@ import {
 } from '../core/cose.js';
 import { assertKeyBytes } from '../core/ed25519-keys.js';
 import { errorMessage } from '../core/errors.js';
+import { keyTable } from '../core/key-table.js';
 import { TrustError } from './errors.js';
-import { checkBytes, decodePayloadMap, encodePayloadMap } from './payload-map.js';
+import { checkBytes, decodePayloadMap, encodePayloadMap, type PayloadValue } from './payload-map.js';
 
 export interface TrustRoot {
   readonly v: 1;
@@ -34,6 +35,21 @@ export interface TrustRoot {
   /** POSIX seconds after which manifests are no longer accepted under this root. */
   readonly expires?: number;
 }
+
+/**
+ * Every key of a trust root payload: `type` ("root") and the fields of `TrustRoot`. Encoding writes
+ * these, decoding reads only these and refuses any other (listed in docs/wire-formats.md).
+ */
+export const TRUST_ROOT_KEYS = keyTable<TrustRoot & { readonly type: 'root' }>()([
+  'type',
+  'v',
+  'version',
+  'threshold',
+  'keys',
+  'expires',
+]);
+
+export type TrustRootKey = (typeof TRUST_ROOT_KEYS)[number];
 
 export const MAX_TRUST_KEYS = 32;
 
@@ -97,14 +113,15 @@ function rootProblem(root: TrustRoot): string | undefined {
 
 export function encodeTrustRoot(root: TrustRoot): Uint8Array {
   assertTrustRoot(root);
-  return encodePayloadMap({
+  const fields: Record<TrustRootKey, PayloadValue | undefined> = {
     type: 'root',
     v: 1,
     version: root.version,
     threshold: root.threshold,
     keys: [...root.keys],
     expires: root.expires,
-  });
+  };
+  return encodePayloadMap(fields);
 }
 
 /** Signs a root. A first root is signed by its own keys; a rotation by old and new keys together. */
@@ -115,7 +132,8 @@ export function signTrustRoot(root: TrustRoot, keys: PrivateKeyLike[]): Uint8Arr
 export function decodeTrustRoot(
   payload: Uint8Array,
 ): { ok: true; root: TrustRoot } | { ok: false; reason: string } {
-  const decoded = decodePayloadMap(payload, { maxBytes: 16 * 1024, maxItems: 256 }, (f) => {
+  const limits = { maxBytes: 16 * 1024, maxItems: 256 };
+  const decoded = decodePayloadMap<TrustRoot, TrustRootKey>(payload, limits, (f) => {
     f.oneOf('type', ['root']);
     f.oneOf('v', [1]);
     const expires = f.optUint('expires');

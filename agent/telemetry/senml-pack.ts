@@ -29,8 +29,13 @@ import { encodeSenmlCbor, type SenmlRecord } from './senml.js';
 
 export const SENML_CBOR_CONTENT_TYPE = 'application/senml+cbor';
 export const EVENTS_CONTENT_TYPE = 'application/cbor';
+/**
+ * The SenML extension labels (RFC 8428 §4.4, text keys in CBOR too) the agent writes beside the
+ * standard ones of senml.ts `SENML_CBOR_LABELS`: only the time quality, must-understand (`_`).
+ */
+export const SENML_EXTENSION_LABELS = { timeQuality: 'tq_' } as const;
 /** The must-understand extension label for an uncorrectable (device clock) time. */
-export const TIME_QUALITY_LABEL = 'tq_';
+export const TIME_QUALITY_LABEL = SENML_EXTENSION_LABELS.timeQuality;
 export const TIME_UNSYNCED = 'unsynced';
 
 export interface WirePayload {
