@@ -27,6 +27,7 @@ import type { Clock } from './core/clock.js';
 import type { Logger } from './core/log.js';
 import { packageInfo } from './core/package-info.js';
 import type { PointTable } from './core/points.js';
+import { inStep } from './core/startup-error.js';
 import type { DeviceSupervisor } from './hal/device-supervisor.js';
 import type { SimWorld } from './hal/sim/world.js';
 import { CommandChannel, replayFileIn } from './link/command-channel.js';
@@ -189,23 +190,42 @@ export function buildAgent(
     fleet,
     schedulerStats: () => local.schedulerStats(),
     async start() {
-      await mkdir(loaded.stateDir, { recursive: true });
+      await inStep(
+        { step: 'state', what: 'use the state directory', path: loaded.stateDir, setting: 'stateDir' },
+        () => mkdir(loaded.stateDir, { recursive: true }),
+      );
       // Local control first: the telemetry database opens (and scans its backlog) while the
       // devices open and the loops start, rather than before them.
-      const telemetryStarted = telemetry?.start().then(
-        () => undefined,
-        (error: unknown) => error,
-      );
-      await local.start();
+      const telemetryStarted = telemetry
+        ? inStep(
+            {
+              step: 'telemetry',
+              what: 'open the telemetry store',
+              path: telemetry.dir,
+              setting: 'telemetry.dir',
+            },
+            () => telemetry.start(),
+          ).then(
+            () => undefined,
+            (error: unknown) => error,
+          )
+        : undefined;
+      await inStep({ step: 'devices', what: 'start the devices and local control' }, () => local.start());
       const telemetryError = await telemetryStarted;
       if (telemetryError) throw telemetryError;
       // Subscribed before the link connects, so the first session already listens for commands.
-      await fleet?.start();
+      await inStep(
+        { step: 'fleet', what: 'open the fleet command replay cache', path: replayFileIn(loaded.stateDir) },
+        () => fleet?.start(),
+      );
       if (identity && link && !fleet)
         log.warn('fleet commands disabled: no trust root (fleet.trust or ota.trust)');
       link?.start();
       // Resumes an install; after a trial boot, runs the health checks and commits or rolls back.
-      await ota?.start();
+      await inStep(
+        { step: 'ota', what: 'resume updates from', path: path.join(loaded.stateDir, 'ota') },
+        () => ota?.start(),
+      );
       otaReporter?.start();
       // Measures the running software in the background (and extends the TPM PCR) for evidence.
       attest?.start();

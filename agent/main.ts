@@ -10,8 +10,17 @@ import { errorMessage, isConfigError } from './core/errors.js';
 import { hostPaths } from './core/host-paths.js';
 import { createLogger, type Logger } from './core/log.js';
 import { packageInfo } from './core/package-info.js';
+import {
+  explainStartupFailure,
+  formatStartupFailure,
+  inStep,
+  type StartupContext,
+  startupFailureFields,
+} from './core/startup-error.js';
+import { prepareStateDir } from './core/state-dir.js';
 import { DRIVERS } from './hal/drivers/registry.js';
 import type { RunOptions } from './run-options.js';
+import { checkStoreLock, telemetryDirIn } from './telemetry/store-lock.js';
 
 const EXIT_CONFIG = 78;
 const STOP_TIMEOUT_MS = 10_000;
@@ -61,6 +70,30 @@ async function runAgent(options: RunOptions): Promise<never> {
     tee: logRing,
   });
   const clock = new SystemClock();
+  const paths = hostPaths();
+  /**
+   * Ends a start-up step that failed with exit 1: one line on stderr (what, where, the likely cause
+   * and a hint) and the same as a fatal log line with its fields — the stack only at `log.level:
+   * debug` — after whatever has started is stopped (outputs safe).
+   */
+  const fail = async (error: unknown, step: StartupContext, started?: Stoppable): Promise<never> => {
+    const failure = await explainStartupFailure(error, step, {
+      stateDir: loaded.stateDir,
+      procDir: paths.proc,
+    });
+    log.fatal(startupFailureFields(failure, { debug: log.isLevelEnabled('debug') }), 'start failed');
+    process.stderr.write(`edge-agent: ${formatStartupFailure(failure)}\n`);
+    await started?.stop().catch(() => undefined);
+    return exitAfterFlush(log, 1);
+  };
+  /** Starts `part`; if that fails, stops whatever of it started and exits 1 saying why. */
+  const startOrExit = async (part: Stoppable & { start(): Promise<void> }, step: StartupContext) => {
+    try {
+      await part.start();
+    } catch (error) {
+      await fail(error, step, part);
+    }
+  };
 
   // Devices and local control first, and only then the rest of the agent is loaded: the sensors are
   // read and the loops run while telemetry, updates, attestation and the console are imported.
@@ -72,7 +105,7 @@ async function runAgent(options: RunOptions): Promise<never> {
       process.stderr.write(`edge-agent: configuration error\n${error.message}\n`);
       return process.exit(EXIT_CONFIG);
     }
-    throw error;
+    return fail(error, { step: 'build', what: 'build the devices and local control' });
   }
   let agent: Agent | undefined;
   /** Set once the service notifier and the consoles exist: told before and after the stop. */
@@ -103,11 +136,11 @@ async function runAgent(options: RunOptions): Promise<never> {
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM', 143));
   process.on('SIGINT', () => void shutdown('SIGINT', 130));
-  /** Ends a start-up step that failed: outputs safe, the reason on stderr, then the exit code. */
-  const abort = async (title: string, error: unknown, code: number): Promise<never> => {
+  /** Ends start-up on a configuration mistake found late: outputs safe, the issues on stderr, exit 78. */
+  const configAbort = async (title: string, error: unknown): Promise<never> => {
     await local.stop().catch(() => undefined);
     process.stderr.write(`edge-agent: ${title}\n${errorMessage(error)}\n`);
-    return process.exit(code);
+    return process.exit(EXIT_CONFIG);
   };
   /** While a signal is stopping the agent, start-up goes no further. */
   const halted = () => new Promise<never>(() => undefined);
@@ -121,7 +154,30 @@ async function runAgent(options: RunOptions): Promise<never> {
     },
     'edge-agent starting',
   );
-  await startOrExit(local, log);
+  // Before any output is driven: a state directory the agent cannot use, or a telemetry store another
+  // agent has open (a second agent on the same state directory), stops it here and names the cause.
+  try {
+    await inStep(
+      { step: 'state', what: 'use the state directory', path: loaded.stateDir, setting: 'stateDir' },
+      () => prepareStateDir(loaded.stateDir),
+    );
+    if (loaded.config.telemetry.enabled) {
+      const dir = telemetryDirIn(loaded.stateDir, loaded.config.telemetry);
+      await inStep(
+        { step: 'telemetry', what: 'open the telemetry store', path: dir, setting: 'telemetry.dir' },
+        () => checkStoreLock(dir, paths.proc),
+      );
+    }
+  } catch (error) {
+    return fail(error, { step: 'state', what: 'use the state directory', path: loaded.stateDir });
+  }
+  await startOrExit(local, { step: 'devices', what: 'start the devices and local control' });
+  let modules: Awaited<ReturnType<typeof loadModules>>;
+  try {
+    modules = await loadModules();
+  } catch (error) {
+    return fail(error, { step: 'load', what: "load the agent's modules" }, local);
+  }
   const [
     { buildAgent },
     { identitySettingsFrom },
@@ -133,31 +189,21 @@ async function runAgent(options: RunOptions): Promise<never> {
     { SystemdNotifier },
     { registerRebootCommand },
     { ServiceWatchdog },
-  ] = await Promise.all([
-    import('./build-agent.js'),
-    import('./attest/attest-schema.js'),
-    import('./attest/errors.js'),
-    import('./attest/identity.js'),
-    import('./console/create-console.js'),
-    import('./hal/serial/linux.js'),
-    import('./service/health-probes.js'),
-    import('./service/notify.js'),
-    import('./service/reboot-command.js'),
-    import('./service/watchdog.js'),
-  ]);
+  ] = modules;
   if (stopping) return halted();
 
   let identity: Awaited<ReturnType<typeof loadIdentity>>;
+  const identitySettings = identitySettingsFrom(loaded.config, loaded.stateDir);
   try {
-    identity = await loadIdentity(
-      identitySettingsFrom(loaded.config, loaded.stateDir),
-      { clock },
-      { create: true },
-    );
+    identity = await loadIdentity(identitySettings, { clock }, { create: true });
   } catch (error) {
     // A key or binding that does not match the configuration is a configuration mistake; a TPM failure is fatal.
-    const configMistake = isIdentityError(error) && error.code !== 'ETPM';
-    return abort('identity error', error, configMistake ? EXIT_CONFIG : 1);
+    if (isIdentityError(error) && error.code !== 'ETPM') return configAbort('identity error', error);
+    return fail(
+      error,
+      { step: 'identity', what: 'load the device identity from', path: identitySettings.dir },
+      local,
+    );
   }
   if (identity.created)
     log.info({ deviceId: identity.deviceId, backend: identity.backend }, 'identity created');
@@ -165,11 +211,8 @@ async function runAgent(options: RunOptions): Promise<never> {
   try {
     built = buildAgent(loaded, { clock, log, identity, local });
   } catch (error) {
-    return abort(
-      isConfigError(error) ? 'configuration error' : 'build failed',
-      error,
-      isConfigError(error) ? EXIT_CONFIG : 1,
-    );
+    if (isConfigError(error)) return configAbort('configuration error', error);
+    return fail(error, { step: 'build', what: 'build the agent' }, local);
   }
 
   registerRebootCommand(built.commands, { clock, log });
@@ -218,7 +261,7 @@ async function runAgent(options: RunOptions): Promise<never> {
   };
 
   void notifier.status('starting');
-  await startOrExit(built, log);
+  await startOrExit(built, { step: 'start', what: 'start the agent' });
   if (stopping) return halted();
   // A console that cannot listen (a serial port that is not there) does not stop the control loops.
   await consoles
@@ -238,18 +281,24 @@ async function runAgent(options: RunOptions): Promise<never> {
   return new Promise<never>(() => undefined);
 }
 
-/** Starts `part`; if that fails, stops whatever of it started and exits 1. */
-async function startOrExit(
-  part: { start(): Promise<void>; stop(): Promise<void> },
-  log: Logger,
-): Promise<void> {
-  try {
-    await part.start();
-  } catch (error) {
-    log.fatal({ err: errorMessage(error) }, 'start failed');
-    await part.stop().catch(() => undefined);
-    await exitAfterFlush(log, 1);
-  }
+interface Stoppable {
+  stop(): Promise<void>;
+}
+
+/** The rest of the agent, loaded once the devices and loops run. */
+function loadModules() {
+  return Promise.all([
+    import('./build-agent.js'),
+    import('./attest/attest-schema.js'),
+    import('./attest/errors.js'),
+    import('./attest/identity.js'),
+    import('./console/create-console.js'),
+    import('./hal/serial/linux.js'),
+    import('./service/health-probes.js'),
+    import('./service/notify.js'),
+    import('./service/reboot-command.js'),
+    import('./service/watchdog.js'),
+  ]);
 }
 
 /** Exits once the log's asynchronous buffer has reached stdout, so the last lines are not lost. */

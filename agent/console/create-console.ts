@@ -6,8 +6,8 @@
 import path from 'node:path';
 import type { CommandRegistry } from '../commands/registry.js';
 import type { Clock } from '../core/clock.js';
-import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
+import { explainStartupFailure, startupFailureFields } from '../core/startup-error.js';
 import type { SerialBackend } from '../hal/serial/types.js';
 import { AuditLog } from './audit-log.js';
 import { Authenticator } from './authenticator.js';
@@ -78,11 +78,23 @@ export function createConsole(config: ConsoleConfig, deps: ConsoleDeps): Console
         log.warn('no console users configured (console.users): nobody can log in; see `edge-agent passwd`');
       }
       // Each transport on its own: a socket directory that cannot be written leaves the serial port.
-      await socket
-        ?.start()
-        .catch((error: unknown) =>
-          log.error({ err: errorMessage(error), path: socketPath }, 'console socket unavailable'),
+      // Not fatal either: the technician's console is not worth stopping the control loops for.
+      await socket?.start().catch(async (error: unknown) => {
+        const failure = await explainStartupFailure(
+          error,
+          {
+            step: 'console',
+            what: 'listen on the console socket',
+            path: socketPath,
+            setting: 'console.socket.path',
+          },
+          { stateDir: deps.stateDir },
         );
+        log.error(
+          startupFailureFields(failure, { debug: log.isLevelEnabled('debug') }),
+          'console socket unavailable',
+        );
+      });
       serial?.start();
       deps.stdio?.start(server);
     },

@@ -2,10 +2,12 @@
  * The console on a Unix socket, for someone on the box over SSH (`edge-agent console`). The socket is
  * created mode 0660 in the agent's runtime directory, so only root and members of the agent's group
  * reach it — and they still log in like on the serial port. Each connection is a session that ends
- * (and closes the connection) at logout. A stale socket file from a previous run is replaced.
+ * (and closes the connection) at logout. A stale socket file from a previous run (nobody accepts on
+ * it) is replaced; one that a live process still listens on is left alone, and `start` rejects with
+ * that EADDRINUSE — the running agent keeps its console.
  */
 import { chmod, mkdir, rm } from 'node:fs/promises';
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import path from 'node:path';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
@@ -41,19 +43,23 @@ export class SocketConsole {
   async start(): Promise<void> {
     const file = this.#options.path;
     await mkdir(path.dirname(file), { recursive: true });
-    await rm(file, { force: true });
     // Half-open: a script that pipes its commands in and closes its end still gets the answers.
-    const listener = createServer({ allowHalfOpen: true }, (socket) => this.#accept(socket));
-    await new Promise<void>((resolve, reject) => {
-      listener.once('error', reject);
-      listener.listen(file, () => {
-        listener.off('error', reject);
-        resolve();
-      });
-    });
+    const listen = () =>
+      listenOn(
+        createServer({ allowHalfOpen: true }, (socket) => this.#accept(socket)),
+        file,
+      );
+    let listener: Server;
+    try {
+      listener = await listen();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || (await isListenedOn(file))) throw error;
+      await rm(file, { force: true });
+      listener = await listen();
+    }
+    this.#listener = listener;
     listener.on('error', (err) => this.#log.error({ err: errorMessage(err) }, 'console socket failed'));
     await chmod(file, this.#options.mode ?? 0o660);
-    this.#listener = listener;
     this.#log.info({ path: file }, 'console listening on a Unix socket');
   }
 
@@ -62,7 +68,8 @@ export class SocketConsole {
     const listener = this.#listener;
     this.#listener = undefined;
     for (const socket of this.#sockets) socket.destroy();
-    if (listener) await new Promise<void>((resolve) => listener.close(() => resolve()));
+    if (!listener) return;
+    await new Promise<void>((resolve) => listener.close(() => resolve()));
     await rm(this.#options.path, { force: true });
   }
 
@@ -104,4 +111,32 @@ export class SocketConsole {
       session.hangup();
     });
   }
+}
+
+function listenOn(listener: Server, file: string): Promise<Server> {
+  return new Promise<Server>((resolve, reject) => {
+    listener.once('error', reject);
+    listener.listen(file, () => {
+      listener.off('error', reject);
+      resolve(listener);
+    });
+  });
+}
+
+/**
+ * Whether a process accepts connections on the socket file: a connection is refused on a stale one.
+ * (The running agent sees a console session open and close.)
+ */
+function isListenedOn(file: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = connect(file);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', (error: NodeJS.ErrnoException) => {
+      probe.destroy();
+      resolve(error.code !== 'ECONNREFUSED' && error.code !== 'ENOENT');
+    });
+  });
 }

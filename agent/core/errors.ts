@@ -62,6 +62,27 @@ export class TimeoutError extends AgentError {
   }
 }
 
+/**
+ * A lock file that another process holds: a LevelDB database another agent has open. `holder` is that
+ * process when it could be found (lock-holder.ts), for the message that tells the operator.
+ */
+export class LockedError extends AgentError {
+  readonly file: string;
+  readonly holder: LockHolder | undefined;
+  constructor(file: string, message: string, options?: ErrorOptions & { holder?: LockHolder | undefined }) {
+    super('ELOCKED', message, options);
+    this.file = file;
+    this.holder = options?.holder;
+  }
+}
+
+/** A process that holds a lock: its pid (in our pid namespace) and what it runs, when known. */
+export interface LockHolder {
+  readonly pid: number;
+  /** `edge-agent` when its command line is this agent's, else its program name. */
+  readonly command: string | undefined;
+}
+
 export function isConfigError(e: unknown): e is ConfigError {
   return e instanceof ConfigError;
 }

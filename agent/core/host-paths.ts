@@ -14,6 +14,8 @@ export interface HostPaths {
   readonly sysfs: string;
   /** Device-tree model string, for matching board profiles. */
   readonly deviceTreeModel: string;
+  /** procfs: the kernel's lock table (`locks`) names who holds a lock the agent needs. */
+  readonly proc: string;
 }
 
 export function hostPaths(env: NodeJS.ProcessEnv = process.env): HostPaths {
@@ -25,5 +27,6 @@ export function hostPaths(env: NodeJS.ProcessEnv = process.env): HostPaths {
     stateDir: on('/var/lib/edge-agent'),
     sysfs: on('/sys'),
     deviceTreeModel: on('/proc/device-tree/model'),
+    proc: on('/proc'),
   };
 }

@@ -10,6 +10,11 @@
  * last will is the retained `{state: "offline"}`, which the broker publishes if we vanish; `stop()`
  * publishes it itself before a clean DISCONNECT (after which the broker would not send the will).
  * `mqtt` is imported when the first connection is made, so an agent without a link never loads it.
+ *
+ * A broker that cannot be reached is never fatal — telemetry waits in the outbox and control goes on —
+ * and each failed attempt is a `warn`. One case is worth more: a broker host name that does not
+ * resolve (ENOTFOUND, EAI_AGAIN) before any session was up is likely a typo in `link.url` or a missing
+ * resolver, so that first failure is one `error` line naming the URL, the cause and a hint.
  */
 import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
@@ -19,6 +24,11 @@ import { Backoff } from '../core/backoff.js';
 import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
+import {
+  describeStartupFailure,
+  isNameResolutionError,
+  startupFailureFields,
+} from '../core/startup-error.js';
 import { LinkError } from './errors.js';
 import { loadMqttConnect } from './load-mqtt.js';
 import { deviceTopics, topicMatches } from './topics.js';
@@ -91,6 +101,9 @@ export class MqttLink extends EventEmitter<LinkEvents> implements Link {
   #abort: AbortController | undefined;
   #loop: Promise<void> | undefined;
   #connect: ConnectMqtt | undefined;
+  /** A session has been up since start (after that, a name that stops resolving is only a warning). */
+  #everUp = false;
+  #reportedUnresolved = false;
 
   constructor(deps: MqttLinkDeps, options: MqttLinkOptions) {
     super();
@@ -183,6 +196,7 @@ export class MqttLink extends EventEmitter<LinkEvents> implements Link {
       try {
         const client = await this.#connectOnce(signal);
         upAtMs = clock.monotonicMs();
+        this.#everUp = true;
         await this.#sessionUp(client);
         const reason = await waitForClose(client, signal);
         this.#lastError = reason;
@@ -190,7 +204,21 @@ export class MqttLink extends EventEmitter<LinkEvents> implements Link {
       } catch (error) {
         if (!signal.aborted) {
           this.#lastError = errorMessage(error);
-          log.warn({ url: redact(this.#opts.url), err: this.#lastError }, 'link connect failed');
+          if (!this.#everUp && !this.#reportedUnresolved && isNameResolutionError(error)) {
+            this.#reportedUnresolved = true;
+            const failure = describeStartupFailure(error, {
+              step: 'link',
+              what: 'connect to the MQTT broker',
+              address: redact(this.#opts.url),
+              setting: 'link.url',
+            });
+            log.error(
+              startupFailureFields(failure),
+              'broker host name does not resolve; the agent runs offline and keeps trying',
+            );
+          } else {
+            log.warn({ url: redact(this.#opts.url), err: this.#lastError }, 'link connect failed');
+          }
         }
       }
       const client = this.#client;

@@ -4,10 +4,15 @@
  * (boot counter, last trusted wall time, per-boot clock offsets, counters). A database LevelDB itself
  * reports as corrupt is repaired (`ClassicLevel.repair`, which salvages what it can); if it still does
  * not open it is moved aside to `<dir>.corrupt-<time>` and a fresh one is started, so a damaged SD card
- * costs data, never the agent. What happened is in `recovered` for the caller to report.
+ * costs data, never the agent. What happened is in `recovered` for the caller to report. Two failures
+ * are not corruption and are thrown instead: the database open in another process (LevelDB's lock,
+ * mapped here to our `LockedError`), and a directory or `LOCK` file this process may not write (the
+ * `access` error, EACCES or EROFS) — a state directory chowned without `-R` must not cost the backlog.
  */
-import { mkdir, rename } from 'node:fs/promises';
+import { access, constants, mkdir, rename } from 'node:fs/promises';
 import { Level } from 'level';
+import { LockedError } from '../core/errors.js';
+import { storeLockFile } from './store-lock.js';
 
 type Db = Level<string, Uint8Array>;
 export type BatchesLevel = ReturnType<typeof sublevels>['batches'];
@@ -65,13 +70,14 @@ export async function openTelemetryStore(
   try {
     db = await open();
   } catch (error) {
-    if (isLocked(error)) throw error;
+    if (isLocked(error)) throw lockedError(dir, error);
+    await assertWritable(dir);
     recovered = 'repaired';
     try {
       await (Level as unknown as ClassicLevelStatics).repair(dir);
       db = await open();
     } catch (again) {
-      if (isLocked(again)) throw again;
+      if (isLocked(again)) throw lockedError(dir, again);
       recovered = 'reset';
       await rename(dir, `${dir}.corrupt-${now()}`);
       await mkdir(dir, { recursive: true });
@@ -86,6 +92,18 @@ export async function openTelemetryStore(
     compact: () => (db as unknown as ClassicLevelExtras).compactRange('!b!', '!b~'),
     close: () => db.close(),
   };
+}
+
+function lockedError(dir: string, cause: unknown): LockedError {
+  return new LockedError(storeLockFile(dir), `${dir}: the database is open in another process`, { cause });
+}
+
+/** Throws the `access` error (EACCES, EROFS, …) when this process may not write the database. */
+async function assertWritable(dir: string): Promise<void> {
+  await access(dir, constants.R_OK | constants.W_OK | constants.X_OK);
+  await access(storeLockFile(dir), constants.R_OK | constants.W_OK).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ENOENT') throw error;
+  });
 }
 
 /** Another process holds the database: not corruption, and not ours to repair. */

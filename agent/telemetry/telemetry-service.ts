@@ -5,7 +5,6 @@
  * health as `telemetry.*` / `link.*` points. `stop()` ends with the outbox's final group commit, so
  * every reading accepted before SIGTERM is on disk when the process exits.
  */
-import path from 'node:path';
 import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
@@ -16,6 +15,7 @@ import { type FilterOptions, type FilterOutput, PointFilter } from './filters.js
 import { Outbox, type OutboxStats } from './outbox.js';
 import type { Priority, TelemetryEvent } from './reading.js';
 import { openTelemetryStore, type TelemetryStore } from './store.js';
+import { telemetryDirIn } from './store-lock.js';
 import { declareTelemetryMetrics, publishTelemetryMetrics } from './telemetry-metrics.js';
 import { type FilterConfig, globMatcher, type TelemetryConfig } from './telemetry-schema.js';
 import { Uplink, type UplinkStats } from './uplink.js';
@@ -75,7 +75,7 @@ export class TelemetryService {
   constructor(deps: TelemetryServiceDeps, options: TelemetryServiceOptions) {
     this.#deps = deps;
     this.#config = options.config;
-    this.#dir = path.resolve(options.stateDir, options.config.dir);
+    this.#dir = telemetryDirIn(options.stateDir, options.config);
     const include = globMatcher(options.config.include);
     const exclude = globMatcher(options.config.exclude);
     this.#included = (name) => include(name) && !exclude(name);
@@ -84,6 +84,11 @@ export class TelemetryService {
   /** The boot id (known after `start`). */
   get bootId(): string {
     return this.#bootId;
+  }
+
+  /** The database directory (`telemetry.dir` under the state directory). */
+  get dir(): string {
+    return this.#dir;
   }
 
   get outbox(): Outbox | undefined {

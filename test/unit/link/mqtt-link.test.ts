@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { decode } from 'cbor-x';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { describe, expect, it } from 'vitest';
-import { silentLogger } from '../../../agent/core/log.js';
+import { createLogger, silentLogger } from '../../../agent/core/log.js';
 import { MqttLink, redact } from '../../../agent/link/mqtt-link.js';
 import { FakeClock } from '../../support/fake-clock.js';
 
@@ -30,13 +30,13 @@ class FakeClient extends EventEmitter {
   }
 }
 
-function setup(random = () => 0) {
+function setup(random = () => 0, log = silentLogger()) {
   const clock = new FakeClock();
   const attempts: { atMs: number; url: string; options: IClientOptions; client: FakeClient }[] = [];
   const link = new MqttLink(
     {
       clock,
-      log: silentLogger(),
+      log,
       random,
       readFile: async (p) => Buffer.from(`contents of ${p}`),
       connect: (url, options) => {
@@ -104,6 +104,52 @@ describe('MqttLink', () => {
       reconnects: 4,
       lastError: 'connect ECONNREFUSED',
     });
+    await link.stop();
+  });
+
+  it('says once, as an error with the URL, cause and hint, that the broker name does not resolve', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const log = createLogger({
+      pretty: false,
+      destination: { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
+    });
+    const { link, attempts, clock } = setup(() => 0, log);
+    link.start();
+    const dnsError = (code: string) =>
+      Object.assign(new Error(`getaddrinfo ${code} broker`), {
+        code,
+        syscall: 'getaddrinfo',
+        hostname: 'broker',
+      });
+    for (const [i, error] of [
+      dnsError('ENOTFOUND'),
+      dnsError('EAI_AGAIN'),
+      new Error('connect ECONNREFUSED'),
+    ].entries()) {
+      for (let j = 0; j < 200 && attempts.length <= i; j++) {
+        await settle();
+        await clock.advance(100);
+      }
+      attempts[i]?.client.emit('error', error);
+    }
+    await settle();
+    const errors = lines.filter((l) => l.level === 'error');
+    expect(errors).toEqual([
+      expect.objectContaining({
+        step: 'link',
+        address: 'mqtts://broker:8883',
+        code: 'ENOTFOUND',
+        reason: 'the host name broker does not resolve',
+        hint: 'check the host name in link.url and the DNS settings (/etc/resolv.conf)',
+        msg: 'broker host name does not resolve; the agent runs offline and keeps trying',
+      }),
+    ]);
+    expect(JSON.stringify(lines)).not.toContain('secret');
+    // The attempts after it are the usual warnings.
+    expect(lines.filter((l) => l.msg === 'link connect failed').map((l) => l.err)).toEqual([
+      'getaddrinfo EAI_AGAIN broker',
+      'connect ECONNREFUSED',
+    ]);
     await link.stop();
   });
 
