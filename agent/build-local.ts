@@ -18,10 +18,11 @@ import { ConfigError, errorMessage } from './core/errors.js';
 import { hostPaths } from './core/host-paths.js';
 import type { Logger } from './core/log.js';
 import { logPointChanges } from './core/log-point-changes.js';
-import { PointTable } from './core/points.js';
+import { type PointSnapshot, PointTable } from './core/points.js';
 import { createBuses } from './hal/create-buses.js';
 import { DeviceSupervisor } from './hal/device-supervisor.js';
 import type { SimWorld } from './hal/sim/world.js';
+import { ReportingFilters } from './telemetry/reporting-filters.js';
 import { declareTelemetryMetrics } from './telemetry/telemetry-metrics.js';
 
 export interface LocalAgent {
@@ -95,8 +96,15 @@ export function buildLocal(loaded: LoadedConfig, deps: { clock: Clock; log: Logg
     schedulerStats: () => control.scheduler.stats(),
     start() {
       started ??= (async () => {
+        // A device's reading logs at info when it crosses its telemetry reporting filter; readings
+        // within it, loop outputs and counters at debug (core/log-point-changes.ts). So do a loop's
+        // writes to its output relay: it switches every few seconds (time-proportioning), and the
+        // loop's own state changes are logged; a technician's or an interlock's write still shows.
         const devicePoints = new Set(supervisors.flatMap((s) => s.pointNames()));
-        stops.push(logPointChanges(points, log.child({ mod: 'points' }), (p) => devicePoints.has(p.name)));
+        const reporting = new ReportingFilters(loaded.config.telemetry);
+        const isReported = (p: PointSnapshot) =>
+          devicePoints.has(p.name) && reporting.crosses(p) && !p.source?.startsWith('loop:');
+        stops.push(logPointChanges(points, log.child({ mod: 'points' }), isReported));
         const sweep = clock.setInterval(() => points.sweepStale(), loaded.config.points.staleCheckMs);
         stops.push(() => sweep.cancel());
         await hal.start();

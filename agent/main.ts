@@ -52,21 +52,27 @@ async function runAgent(options: RunOptions): Promise<never> {
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code !== 'EPIPE') throw error;
   });
-  // With a console on stdio (offered only when stdin is a terminal: `npm start` in a shell, not a
-  // service or a pipe), log lines are printed above its prompt rather than through it.
+  // The log's format is decided once, for what stdout is: lines for people on a terminal, JSON lines
+  // otherwise (`log.format: auto`) — before the console opens as after, so they never mix.
+  const stdoutIsTTY = process.stdout.isTTY === true;
+  const format = loaded.config.log.format;
+  const pretty = format === 'auto' ? stdoutIsTTY : format === 'pretty';
+  // With a console on stdio (offered only when stdin and stdout are a terminal: `npm start` in a shell,
+  // not a service, a pipe or a file), log lines are printed above its prompt rather than through it.
   const stdio =
-    consoleConfig.stdio && process.stdin.isTTY
+    consoleConfig.stdio && process.stdin.isTTY && stdoutIsTTY
       ? new (await import('./console/stdio-console.js')).StdioConsole({
           input: process.stdin,
           output: process.stdout,
           onInterrupt: () => process.kill(process.pid, 'SIGINT'),
         })
       : undefined;
-  const format = loaded.config.log.format;
+  // The ring behind the console's `logs -f` gets debug lines (every raw reading) whatever the level.
   const log = createLogger({
     level: loaded.config.log.level,
-    ...(format === 'auto' ? {} : { pretty: format === 'pretty' }),
-    ...(stdio && process.stdout.isTTY ? { destination: stdio.logSink } : {}),
+    pretty,
+    colour: pretty && stdoutIsTTY,
+    ...(stdio ? { destination: stdio.logSink } : {}),
     tee: logRing,
   });
   const clock = new SystemClock();

@@ -8,11 +8,12 @@
  */
 import type { Command, CommandContext, CommandRegistry, CommandResult } from '../commands/registry.js';
 import type { Clock } from '../core/clock.js';
+import { formatLogLine } from '../core/log-format.js';
 import type { AuditEntry } from './audit-log.js';
 import { parseLine, resolveCommand, usagesOf } from './command-line.js';
 import type { Key } from './keys.js';
 import type { ReadLineOptions } from './line-editor.js';
-import { formatLogLine, type LogRing } from './log-ring.js';
+import type { LogRing } from './log-ring.js';
 import { type CommandProgress, ProgressBar } from './progress-bar.js';
 import { formatValue } from './render.js';
 import type { Terminal } from './terminal.js';

@@ -2,12 +2,12 @@
  * The console on the agent's own stdin/stdout, for development (`npm start` on the simulated board).
  * On a terminal, stdin goes to raw mode so the console's line discipline does the editing, and log
  * lines are printed above the prompt (through `logSink`, the logger's destination) instead of
- * tearing through what is being typed. Raw mode means Ctrl-C no longer raises SIGINT: at the login
+ * tearing through what is being typed. The sink prints lines as the logger made them — for people or
+ * JSON, decided once in main.ts — before the session opens as after, so one terminal shows one format. Raw mode means Ctrl-C no longer raises SIGINT: at the login
  * prompt it calls `onInterrupt` (main.ts stops the agent), after login it cancels the line as usual.
  */
 import type { Readable, Writable } from 'node:stream';
 import type { ConsoleServer } from './console-server.js';
-import { formatLogLine } from './log-ring.js';
 import type { ConsoleSession } from './session.js';
 
 type Input = Readable & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown };
@@ -39,14 +39,12 @@ export class StdioConsole {
     this.#options = options;
   }
 
-  /** A pino destination that prints each log line above the console's prompt. */
+  /** A pino destination that prints each log line, as it is, above the console's prompt. */
   readonly logSink = {
-    write: (line: string): boolean => {
+    write: (chunk: string): boolean => {
       const session = this.#session;
-      if (!session) return this.#options.output.write(line);
-      for (const l of line.split('\n')) {
-        if (l !== '') session.printAbove(formatLogLine(l, (t, ...s) => session.terminal.style(t, ...s)));
-      }
+      if (!session) return this.#options.output.write(chunk);
+      for (const line of chunk.split('\n')) if (line !== '') session.printAbove(line);
       return true;
     },
   };

@@ -1,84 +1,128 @@
 /**
  * Logging: one pino logger made in main.ts, `log.child({ mod })` per module. JSON lines (journald and
- * log shippers read them); pretty, coloured lines when stdout is a terminal.
+ * log shippers read them), or lines for people (core/log-format.ts) when `pretty`: decided once, for
+ * the one terminal or pipe the agent writes to, never line by line.
+ *
+ * A nested child names its module by the path: `log.child({ mod: 'telemetry' }).child({ mod: 'clock' })`
+ * writes `"mod":"telemetry.clock"` — once. (pino appends a child's bindings to its parent's, so the
+ * key would otherwise be written twice, which many JSON parsers reject or resolve differently.)
+ *
+ * With a `tee` (the console's log ring) the logger runs at `debug` even when the destination's level is
+ * `info`: the ring keeps every raw reading for `logs -f` while the terminal or journal shows only what
+ * its level lets through (pino.multistream, a level per stream).
  */
-
-import { createRequire } from 'node:module';
 import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
+import { prettyStream } from './log-format.js';
 
 export type { Logger } from 'pino';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
+type Flushable = DestinationStream & { flush?: (cb: (err?: Error) => void) => void };
+
 export interface CreateLoggerOptions {
+  /** The level of what reaches `destination`. */
   readonly level?: LogLevel;
   /** Where lines go; defaults to stdout. Tests pass a sink stream and read it back. */
   readonly destination?: DestinationStream;
-  /** Pretty-print; defaults to whether stdout is a TTY. */
+  /** Lines for people instead of JSON; defaults to true only for a default stdout that is a TTY. */
   readonly pretty?: boolean;
+  /** Colour the pretty lines; defaults to true only for a default stdout that is a TTY. */
+  readonly colour?: boolean;
   readonly base?: Record<string, unknown>;
-  /** A second destination that gets every JSON line too (the console's in-memory ring for `logs`). */
+  /** A second destination that gets the JSON lines too (the console's in-memory ring for `logs`). */
   readonly tee?: DestinationStream;
+  /** The tee's level: `debug` unless `level` is lower (`trace`). */
+  readonly teeLevel?: LogLevel;
 }
 
+const LEVEL_VALUES: Record<LogLevel, number> = {
+  trace: 10,
+  debug: 20,
+  info: 30,
+  warn: 40,
+  error: 50,
+  fatal: 60,
+  silent: Number.POSITIVE_INFINITY,
+};
+
+/** The module path of a logger, kept off pino's bindings (see the header) and written by the mixin. */
+const MOD = Symbol('edge-agent.log.mod');
+type ModCarrier = { [MOD]?: string };
+
 export function createLogger(options: CreateLoggerOptions = {}): Logger {
+  const level = options.level ?? 'info';
+  const toStdout = options.destination === undefined;
+  const stdoutIsTTY = toStdout && process.stdout.isTTY === true;
+  const usePretty = options.pretty ?? stdoutIsTTY;
+  // A terminal is written synchronously (its lines interleave with the console's); a pipe or journal
+  // asynchronously, flushed by main.ts before the process exits.
+  const target: Flushable =
+    options.destination ?? pino.destination({ fd: 1, sync: usePretty || process.stdout.isTTY === true });
+  const primary: Flushable = usePretty
+    ? prettyStream(target, { colour: options.colour ?? stdoutIsTTY })
+    : target;
+  const teeLevel = options.tee ? lower(options.teeLevel ?? 'debug', level) : undefined;
   const opts: LoggerOptions = {
-    level: options.level ?? 'info',
+    level: teeLevel ? lower(level, teeLevel) : level,
     base: options.base ?? {},
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
+    mixin: (_object, _level, logger) => {
+      const mod = (logger as ModCarrier)[MOD];
+      return mod === undefined ? {} : { mod };
+    },
   };
-  const usePretty = options.pretty ?? (options.destination === undefined && process.stdout.isTTY === true);
-  // pino-pretty as an in-process stream, not a transport: a transport would start a worker thread,
-  // which costs ~10 MB of RSS on a gateway for no benefit.
-  const destination =
-    options.destination ??
-    (usePretty
-      ? loadPretty()({
-          colorize: true,
-          translateTime: 'HH:MM:ss.l',
-          ignore: 'pid,hostname,mod',
-          singleLine: true,
-          sync: true,
-          messageFormat: prettyMessage,
-        })
-      : pino.destination({ fd: 1, sync: false }));
-  return pino(opts, options.tee ? teeStream(destination, options.tee) : destination);
+  const root = pino(
+    opts,
+    options.tee && teeLevel ? teeStream(primary, level, options.tee, teeLevel) : primary,
+  );
+  nestModules(root);
+  return root;
+}
+
+/** The more verbose of two levels. */
+function lower(a: LogLevel, b: LogLevel): LogLevel {
+  return LEVEL_VALUES[a] <= LEVEL_VALUES[b] ? a : b;
 }
 
 /**
- * Every line to `primary` and to `tee` (pino.multistream; the logger's level already filtered). The
- * tee receives the JSON line even when the primary is pino-pretty. `flush` goes to the primary, which
- * multistream lacks, so exitAfterFlush in main.ts still waits for stdout.
+ * `child({ mod })` records the module path on the child (`parent.mod`) instead of as a binding; every
+ * child inherits this `child` from the root (pino makes children with Object.create).
  */
-function teeStream(primary: DestinationStream, tee: DestinationStream): DestinationStream {
+function nestModules(root: Logger): void {
+  const pinoChild = root.child;
+  const child = function (this: Logger, bindings: Record<string, unknown>, opts?: object): Logger {
+    const { mod, ...rest } = bindings;
+    const made = pinoChild.call(this, rest, opts) as unknown as Logger;
+    if (typeof mod === 'string' && mod !== '') {
+      const parent = (this as ModCarrier)[MOD];
+      (made as ModCarrier)[MOD] = parent === undefined ? mod : `${parent}.${mod}`;
+    }
+    return made;
+  };
+  (root as unknown as { child: typeof child }).child = child;
+}
+
+/**
+ * Each line to `primary` at its level and to `tee` at its own (pino.multistream). The tee receives the
+ * JSON line even when the primary prints for people. `flush` goes to the primary, which multistream
+ * lacks, so exitAfterFlush in main.ts still waits for stdout.
+ */
+function teeStream(
+  primary: Flushable,
+  primaryLevel: LogLevel,
+  tee: DestinationStream,
+  teeLevel: LogLevel,
+): DestinationStream {
   const streams = pino.multistream([
-    { stream: primary, level: 'trace' },
-    { stream: tee, level: 'trace' },
+    // A silent primary is left out: multistream has no level for `silent`.
+    ...(primaryLevel === 'silent' ? [] : [{ stream: primary, level: primaryLevel }]),
+    { stream: tee, level: teeLevel },
   ]);
-  const flushable = primary as DestinationStream & { flush?: (cb: (err?: Error) => void) => void };
   return Object.assign(streams, {
-    flush: (cb: (err?: Error) => void) => (flushable.flush ? flushable.flush(cb) : cb()),
+    flush: (cb: (err?: Error) => void) => (primary.flush ? primary.flush(cb) : cb()),
   });
-}
-
-/** pino-pretty is loaded only for a terminal: a service writing JSON to journald never pays for it. */
-function loadPretty(): typeof import('pino-pretty') {
-  return createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
-}
-
-/** On a terminal a reading reads as `chamber.temp = 21.03 Cel (good)`; other records keep their fields. */
-function prettyMessage(record: Record<string, unknown>, messageKey: string): string {
-  const msg = String(record[messageKey] ?? '');
-  const prefix = record.mod ? `[${String(record.mod)}] ` : '';
-  if ((msg === 'reading' || msg.startsWith('point ')) && typeof record.point === 'string') {
-    const value = typeof record.value === 'number' ? Number(record.value.toPrecision(6)) : record.value;
-    const text = `${prefix}${record.point} = ${String(value)}${record.unit ? ` ${String(record.unit)}` : ''}`;
-    for (const key of ['point', 'value', 'unit', 'source']) delete record[key];
-    if (record.quality === 'good') delete record.quality;
-    return msg === 'reading' ? text : `${text} — ${msg}`;
-  }
-  return prefix + msg;
 }
 
 /** A logger that drops everything, for code paths (CLI tools, tests) that need one but not its output. */

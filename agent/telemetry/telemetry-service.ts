@@ -11,13 +11,14 @@ import type { Logger } from '../core/log.js';
 import type { PointSnapshot, PointTable } from '../core/points.js';
 import type { Link } from '../link/types.js';
 import { nextBootId } from './boot-id.js';
-import { type FilterOptions, type FilterOutput, PointFilter } from './filters.js';
+import { type FilterOutput, PointFilter } from './filters.js';
 import { Outbox, type OutboxStats } from './outbox.js';
-import type { Priority, TelemetryEvent } from './reading.js';
+import type { TelemetryEvent } from './reading.js';
+import { filterOptionsFor, reportsPoint } from './reporting-filters.js';
 import { openTelemetryStore, type TelemetryStore } from './store.js';
 import { telemetryDirIn } from './store-lock.js';
 import { declareTelemetryMetrics, publishTelemetryMetrics } from './telemetry-metrics.js';
-import { type FilterConfig, globMatcher, type TelemetryConfig } from './telemetry-schema.js';
+import type { TelemetryConfig } from './telemetry-schema.js';
 import { Uplink, type UplinkStats } from './uplink.js';
 import { type IsWallClockTrusted, linuxNtpSynchronized, WallClock } from './wall-clock.js';
 
@@ -76,9 +77,7 @@ export class TelemetryService {
     this.#deps = deps;
     this.#config = options.config;
     this.#dir = telemetryDirIn(options.stateDir, options.config);
-    const include = globMatcher(options.config.include);
-    const exclude = globMatcher(options.config.exclude);
-    this.#included = (name) => include(name) && !exclude(name);
+    this.#included = reportsPoint(options.config);
   }
 
   /** The boot id (known after `start`). */
@@ -292,10 +291,7 @@ export class TelemetryService {
   #filterFor(name: string): PointFilter {
     let f = this.#filters.get(name);
     if (!f) {
-      const specific = Object.entries(this.#config.points).find(([pattern]) =>
-        globMatcher([pattern])(name),
-      )?.[1];
-      const options = toFilterOptions({ ...this.#config.defaults, ...specific });
+      const options = filterOptionsFor(this.#config, name);
       f = new PointFilter(options);
       this.#filters.set(name, f);
       if (options.pmin || options.pmax || options.aggregate) this.#polled.add(f);
@@ -318,17 +314,4 @@ export class TelemetryService {
       linkConnected: this.#deps.link?.connected ?? false,
     });
   }
-}
-
-function toFilterOptions(c: FilterConfig): FilterOptions {
-  return {
-    pmin: c.pmin,
-    pmax: c.pmax,
-    st: c.st,
-    gt: c.gt,
-    lt: c.lt,
-    aggregate: c.aggregate,
-    anomaly: c.anomaly,
-    priority: c.priority as Priority | undefined,
-  };
 }

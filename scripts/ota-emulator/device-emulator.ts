@@ -65,6 +65,9 @@ export interface RunOptions {
   readonly detached?: boolean;
 }
 
+/** What the emulator says about its power-ons: `warn` for a failed boot or a crashed child. */
+export type EmulatorLog = (line: string, level?: 'info' | 'warn') => void;
+
 const MAX_FAILED_BOOTS = 12;
 
 export class DeviceEmulator {
@@ -73,7 +76,7 @@ export class DeviceEmulator {
   readonly bootIdFile: string;
   readonly #requestFile: string;
   readonly #components: readonly EmulatedComponent[];
-  readonly #log: (line: string) => void;
+  readonly #log: EmulatorLog;
   #cut: (() => void) | undefined;
   #stop: ((signal: NodeJS.Signals) => void) | undefined;
   #boots = 0;
@@ -81,7 +84,7 @@ export class DeviceEmulator {
   constructor(options: {
     dir: string;
     components: readonly EmulatedComponent[];
-    log?: (line: string) => void;
+    log?: EmulatorLog;
   }) {
     this.dir = options.dir;
     this.#components = options.components;
@@ -136,7 +139,7 @@ export class DeviceEmulator {
         slots[c.name] = choice.slot;
       }
       if (failed) {
-        this.#log(`boot ${this.#boots}: ${failed}`);
+        this.#log(`boot ${this.#boots}: ${failed}`, 'warn');
         failedBoots.push(failed);
         if (failedBoots.length >= MAX_FAILED_BOOTS)
           throw new Error(`device does not boot: ${failedBoots.join('; ')}`);
@@ -207,7 +210,7 @@ export class DeviceEmulator {
         this.#cut = undefined;
         this.#stop = undefined;
         if (!end && code !== 0 && code !== 130 && code !== 143 && stderr)
-          this.#log(`child stderr: ${stderr}`);
+          this.#log(`child stderr: ${stderr}`, 'warn');
         if (end) {
           resolve(end);
           return;

@@ -6,15 +6,22 @@
  * then boots: the emulated bootloader picks the slots (boards/uboot-ab.script's rules), the agent runs,
  * and every reboot it asks for — after an update, or a rollback — is a new power-on. A crash of the
  * agent counts as a failed boot (a watchdog reboot); Ctrl-C or SIGTERM stops it all.
+ *
+ * Its own lines go through the agent's logger (`mod: emulator`) to stdout, where the agent's go: the
+ * log format is decided here once, from the configuration's `log:` (and its EDGE_AGENT_LOG_*
+ * overrides) and whether stdout is a terminal, and handed to every boot of the agent, so one terminal
+ * or file never mixes JSON lines with lines for people.
  */
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
+import { LOG_LEVELS } from '../../agent/config/agent-schema.js';
 import { generateKeyPair } from '../../agent/core/cose.js';
 import { privateKeyToPem, publicKeyToPem } from '../../agent/core/ed25519-keys.js';
+import { createLogger } from '../../agent/core/log.js';
 import { otaSchema } from '../../agent/ota/ota-schema.js';
-import { DeviceEmulator, type EmulatedComponent } from './device-emulator.js';
+import { DeviceEmulator, type EmulatedComponent, type EmulatorLog } from './device-emulator.js';
 import { FACTORY_BOOT_VARS, fakeImage, writeFileEnv, writeRedundantUbootEnv } from './provision.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -29,11 +36,35 @@ const command =
   dash >= 0 && argv.length > dash + 1
     ? argv.slice(dash + 1)
     : [process.execPath, path.join(ROOT, 'dist/agent/main.js'), 'run', '--config', configFile];
-const say = (line: string) => process.stderr.write(`[emulator] ${line}\n`);
 
-const doc = parseYaml(await readFile(configFile, 'utf8')) as { ota?: unknown };
+const doc = (parseYaml(await readFile(configFile, 'utf8')) ?? {}) as {
+  ota?: unknown;
+  log?: { level?: unknown; format?: unknown };
+};
+const setting = <T extends string>(
+  env: string | undefined,
+  value: unknown,
+  allowed: readonly T[],
+  fallback: T,
+) => allowed.find((a) => a === (env ?? value)) ?? fallback;
+const logFormat = setting(
+  process.env.EDGE_AGENT_LOG_FORMAT,
+  doc.log?.format,
+  ['auto', 'json', 'pretty'],
+  'auto',
+);
+const pretty = logFormat === 'auto' ? process.stdout.isTTY === true : logFormat === 'pretty';
+const log = createLogger({
+  level: setting(process.env.EDGE_AGENT_LOG_LEVEL, doc.log?.level, LOG_LEVELS, 'info'),
+  pretty,
+  colour: pretty && process.stdout.isTTY === true,
+  // Synchronous (a terminal, a file, or a pipe on Linux): the emulator may exit right after a line.
+  destination: process.stdout,
+}).child({ mod: 'emulator' });
+const say: EmulatorLog = (line, level = 'info') => log[level](line);
+
 if (!doc.ota) {
-  say(`${configFile} has no ota: section; nothing to emulate`);
+  log.error(`${configFile} has no ota: section; nothing to emulate`);
   process.exit(78);
 }
 const ota = otaSchema.parse(doc.ota);
@@ -51,7 +82,7 @@ for (const [name, c] of Object.entries(ota.components)) {
     B: { kind: c.slots.kind, path: resolve(c.slots.B) },
   };
   if (c.boot.backend !== 'uboot' && c.boot.backend !== 'file') {
-    say(`component ${name}: the emulator plays U-Boot and the file backend, not ${c.boot.backend}`);
+    log.error(`component ${name}: the emulator plays U-Boot and the file backend, not ${c.boot.backend}`);
     process.exit(78);
   }
   if (!(await exists(slots.A.path))) {
@@ -116,7 +147,12 @@ process.on('SIGTERM', () => {
 
 for (;;) {
   const boot = await emulator.powerOn();
-  const end = await emulator.run({ argv: command, stdio: 'inherit', detached: false });
+  const end = await emulator.run({
+    argv: command,
+    stdio: 'inherit',
+    detached: false,
+    env: { EDGE_AGENT_LOG_FORMAT: pretty ? 'pretty' : 'json' },
+  });
   if (end.kind === 'reboot') {
     say(`reboot${end.args ? ` (${end.args})` : ''}`);
     continue;
@@ -126,6 +162,7 @@ for (;;) {
   }
   say(
     `the system on ${JSON.stringify(boot.slots)} died (${end.kind === 'exited' ? `exit ${end.code ?? end.signal}` : 'power cut'}); watchdog reboot`,
+    'warn',
   );
   await new Promise((r) => setTimeout(r, 1000));
 }

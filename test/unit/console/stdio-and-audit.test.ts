@@ -10,7 +10,7 @@ import { AUDIT_FILE, AuditLog } from '../../../agent/console/audit-log.js';
 import { Authenticator } from '../../../agent/console/authenticator.js';
 import { ConsoleServer } from '../../../agent/console/console-server.js';
 import { StdioConsole } from '../../../agent/console/stdio-console.js';
-import { silentLogger } from '../../../agent/core/log.js';
+import { createLogger, silentLogger } from '../../../agent/core/log.js';
 import { TEST_PASSWORD, testHash, testRegistry } from '../../support/console-harness.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { tempDirs } from '../../support/temp-dir.js';
@@ -53,15 +53,47 @@ describe('StdioConsole', () => {
     await until(() => screen.currentLine === 'tech@edge>');
     input.write('poi');
     await until(() => screen.currentLine === 'tech@edge> poi');
-    stdio.logSink.write(
-      `${JSON.stringify({ level: 'warn', time: '2026-01-01T10:00:00.000Z', msg: 'alarm', alarm: 'door' })}\n`,
-    );
+    stdio.logSink.write('10:00:00.000 WARN  alarm alarm=door\n');
     await until(() => screen.currentLine === 'tech@edge> poi');
     expect(screen.lines().at(-2)).toBe('10:00:00.000 WARN  alarm alarm=door');
     // Ctrl-C after login cancels the line instead of stopping the agent.
     input.write('\x03');
     await until(() => screen.currentLine === 'tech@edge>');
     expect(interrupted).toBe(1);
+    await server.close('bye');
+    stdio.stop();
+  });
+});
+
+describe('StdioConsole and the logger on one terminal', () => {
+  it('prints the same format before the console opens as after it: never JSON between pretty lines', async () => {
+    const clock = new FakeClock();
+    const output = Object.assign(new PassThrough(), { isTTY: true, columns: 100 });
+    const screen = new VirtualScreen();
+    output.on('data', (d: Buffer) => screen.write(d));
+    const stdio = new StdioConsole({ input: new PassThrough(), output });
+    const log = createLogger({ destination: stdio.logSink, pretty: true, level: 'info' });
+    log.child({ mod: 'device' }).info({ device: 'heater' }, 'device open');
+    const auth = new Authenticator({ clock }, [{ name: 'tech', passwordHash: await testHash() }], {
+      maxFailures: 3,
+      slowdownMs: 10,
+      maxSlowdownMs: 10,
+      lockoutMs: 10,
+    });
+    const audit = new AuditLog({ clock, log: silentLogger() }, { stateDir: await tempDir() });
+    const server = new ConsoleServer(
+      { clock, log: silentLogger(), commands: testRegistry(clock).registry, auth, audit, banner: 'dev' },
+      { idleTimeoutMs: 0 },
+    );
+    stdio.start(server);
+    await until(() => screen.currentLine === 'login:');
+    log.warn({ alarm: 'door' }, 'alarm');
+    await until(() => screen.lines().some((l) => l.includes('alarm alarm=door')));
+    const logLines = screen.lines().filter((l) => /^\d\d:\d\d:\d\d\.\d{3} /.test(l));
+    expect(logLines).toHaveLength(2);
+    expect(logLines[0]).toMatch(/ INFO {2}\[device\] device open device=heater$/);
+    expect(logLines[1]).toMatch(/ WARN {2}alarm alarm=door$/);
+    expect(screen.lines().some((l) => l.includes('{'))).toBe(false);
     await server.close('bye');
     stdio.stop();
   });
