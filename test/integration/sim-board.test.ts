@@ -9,8 +9,8 @@ import { type Agent, buildAgent } from '../../agent/build-agent.js';
 import { loadConfig } from '../../agent/config/load-config.js';
 import { hostPaths } from '../../agent/core/host-paths.js';
 import { silentLogger } from '../../agent/core/log.js';
+import type { SimBme280Chip } from '../../agent/hal/drivers/bme280/sim-chip.js';
 import { DRIVERS } from '../../agent/hal/drivers/registry.js';
-import type { SimBme280Chip } from '../../agent/hal/i2c/chips/sim-bme280-chip.js';
 import { REPO_ROOT } from '../support/agent-process.js';
 import { FakeClock } from '../support/fake-clock.js';
 

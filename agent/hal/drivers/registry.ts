@@ -14,7 +14,7 @@
  */
 import { bthomeDriver } from '../ble/bthome/driver.js';
 import { pms5003Driver } from '../serial/pms5003/driver.js';
-import { bme280Driver } from './bme280.js';
+import { bme280Driver } from './bme280/driver.js';
 import { digitalInputDriver } from './digital-input.js';
 import type { DriverFactory } from './driver-factory.js';
 import { pulseCounterDriver } from './pulse-counter.js';

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { encodeBme280Calibration } from '../../../../../agent/hal/drivers/bme280-compensation.js';
-import { SIM_BME280_CALIBRATION, SimBme280Chip } from '../../../../../agent/hal/i2c/chips/sim-bme280-chip.js';
+import { encodeBme280Calibration } from '../../../../../agent/hal/drivers/bme280/compensation.js';
+import { SIM_BME280_CALIBRATION, SimBme280Chip } from '../../../../../agent/hal/drivers/bme280/sim-chip.js';
 import { SimI2c } from '../../../../../agent/hal/i2c/sim.js';
 import type { I2cBus } from '../../../../../agent/hal/i2c/types.js';
 import { FakeClock } from '../../../../support/fake-clock.js';

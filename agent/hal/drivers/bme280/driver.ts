@@ -8,7 +8,7 @@
  * `poll` triggers a measurement, waits the datasheet's maximum measurement time (§9.1) and checks
  * `status.measuring`; in `normal` mode the sensor free-runs and `poll` just reads the latest sample.
  * Data are read in one burst 0xF7–0xFE so the three values come from the same measurement (§4).
- * Compensation uses the datasheet's double-precision formulas (Appendix A §8.1, bme280-compensation.ts).
+ * Compensation uses the datasheet's double-precision formulas (Appendix A §8.1, compensation.ts).
  *
  * A poll publishes all channels or none. DeviceDataError for a skipped measurement (0x80000 / 0x8000:
  * the part was reset behind our back and lost its configuration — reopening restores it) and for a
@@ -16,12 +16,14 @@
  * datasheet's "weather monitoring" settings (§3.5.1): oversampling ×1, filter off.
  */
 import { z } from 'zod';
-import { TimeoutError } from '../../core/errors.js';
-import type { Buses } from '../buses.js';
-import type { ChannelDecl, Device, DeviceContext } from '../device.js';
-import { DeviceAbsentError, DeviceDataError } from '../device.js';
-import { formatAddress, isI2cNack } from '../i2c/errors.js';
-import type { I2cBus } from '../i2c/types.js';
+import { TimeoutError } from '../../../core/errors.js';
+import type { Buses } from '../../buses.js';
+import type { ChannelDecl, Device, DeviceContext } from '../../device.js';
+import { DeviceAbsentError, DeviceDataError } from '../../device.js';
+import { formatAddress, isI2cNack } from '../../i2c/errors.js';
+import type { I2cBus } from '../../i2c/types.js';
+import type { DriverFactory } from '../driver-factory.js';
+import { numberIn } from '../number-in.js';
 import {
   BME280_CALIB_H_LENGTH,
   BME280_CALIB_H_REG,
@@ -32,9 +34,7 @@ import {
   compensatePressure,
   compensateTemperature,
   parseBme280Calibration,
-} from './bme280-compensation.js';
-import type { DriverFactory } from './driver-factory.js';
-import { numberIn } from './number-in.js';
+} from './compensation.js';
 
 const oversampling = numberIn([0, 1, 2, 4, 8, 16]);
 

@@ -13,6 +13,7 @@
  * and normal mode's standby cadence are not modelled: in normal mode the data follow the environment.
  */
 import type { Clock } from '../../../core/clock.js';
+import { SimRegisterChip } from '../../i2c/chips/sim-register-chip.js';
 import {
   BME280_CALIB_H_REG,
   BME280_CALIB_TP_REG,
@@ -21,8 +22,7 @@ import {
   compensatePressure,
   compensateTemperature,
   encodeBme280Calibration,
-} from '../../drivers/bme280-compensation.js';
-import { SimRegisterChip } from './sim-register-chip.js';
+} from './compensation.js';
 
 export interface Bme280Environment {
   readonly temperatureC: number;

@@ -1,23 +1,23 @@
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { TimeoutError } from '../../../../agent/core/errors.js';
-import type { Buses } from '../../../../agent/hal/buses.js';
-import { type Device, DeviceAbsentError, DeviceDataError } from '../../../../agent/hal/device.js';
-import { bme280Driver } from '../../../../agent/hal/drivers/bme280.js';
+import { TimeoutError } from '../../../../../agent/core/errors.js';
+import type { Buses } from '../../../../../agent/hal/buses.js';
+import { type Device, DeviceAbsentError, DeviceDataError } from '../../../../../agent/hal/device.js';
 import {
   type Bme280Calibration,
   compensatePressure,
   compensateTemperature,
   encodeBme280Calibration,
   parseBme280Calibration,
-} from '../../../../agent/hal/drivers/bme280-compensation.js';
-import { SIM_BME280_CALIBRATION, SimBme280Chip } from '../../../../agent/hal/i2c/chips/sim-bme280-chip.js';
-import { I2cError } from '../../../../agent/hal/i2c/errors.js';
-import { SimI2c } from '../../../../agent/hal/i2c/sim.js';
-import { FakeClock } from '../../../support/fake-clock.js';
-import { onlyBuses } from '../../../support/only-buses.js';
-import { openPolledSensor } from '../../../support/open-polled-sensor.js';
-import { RecordingContext } from '../../../support/recording-context.js';
+} from '../../../../../agent/hal/drivers/bme280/compensation.js';
+import { bme280Driver } from '../../../../../agent/hal/drivers/bme280/driver.js';
+import { SIM_BME280_CALIBRATION, SimBme280Chip } from '../../../../../agent/hal/drivers/bme280/sim-chip.js';
+import { I2cError } from '../../../../../agent/hal/i2c/errors.js';
+import { SimI2c } from '../../../../../agent/hal/i2c/sim.js';
+import { FakeClock } from '../../../../support/fake-clock.js';
+import { onlyBuses } from '../../../../support/only-buses.js';
+import { openPolledSensor } from '../../../../support/open-polled-sensor.js';
+import { RecordingContext } from '../../../../support/recording-context.js';
 
 describe('BME280 compensation (datasheet §8.1)', () => {
   it("reproduces the datasheet's worked example: adc_T 519888 is 25.08 °C with t_fine 128422", () => {
