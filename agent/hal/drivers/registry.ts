@@ -19,7 +19,7 @@ import { digitalInputDriver } from './digital-input.js';
 import type { DriverFactory } from './driver-factory.js';
 import { pulseCounterDriver } from './pulse-counter.js';
 import { relayDriver } from './relay.js';
-import { sht31Driver } from './sht31.js';
+import { sht31Driver } from './sht31/driver.js';
 
 export const DRIVERS: readonly DriverFactory[] = [
   bme280Driver,

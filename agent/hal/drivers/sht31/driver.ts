@@ -10,14 +10,14 @@
  * T = −45 + 175·S_T/(2¹⁶−1) °C, RH = 100·S_RH/(2¹⁶−1) %.
  */
 import { z } from 'zod';
-import type { Buses } from '../buses.js';
-import type { ChannelDecl, Device, DeviceContext } from '../device.js';
-import { DeviceAbsentError, DeviceDataError } from '../device.js';
-import { formatAddress, isI2cNack } from '../i2c/errors.js';
-import type { I2cBus } from '../i2c/types.js';
-import type { DriverFactory } from './driver-factory.js';
-import { numberIn } from './number-in.js';
-import { crc8Sensirion } from './sensirion-crc8.js';
+import type { Buses } from '../../buses.js';
+import type { ChannelDecl, Device, DeviceContext } from '../../device.js';
+import { DeviceAbsentError, DeviceDataError } from '../../device.js';
+import { formatAddress, isI2cNack } from '../../i2c/errors.js';
+import type { I2cBus } from '../../i2c/types.js';
+import type { DriverFactory } from '../driver-factory.js';
+import { numberIn } from '../number-in.js';
+import { crc8Sensirion } from './crc8.js';
 
 export const sht31Options = z
   .object({

@@ -11,8 +11,8 @@
  * rounded and saturated at the 16-bit range.
  */
 import type { Clock } from '../../../core/clock.js';
-import { crc8Sensirion } from '../../drivers/sensirion-crc8.js';
-import type { SimI2cChip } from '../sim.js';
+import type { SimI2cChip } from '../../i2c/sim.js';
+import { crc8Sensirion } from './crc8.js';
 
 export interface Sht31Environment {
   readonly temperatureC: number;

@@ -1,16 +1,16 @@
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { Buses } from '../../../../agent/hal/buses.js';
-import { type Device, DeviceAbsentError, DeviceDataError } from '../../../../agent/hal/device.js';
-import { crc8Sensirion } from '../../../../agent/hal/drivers/sensirion-crc8.js';
-import { sht31Driver } from '../../../../agent/hal/drivers/sht31.js';
-import { SimSht31Chip } from '../../../../agent/hal/i2c/chips/sim-sht31-chip.js';
-import { isI2cNack } from '../../../../agent/hal/i2c/errors.js';
-import { SimI2c, type SimI2cChip } from '../../../../agent/hal/i2c/sim.js';
-import { FakeClock } from '../../../support/fake-clock.js';
-import { onlyBuses } from '../../../support/only-buses.js';
-import { openPolledSensor } from '../../../support/open-polled-sensor.js';
-import { RecordingContext } from '../../../support/recording-context.js';
+import type { Buses } from '../../../../../agent/hal/buses.js';
+import { type Device, DeviceAbsentError, DeviceDataError } from '../../../../../agent/hal/device.js';
+import { crc8Sensirion } from '../../../../../agent/hal/drivers/sht31/crc8.js';
+import { sht31Driver } from '../../../../../agent/hal/drivers/sht31/driver.js';
+import { SimSht31Chip } from '../../../../../agent/hal/drivers/sht31/sim-chip.js';
+import { isI2cNack } from '../../../../../agent/hal/i2c/errors.js';
+import { SimI2c, type SimI2cChip } from '../../../../../agent/hal/i2c/sim.js';
+import { FakeClock } from '../../../../support/fake-clock.js';
+import { onlyBuses } from '../../../../support/only-buses.js';
+import { openPolledSensor } from '../../../../support/open-polled-sensor.js';
+import { RecordingContext } from '../../../../support/recording-context.js';
 
 /** A device side that answers every read with fixed bytes: for testing conversion independently of the sim. */
 function fixedAnswerChip(answer: Uint8Array): SimI2cChip {
