@@ -13,10 +13,10 @@
  * | `pulse-counter` | gpio   | rate (e.g. l/s), total (e.g. l)            |
  */
 import { bthomeDriver } from '../ble/bthome/driver.js';
-import { pms5003Driver } from '../serial/pms5003/driver.js';
 import { bme280Driver } from './bme280/driver.js';
 import { digitalInputDriver } from './digital-input.js';
 import type { DriverFactory } from './driver-factory.js';
+import { pms5003Driver } from './pms5003/driver.js';
 import { pulseCounterDriver } from './pulse-counter.js';
 import { relayDriver } from './relay.js';
 import { sht31Driver } from './sht31/driver.js';

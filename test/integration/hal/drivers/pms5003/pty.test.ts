@@ -5,16 +5,16 @@
  */
 import { type FileHandle, open } from 'node:fs/promises';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
-import { SystemClock } from '../../../../agent/core/clock.js';
-import { type Device, DeviceDataError } from '../../../../agent/hal/device.js';
-import { isSerialError } from '../../../../agent/hal/serial/errors.js';
-import { LinuxSerial } from '../../../../agent/hal/serial/linux.js';
-import { pms5003Driver } from '../../../../agent/hal/serial/pms5003/driver.js';
-import { encodePms5003Frame } from '../../../../agent/hal/serial/pms5003/frame.js';
-import { onlyBuses } from '../../../support/only-buses.js';
-import { openPtyPair, type PtyPair } from '../../../support/pty-pair.js';
-import { RecordingContext } from '../../../support/recording-context.js';
-import { describeWithTools } from '../../../support/system-tools.js';
+import { SystemClock } from '../../../../../agent/core/clock.js';
+import { type Device, DeviceDataError } from '../../../../../agent/hal/device.js';
+import { pms5003Driver } from '../../../../../agent/hal/drivers/pms5003/driver.js';
+import { encodePms5003Frame } from '../../../../../agent/hal/drivers/pms5003/frame.js';
+import { isSerialError } from '../../../../../agent/hal/serial/errors.js';
+import { LinuxSerial } from '../../../../../agent/hal/serial/linux.js';
+import { onlyBuses } from '../../../../support/only-buses.js';
+import { openPtyPair, type PtyPair } from '../../../../support/pty-pair.js';
+import { RecordingContext } from '../../../../support/recording-context.js';
+import { describeWithTools } from '../../../../support/system-tools.js';
 
 describeWithTools(['socat'], 'pms5003 driver over a pty (socat)', () => {
   let pair: PtyPair;

@@ -1,12 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Device, DeviceAbsentError, DeviceDataError } from '../../../../agent/hal/device.js';
-import { isSerialError } from '../../../../agent/hal/serial/errors.js';
-import { type Pms5003Options, pms5003Driver } from '../../../../agent/hal/serial/pms5003/driver.js';
-import { SimPms5003 } from '../../../../agent/hal/serial/pms5003/sim-pms5003.js';
-import { SimSerial, type SimSerialPort } from '../../../../agent/hal/serial/sim.js';
-import { FakeClock } from '../../../support/fake-clock.js';
-import { onlyBuses } from '../../../support/only-buses.js';
-import { RecordingContext } from '../../../support/recording-context.js';
+import { type Device, DeviceAbsentError, DeviceDataError } from '../../../../../agent/hal/device.js';
+import { type Pms5003Options, pms5003Driver } from '../../../../../agent/hal/drivers/pms5003/driver.js';
+import { SimPms5003 } from '../../../../../agent/hal/drivers/pms5003/sim-sensor.js';
+import { isSerialError } from '../../../../../agent/hal/serial/errors.js';
+import { SimSerial, type SimSerialPort } from '../../../../../agent/hal/serial/sim.js';
+import { FakeClock } from '../../../../support/fake-clock.js';
+import { onlyBuses } from '../../../../support/only-buses.js';
+import { RecordingContext } from '../../../../support/recording-context.js';
 
 const PORT = '/dev/ttyAMA0';
 

@@ -15,7 +15,7 @@
  * can never swallow the real frame that follows it. A frame truncated in transit shows up as a bad
  * checksum (its 32 bytes include the start of the next frame), which is what it is.
  */
-import { ByteQueue } from '../byte-queue.js';
+import { ByteQueue } from '../../serial/byte-queue.js';
 
 export const PMS5003_FRAME_BYTES = 32;
 /** The value of the length field: 13 data words and the check code (datasheet: "2×13+2"). */

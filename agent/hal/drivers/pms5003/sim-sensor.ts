@@ -7,7 +7,7 @@
  * a real sensor would send.
  */
 import type { Clock, TimerHandle } from '../../../core/clock.js';
-import type { SimSerialPort } from '../sim.js';
+import type { SimSerialPort } from '../../serial/sim.js';
 import { encodePms5003Frame, PMS5003_FRAME_BYTES, type Pms5003Reading } from './frame.js';
 
 export interface SimPms5003Deps {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { Pms5003FrameDecoder } from '../../../../agent/hal/serial/pms5003/frame.js';
-import { SimPms5003 } from '../../../../agent/hal/serial/pms5003/sim-pms5003.js';
-import { SimSerial } from '../../../../agent/hal/serial/sim.js';
-import { FakeClock } from '../../../support/fake-clock.js';
+import { Pms5003FrameDecoder } from '../../../../../agent/hal/drivers/pms5003/frame.js';
+import { SimPms5003 } from '../../../../../agent/hal/drivers/pms5003/sim-sensor.js';
+import { SimSerial } from '../../../../../agent/hal/serial/sim.js';
+import { FakeClock } from '../../../../support/fake-clock.js';
 
 async function setup(periodMs?: number) {
   const clock = new FakeClock();

@@ -6,8 +6,8 @@ import {
   Pms5003FrameDecoder,
   type Pms5003Reading,
   pms5003Checksum,
-} from '../../../../agent/hal/serial/pms5003/frame.js';
-import { concatBytes } from '../../../support/concat-bytes.js';
+} from '../../../../../agent/hal/drivers/pms5003/frame.js';
+import { concatBytes } from '../../../../support/concat-bytes.js';
 
 /**
  * A frame as shipped PMS5003 units send it in clean indoor air (data 13 = 0x97 0x00: firmware

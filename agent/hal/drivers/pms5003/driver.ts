@@ -21,9 +21,9 @@ import { type Clock, sleepOn } from '../../../core/clock.js';
 import type { Buses } from '../../buses.js';
 import type { ChannelDecl, Device, DeviceContext } from '../../device.js';
 import { DeviceAbsentError, DeviceDataError } from '../../device.js';
-import type { DriverFactory } from '../../drivers/driver-factory.js';
-import { isSerialError } from '../errors.js';
-import type { SerialBackend, SerialConnection } from '../types.js';
+import { isSerialError } from '../../serial/errors.js';
+import type { SerialBackend, SerialConnection } from '../../serial/types.js';
+import type { DriverFactory } from '../driver-factory.js';
 import { Pms5003FrameDecoder, type Pms5003Reading } from './frame.js';
 
 export const pms5003Options = z
