@@ -12,8 +12,9 @@
  * | `digital-input` | gpio   | state (boolean, debounced)                 |
  * | `pulse-counter` | gpio   | rate (e.g. l/s), total (e.g. l)            |
  */
-import { bthomeDriver } from '../ble/bthome/driver.js';
+
 import { bme280Driver } from './bme280/driver.js';
+import { bthomeDriver } from './bthome/driver.js';
 import { digitalInputDriver } from './digital-input.js';
 import type { DriverFactory } from './driver-factory.js';
 import { pms5003Driver } from './pms5003/driver.js';

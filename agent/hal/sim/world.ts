@@ -8,10 +8,10 @@
  */
 import type { Clock, TimerHandle } from '../../core/clock.js';
 import type { Logger } from '../../core/log.js';
-import { SimBthomeSensor } from '../ble/bthome/sim-bthome-sensor.js';
 import type { SimBle } from '../ble/sim.js';
 import type { Buses } from '../buses.js';
 import { SimBme280Chip } from '../drivers/bme280/sim-chip.js';
+import { SimBthomeSensor } from '../drivers/bthome/sim-sensor.js';
 import { SimPms5003 } from '../drivers/pms5003/sim-sensor.js';
 import { SimSht31Chip } from '../drivers/sht31/sim-chip.js';
 import { SimGpio } from '../gpio/sim.js';

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { decodeBthome } from '../../../../agent/hal/ble/bthome/decode.js';
-import { SimBthomeSensor } from '../../../../agent/hal/ble/bthome/sim-bthome-sensor.js';
-import { SimBle } from '../../../../agent/hal/ble/sim.js';
-import type { Advertisement } from '../../../../agent/hal/ble/types.js';
-import { FakeClock } from '../../../support/fake-clock.js';
+import { SimBle } from '../../../../../agent/hal/ble/sim.js';
+import type { Advertisement } from '../../../../../agent/hal/ble/types.js';
+import { decodeBthome } from '../../../../../agent/hal/drivers/bthome/decode.js';
+import { SimBthomeSensor } from '../../../../../agent/hal/drivers/bthome/sim-sensor.js';
+import { FakeClock } from '../../../../support/fake-clock.js';
 
 const ADDRESS = 'a4:c1:38:00:00:01';
 

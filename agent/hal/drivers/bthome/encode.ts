@@ -5,7 +5,7 @@
  * temperature) and rounded to its resolution; a value that does not fit throws RangeError naming it.
  */
 import { createCipheriv } from 'node:crypto';
-import { addressBytes } from '../address.js';
+import { addressBytes } from '../../ble/address.js';
 import { type BthomeValue, bthomeNonce } from './decode.js';
 import { BTHOME_OBJECTS, type BthomeObjectSpec, BUTTON_EVENTS } from './objects.js';
 

@@ -16,7 +16,7 @@
  */
 import { createDecipheriv } from 'node:crypto';
 import type { SenmlUnit } from '../../../core/senml-units.js';
-import { addressBytes } from '../address.js';
+import { addressBytes } from '../../ble/address.js';
 import { BTHOME_OBJECTS, type BthomeObjectSpec, BUTTON_EVENTS } from './objects.js';
 
 /** The 16-bit service UUID as noble and our `Advertisement` spell it. */

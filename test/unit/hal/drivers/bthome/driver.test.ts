@@ -1,15 +1,15 @@
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createLogger } from '../../../../agent/core/log.js';
-import { type BthomeOptions, bthomeDriver } from '../../../../agent/hal/ble/bthome/driver.js';
-import { type BthomeObjectValue, encodeBthome } from '../../../../agent/hal/ble/bthome/encode.js';
-import { SimBthomeSensor } from '../../../../agent/hal/ble/bthome/sim-bthome-sensor.js';
-import { isBleUnavailable } from '../../../../agent/hal/ble/errors.js';
-import { SimBle } from '../../../../agent/hal/ble/sim.js';
-import { type Device, DeviceDataError } from '../../../../agent/hal/device.js';
-import { FakeClock } from '../../../support/fake-clock.js';
-import { onlyBuses } from '../../../support/only-buses.js';
-import { RecordingContext } from '../../../support/recording-context.js';
+import { createLogger } from '../../../../../agent/core/log.js';
+import { isBleUnavailable } from '../../../../../agent/hal/ble/errors.js';
+import { SimBle } from '../../../../../agent/hal/ble/sim.js';
+import { type Device, DeviceDataError } from '../../../../../agent/hal/device.js';
+import { type BthomeOptions, bthomeDriver } from '../../../../../agent/hal/drivers/bthome/driver.js';
+import { type BthomeObjectValue, encodeBthome } from '../../../../../agent/hal/drivers/bthome/encode.js';
+import { SimBthomeSensor } from '../../../../../agent/hal/drivers/bthome/sim-sensor.js';
+import { FakeClock } from '../../../../support/fake-clock.js';
+import { onlyBuses } from '../../../../support/only-buses.js';
+import { RecordingContext } from '../../../../support/recording-context.js';
 
 const ADDRESS = 'a4:c1:38:00:00:01';
 const KEY = '231d39c1d7cc1ab1aee224cd096db932';

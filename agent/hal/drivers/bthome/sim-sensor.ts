@@ -7,8 +7,8 @@
  * injected clock; nothing happens until `start()`.
  */
 import type { Clock, TimerHandle } from '../../../core/clock.js';
-import { normalizeAddress } from '../address.js';
-import type { SimBle } from '../sim.js';
+import { normalizeAddress } from '../../ble/address.js';
+import type { SimBle } from '../../ble/sim.js';
 import { BTHOME_UUID } from './decode.js';
 import { type BthomeObjectValue, encodeBthome } from './encode.js';
 

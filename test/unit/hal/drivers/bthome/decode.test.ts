@@ -1,9 +1,9 @@
 import { createCipheriv } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeBthome, scale } from '../../../../agent/hal/ble/bthome/decode.js';
-import { type BthomeObjectValue, encodeBthome } from '../../../../agent/hal/ble/bthome/encode.js';
-import { BTHOME_OBJECTS } from '../../../../agent/hal/ble/bthome/objects.js';
+import { decodeBthome, scale } from '../../../../../agent/hal/drivers/bthome/decode.js';
+import { type BthomeObjectValue, encodeBthome } from '../../../../../agent/hal/drivers/bthome/encode.js';
+import { BTHOME_OBJECTS } from '../../../../../agent/hal/drivers/bthome/objects.js';
 
 const hex = (s: string) => Uint8Array.from(Buffer.from(s.replaceAll(' ', ''), 'hex'));
 

@@ -18,11 +18,11 @@
  */
 import { z } from 'zod';
 import type { SenmlUnit } from '../../../core/senml-units.js';
+import type { Advertisement, BleBackend, BleScan } from '../../ble/types.js';
 import type { Buses } from '../../buses.js';
 import type { ChannelDecl, Device, DeviceContext } from '../../device.js';
 import { DeviceDataError } from '../../device.js';
-import type { DriverFactory } from '../../drivers/driver-factory.js';
-import type { Advertisement, BleBackend, BleScan } from '../types.js';
+import type { DriverFactory } from '../driver-factory.js';
 import { BTHOME_UUID, type BthomePacket, decodeBthome } from './decode.js';
 import { BTHOME_OBJECTS } from './objects.js';
 
