@@ -12,14 +12,13 @@
  * | `digital-input` | gpio   | state (boolean, debounced)                 |
  * | `pulse-counter` | gpio   | rate (e.g. l/s), total (e.g. l)            |
  */
-
 import { bme280Driver } from './bme280/driver.js';
 import { bthomeDriver } from './bthome/driver.js';
-import { digitalInputDriver } from './digital-input.js';
+import { digitalInputDriver } from './digital-input/driver.js';
 import type { DriverFactory } from './driver-factory.js';
 import { pms5003Driver } from './pms5003/driver.js';
-import { pulseCounterDriver } from './pulse-counter.js';
-import { relayDriver } from './relay.js';
+import { pulseCounterDriver } from './pulse-counter/driver.js';
+import { relayDriver } from './relay/driver.js';
 import { sht31Driver } from './sht31/driver.js';
 
 export const DRIVERS: readonly DriverFactory[] = [

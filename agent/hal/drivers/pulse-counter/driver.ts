@@ -8,12 +8,12 @@
  * that polls only read — so nothing is lost between windows, and a reopen continues the total.
  */
 import { z } from 'zod';
-import { SENML_UNITS } from '../../core/senml-units.js';
-import type { Buses } from '../buses.js';
-import type { ChannelDecl, Device, DeviceContext } from '../device.js';
-import type { GpioBackend, GpioInput } from '../gpio/types.js';
-import type { DriverFactory } from './driver-factory.js';
-import { biasOf, gpioLineOption, openError, pullOption } from './gpio-options.js';
+import { SENML_UNITS } from '../../../core/senml-units.js';
+import type { Buses } from '../../buses.js';
+import type { ChannelDecl, Device, DeviceContext } from '../../device.js';
+import type { GpioBackend, GpioInput } from '../../gpio/types.js';
+import type { DriverFactory } from '../driver-factory.js';
+import { biasOf, gpioLineOption, openError, pullOption } from '../gpio-options.js';
 
 export const pulseCounterOptions = z.strictObject({
   line: gpioLineOption,

@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { DeviceAbsentError } from '../../../../agent/hal/device.js';
-import { type PulseCounter, pulseCounterDriver } from '../../../../agent/hal/drivers/pulse-counter.js';
-import type { SimLine } from '../../../../agent/hal/gpio/sim.js';
-import type { FakeClock } from '../../../support/fake-clock.js';
-import { gpioDriverHarness } from '../../../support/gpio-driver-harness.js';
+import { DeviceAbsentError } from '../../../../../agent/hal/device.js';
+import {
+  type PulseCounter,
+  pulseCounterDriver,
+} from '../../../../../agent/hal/drivers/pulse-counter/driver.js';
+import type { SimLine } from '../../../../../agent/hal/gpio/sim.js';
+import type { FakeClock } from '../../../../support/fake-clock.js';
+import { gpioDriverHarness } from '../../../../support/gpio-driver-harness.js';
 
 const LINE = { chip: 'pinctrl-bcm2711', offset: 22 };
 /** YF-S201 hall-effect flow sensor: F [Hz] = 7.5 · Q [L/min], i.e. 7.5 · 60 = 450 pulses per litre. */

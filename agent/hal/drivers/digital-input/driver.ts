@@ -5,11 +5,11 @@
  * point does not go stale while the door stays shut for a week.
  */
 import { z } from 'zod';
-import type { Buses } from '../buses.js';
-import type { ChannelDecl, Device, DeviceContext } from '../device.js';
-import type { GpioBackend, GpioInput } from '../gpio/types.js';
-import type { DriverFactory } from './driver-factory.js';
-import { biasOf, gpioLineOption, openError, pullOption } from './gpio-options.js';
+import type { Buses } from '../../buses.js';
+import type { ChannelDecl, Device, DeviceContext } from '../../device.js';
+import type { GpioBackend, GpioInput } from '../../gpio/types.js';
+import type { DriverFactory } from '../driver-factory.js';
+import { biasOf, gpioLineOption, openError, pullOption } from '../gpio-options.js';
 
 export const digitalInputOptions = z.strictObject({
   line: gpioLineOption,

@@ -7,13 +7,13 @@
  * change to the safe state, which is never delayed. `startState` may switch it on once open.
  */
 import { z } from 'zod';
-import { AgentError, errorMessage } from '../../core/errors.js';
-import type { PointValue } from '../../core/points.js';
-import type { Buses } from '../buses.js';
-import type { ChannelDecl, Device, DeviceContext } from '../device.js';
-import type { GpioBackend, GpioOutput } from '../gpio/types.js';
-import type { DriverFactory } from './driver-factory.js';
-import { gpioLineOption, openError } from './gpio-options.js';
+import { AgentError, errorMessage } from '../../../core/errors.js';
+import type { PointValue } from '../../../core/points.js';
+import type { Buses } from '../../buses.js';
+import type { ChannelDecl, Device, DeviceContext } from '../../device.js';
+import type { GpioBackend, GpioOutput } from '../../gpio/types.js';
+import type { DriverFactory } from '../driver-factory.js';
+import { gpioLineOption, openError } from '../gpio-options.js';
 
 export const relayOptions = z.strictObject({
   line: gpioLineOption,

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { DeviceAbsentError } from '../../../../agent/hal/device.js';
+import { DeviceAbsentError } from '../../../../../agent/hal/device.js';
 import {
   type RelayOptions,
   RelaySwitchTooSoonError,
   relayDriver,
-} from '../../../../agent/hal/drivers/relay.js';
-import { GpioError } from '../../../../agent/hal/gpio/errors.js';
-import type { GpioBackend, GpioOutput } from '../../../../agent/hal/gpio/types.js';
-import { gpioDriverHarness } from '../../../support/gpio-driver-harness.js';
+} from '../../../../../agent/hal/drivers/relay/driver.js';
+import { GpioError } from '../../../../../agent/hal/gpio/errors.js';
+import type { GpioBackend, GpioOutput } from '../../../../../agent/hal/gpio/types.js';
+import { gpioDriverHarness } from '../../../../support/gpio-driver-harness.js';
 
 const LINE = { chip: 'pinctrl-bcm2711', offset: 17 };
 

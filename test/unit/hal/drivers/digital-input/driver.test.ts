@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { DeviceAbsentError } from '../../../../agent/hal/device.js';
-import { digitalInputDriver } from '../../../../agent/hal/drivers/digital-input.js';
-import type { GpioLevel } from '../../../../agent/hal/gpio/types.js';
-import { gpioDriverHarness } from '../../../support/gpio-driver-harness.js';
+import { DeviceAbsentError } from '../../../../../agent/hal/device.js';
+import { digitalInputDriver } from '../../../../../agent/hal/drivers/digital-input/driver.js';
+import type { GpioLevel } from '../../../../../agent/hal/gpio/types.js';
+import { gpioDriverHarness } from '../../../../support/gpio-driver-harness.js';
 
 const LINE = { chip: 'pinctrl-bcm2711', offset: 27 };
 
