@@ -5,10 +5,10 @@
  * to read; HAL_TEST_I2C_ABSENT may name an address known to be empty for the NACK test.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SimRegisterChip } from '../../agent/hal/i2c/chips/sim-register-chip.js';
 import { I2cError, isI2cError, isI2cNack } from '../../agent/hal/i2c/errors.js';
 import { createI2cBackend } from '../../agent/hal/i2c/index.js';
 import { SimI2c } from '../../agent/hal/i2c/sim.js';
+import { SimRegisterChip } from '../../agent/hal/i2c/sim-register-chip.js';
 import type { I2cBackend, I2cBus } from '../../agent/hal/i2c/types.js';
 
 interface Target {

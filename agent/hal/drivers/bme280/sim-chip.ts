@@ -13,7 +13,7 @@
  * and normal mode's standby cadence are not modelled: in normal mode the data follow the environment.
  */
 import type { Clock } from '../../../core/clock.js';
-import { SimRegisterChip } from '../../i2c/chips/sim-register-chip.js';
+import { SimRegisterChip } from '../../i2c/sim-register-chip.js';
 import {
   BME280_CALIB_H_REG,
   BME280_CALIB_TP_REG,

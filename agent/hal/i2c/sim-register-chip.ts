@@ -6,7 +6,7 @@
  * BME280 datasheet §6.2.1). Subclasses give registers meaning by overriding `readRegister` /
  * `writeRegister`; the default is plain RAM in `registers`.
  */
-import type { SimI2cChip } from '../sim.js';
+import type { SimI2cChip } from './sim.js';
 
 export interface SimRegisterChipOptions {
   readonly writes: 'auto-increment' | 'pairs';
