@@ -21,39 +21,6 @@ function withCrc(...words: number[]): Uint8Array {
   return Uint8Array.from(words.flatMap((w) => [w >> 8, w & 0xff, crc8Sensirion([w >> 8, w & 0xff])]));
 }
 
-describe('crc8Sensirion', () => {
-  it('gives 0x92 for 0xBEEF, the datasheet example (SHT3x-DIS Table 19)', () => {
-    expect(crc8Sensirion(Uint8Array.of(0xbe, 0xef))).toBe(0x92);
-  });
-
-  it('gives 0x81 for 0x0000 and 0xFF for no data (the initial value)', () => {
-    expect(crc8Sensirion([0x00, 0x00])).toBe(0x81);
-    expect(crc8Sensirion([])).toBe(0xff);
-  });
-
-  it('leaves a zero remainder over any message followed by its own CRC', () => {
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 16 }), (data) => {
-        expect(crc8Sensirion([...data, crc8Sensirion(data)])).toBe(0);
-      }),
-    );
-  });
-});
-
-describe('SimSht31Chip', () => {
-  it('NACKs a read until its measurement is done, and hands out each result once', async () => {
-    const clock = new FakeClock();
-    const sim = new SimI2c();
-    sim.attach(1, 0x44, new SimSht31Chip({ clock }));
-    const bus = await sim.open(1);
-    await bus.i2cWrite(0x44, Uint8Array.of(0x24, 0x00));
-    await expect(bus.i2cRead(0x44, 6)).rejects.toSatisfy(isI2cNack);
-    await clock.advance(13);
-    expect((await bus.i2cRead(0x44, 6)).length).toBe(6);
-    await expect(bus.i2cRead(0x44, 6)).rejects.toSatisfy(isI2cNack);
-  });
-});
-
 describe('sht31 driver', () => {
   let clock: FakeClock;
   let sim: SimI2c;
