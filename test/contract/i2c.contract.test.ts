@@ -19,13 +19,13 @@ interface Target {
   readonly absentAddress: number | undefined;
 }
 
-function contract(name: string, makeTarget: () => Target): void {
+function contract(name: string, makeTarget: () => Target | Promise<Target>): void {
   describe(`I2cBus contract (${name})`, () => {
     let t: Target;
     let bus: I2cBus;
 
     beforeEach(async () => {
-      t = makeTarget();
+      t = await makeTarget();
       bus = await t.backend.open(t.busNumber);
     });
 
@@ -133,8 +133,8 @@ contract('sim', () => {
 const hardwareBus = process.env.HAL_TEST_I2C;
 const hardwareAddress = process.env.HAL_TEST_I2C_ADDR;
 describe.skipIf(hardwareBus === undefined || hardwareAddress === undefined)('on hardware', () => {
-  contract(`linux ${hardwareBus}`, () => ({
-    backend: createI2cBackend('linux'),
+  contract(`linux ${hardwareBus}`, async () => ({
+    backend: await createI2cBackend('linux'),
     busNumber: Number(/(\d+)$/.exec(hardwareBus ?? '')?.[1]),
     address: Number(hardwareAddress),
     register: Number(process.env.HAL_TEST_I2C_REG ?? 0),
@@ -227,9 +227,9 @@ describe('SimI2c device side', () => {
     expect(sim.openHandles()).toBe(0);
   });
 
-  it('is what createI2cBackend returns for a sim board', () => {
-    expect(createI2cBackend('sim', sim)).toBe(sim);
-    expect(createI2cBackend('sim').kind).toBe('sim');
-    expect(createI2cBackend('linux').kind).toBe('linux');
+  it('is what createI2cBackend returns for a sim board', async () => {
+    expect(await createI2cBackend('sim', sim)).toBe(sim);
+    expect((await createI2cBackend('sim')).kind).toBe('sim');
+    expect((await createI2cBackend('linux')).kind).toBe('linux');
   });
 });

@@ -29,7 +29,7 @@ async function simAgent() {
     boardsDir: path.join(REPO_ROOT, 'boards'),
   });
   const clock = new FakeClock();
-  agent = buildAgent(loaded, { clock, log: silentLogger() });
+  agent = await buildAgent(loaded, { clock, log: silentLogger() });
   await agent.start();
   const world = agent.world;
   if (!world) throw new Error('sim board without a world');
