@@ -69,14 +69,15 @@ export interface Agent {
 
 /**
  * Builds the whole agent from a loaded configuration. Does no I/O until `start()`. With `local`, that
- * already built (and perhaps started) local part is used; otherwise one is built here.
+ * already built (and perhaps started) local part is used; otherwise one is built here (which on a
+ * simulated board imports the simulated world: the one reason this is asynchronous).
  */
-export function buildAgent(
+export async function buildAgent(
   loaded: LoadedConfig,
   deps: { clock: Clock; log: Logger; identity?: Identity | undefined; local?: LocalAgent | undefined },
-): Agent {
+): Promise<Agent> {
   const { clock, log, identity } = deps;
-  const local = deps.local ?? buildLocal(loaded, { clock, log });
+  const local = deps.local ?? (await buildLocal(loaded, { clock, log }));
   const { points, devices: supervisors } = local;
   const profile = loaded.board.profile;
 

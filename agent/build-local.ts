@@ -3,7 +3,9 @@
  * supervisor per device, and local control (alarms, loops, rules and interlocks on one scheduler).
  * main.ts builds and starts it before it loads anything else, so sensors are read and loops run
  * while telemetry, updates, attestation and the console are still being imported; build-agent.ts
- * adds those around it. No I/O until `start()`; the process is never touched.
+ * adds those around it. Building is asynchronous only because a `backend: sim` board imports the
+ * simulated world then (hal/create-buses.ts); a real board never loads it. No I/O until `start()`;
+ * the process is never touched.
  */
 import { AGENT_CODE_DIR } from './code-dir.js';
 import type { LoadedConfig } from './config/load-config.js';
@@ -45,14 +47,17 @@ export interface LocalAgent {
  * Builds devices and control from a loaded configuration. Throws a ConfigError (with lines) when a
  * loop or rule names a point that is not there or not writable.
  */
-export function buildLocal(loaded: LoadedConfig, deps: { clock: Clock; log: Logger }): LocalAgent {
+export async function buildLocal(
+  loaded: LoadedConfig,
+  deps: { clock: Clock; log: Logger },
+): Promise<LocalAgent> {
   const { clock, log } = deps;
   const points = new PointTable({
     clock,
     onListenerError: (err, point) => log.error({ point, err: errorMessage(err) }, 'point listener failed'),
   });
   const { profile, devices, sim } = loaded.board;
-  const hal = createBuses(
+  const hal = await createBuses(
     {
       backend: profile.backend,
       bleAdapter: profile.ble?.adapter,

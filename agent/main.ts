@@ -105,7 +105,7 @@ async function runAgent(options: RunOptions): Promise<never> {
   // read and the loops run while telemetry, updates, attestation and the console are imported.
   let local: LocalAgent;
   try {
-    local = buildLocal(loaded, { clock, log });
+    local = await buildLocal(loaded, { clock, log });
   } catch (error) {
     if (isConfigError(error)) {
       process.stderr.write(`edge-agent: configuration error\n${error.message}\n`);
@@ -215,7 +215,7 @@ async function runAgent(options: RunOptions): Promise<never> {
     log.info({ deviceId: identity.deviceId, backend: identity.backend }, 'identity created');
   let built: Agent;
   try {
-    built = buildAgent(loaded, { clock, log, identity, local });
+    built = await buildAgent(loaded, { clock, log, identity, local });
   } catch (error) {
     if (isConfigError(error)) return configAbort('configuration error', error);
     return fail(error, { step: 'build', what: 'build the agent' }, local);

@@ -1,7 +1,10 @@
 /**
  * Builds the four buses a board profile asks for: the Linux backends on a real board, or the
- * simulated world on `backend: sim`. Does no I/O; `start()` sets the simulated world going and
- * `stop()` closes every backend after the devices have been stopped.
+ * simulated world on `backend: sim`. The world — the simulated buses and every simulated chip, sensor
+ * and plant — is imported here with `await import()` and only for a simulated board, so an agent on a
+ * Pi never loads simulation code (test/unit/hal/lazy-sim.test.ts walks the static imports to hold
+ * that). Does no I/O; `start()` sets the simulated world going and `stop()` closes every backend after
+ * the devices have been stopped.
  */
 import type { Clock } from '../core/clock.js';
 import type { HostPaths } from '../core/host-paths.js';
@@ -11,7 +14,7 @@ import type { Buses } from './buses.js';
 import { createGpioBackend } from './gpio/index.js';
 import { createI2cBackend } from './i2c/index.js';
 import { createSerialBackend } from './serial/index.js';
-import { SimWorld, type SimWorldSpec } from './sim/world.js';
+import type { SimWorld, SimWorldSpec } from './sim/world.js';
 
 export interface BusPlan {
   readonly backend: 'linux' | 'sim';
@@ -29,17 +32,17 @@ export interface BusSet {
   stop(): Promise<void>;
 }
 
-export function createBuses(plan: BusPlan, deps: { clock: Clock; log: Logger; paths: HostPaths }): BusSet {
+export async function createBuses(
+  plan: BusPlan,
+  deps: { clock: Clock; log: Logger; paths: HostPaths },
+): Promise<BusSet> {
   if (plan.backend === 'sim') {
     if (!plan.sim) throw new TypeError('a simulated board needs its world spec');
-    const world = new SimWorld(
-      {
-        clock: deps.clock,
-        log: deps.log.child({ mod: 'sim' }),
-        ble: createBleBackend('sim', { clock: deps.clock }),
-      },
-      plan.sim,
-    );
+    const [{ SimWorld }, ble] = await Promise.all([
+      import('./sim/world.js'),
+      createBleBackend('sim', { clock: deps.clock }),
+    ]);
+    const world = new SimWorld({ clock: deps.clock, log: deps.log.child({ mod: 'sim' }), ble }, plan.sim);
     return {
       buses: world.buses,
       world,
@@ -50,12 +53,13 @@ export function createBuses(plan: BusPlan, deps: { clock: Clock; log: Logger; pa
       },
     };
   }
-  const buses: Buses = {
-    gpio: createGpioBackend('linux', { clock: deps.clock, log: deps.log, sysfsRoot: deps.paths.sysfs }),
-    i2c: createI2cBackend('linux'),
-    serial: createSerialBackend('linux'),
-    ble: createBleBackend('linux', { clock: deps.clock, log: deps.log, adapter: plan.bleAdapter }),
-  };
+  const [gpio, i2c, serial, ble] = await Promise.all([
+    createGpioBackend('linux', { clock: deps.clock, log: deps.log, sysfsRoot: deps.paths.sysfs }),
+    createI2cBackend('linux'),
+    createSerialBackend('linux'),
+    createBleBackend('linux', { clock: deps.clock, log: deps.log, adapter: plan.bleAdapter }),
+  ]);
+  const buses: Buses = { gpio, i2c, serial, ble };
   return { buses, world: undefined, start: async () => undefined, stop: () => closeAll(buses) };
 }
 

@@ -5,10 +5,10 @@
  * to read; HAL_TEST_I2C_ABSENT may name an address known to be empty for the NACK test.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SimRegisterChip } from '../../agent/hal/i2c/chips/sim-register-chip.js';
 import { I2cError, isI2cError, isI2cNack } from '../../agent/hal/i2c/errors.js';
 import { createI2cBackend } from '../../agent/hal/i2c/index.js';
 import { SimI2c } from '../../agent/hal/i2c/sim.js';
+import { SimRegisterChip } from '../../agent/hal/i2c/sim-register-chip.js';
 import type { I2cBackend, I2cBus } from '../../agent/hal/i2c/types.js';
 
 interface Target {
@@ -19,13 +19,13 @@ interface Target {
   readonly absentAddress: number | undefined;
 }
 
-function contract(name: string, makeTarget: () => Target): void {
+function contract(name: string, makeTarget: () => Target | Promise<Target>): void {
   describe(`I2cBus contract (${name})`, () => {
     let t: Target;
     let bus: I2cBus;
 
     beforeEach(async () => {
-      t = makeTarget();
+      t = await makeTarget();
       bus = await t.backend.open(t.busNumber);
     });
 
@@ -133,8 +133,8 @@ contract('sim', () => {
 const hardwareBus = process.env.HAL_TEST_I2C;
 const hardwareAddress = process.env.HAL_TEST_I2C_ADDR;
 describe.skipIf(hardwareBus === undefined || hardwareAddress === undefined)('on hardware', () => {
-  contract(`linux ${hardwareBus}`, () => ({
-    backend: createI2cBackend('linux'),
+  contract(`linux ${hardwareBus}`, async () => ({
+    backend: await createI2cBackend('linux'),
     busNumber: Number(/(\d+)$/.exec(hardwareBus ?? '')?.[1]),
     address: Number(hardwareAddress),
     register: Number(process.env.HAL_TEST_I2C_REG ?? 0),
@@ -227,9 +227,9 @@ describe('SimI2c device side', () => {
     expect(sim.openHandles()).toBe(0);
   });
 
-  it('is what createI2cBackend returns for a sim board', () => {
-    expect(createI2cBackend('sim', sim)).toBe(sim);
-    expect(createI2cBackend('sim').kind).toBe('sim');
-    expect(createI2cBackend('linux').kind).toBe('linux');
+  it('is what createI2cBackend returns for a sim board', async () => {
+    expect(await createI2cBackend('sim', sim)).toBe(sim);
+    expect((await createI2cBackend('sim')).kind).toBe('sim');
+    expect((await createI2cBackend('linux')).kind).toBe('linux');
   });
 });

@@ -9,8 +9,8 @@ import { type Agent, buildAgent } from '../../agent/build-agent.js';
 import { loadConfig } from '../../agent/config/load-config.js';
 import { hostPaths } from '../../agent/core/host-paths.js';
 import { silentLogger } from '../../agent/core/log.js';
+import type { SimBme280Chip } from '../../agent/hal/drivers/bme280/sim-chip.js';
 import { DRIVERS } from '../../agent/hal/drivers/registry.js';
-import type { SimBme280Chip } from '../../agent/hal/i2c/chips/sim-bme280-chip.js';
 import { REPO_ROOT } from '../support/agent-process.js';
 import { FakeClock } from '../support/fake-clock.js';
 
@@ -29,7 +29,7 @@ async function simAgent() {
     boardsDir: path.join(REPO_ROOT, 'boards'),
   });
   const clock = new FakeClock();
-  agent = buildAgent(loaded, { clock, log: silentLogger() });
+  agent = await buildAgent(loaded, { clock, log: silentLogger() });
   await agent.start();
   const world = agent.world;
   if (!world) throw new Error('sim board without a world');

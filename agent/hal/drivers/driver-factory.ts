@@ -1,7 +1,8 @@
 /**
- * How a driver is named in a board profile and built from it. Each driver module exports one
- * `DriverFactory`; `registry.ts` lists them. The factory's zod schema validates the device's
- * `options:` block, so a profile mistake is reported with its path before anything opens.
+ * How a driver is named in a board profile and built from it. Each driver folder's `index.ts`
+ * exports its `DriverFactory` as `driver`; `registry.ts` lists them. The factory's zod schema
+ * validates the device's `options:` block, so a profile mistake is reported with its path before
+ * anything opens.
  */
 import type { z } from 'zod';
 import type { Buses, BusKind } from '../buses.js';

@@ -1,32 +1,37 @@
 /**
- * Every driver a board profile can name. One line per driver; the loader validates each device's
- * `options:` with the driver's own schema.
+ * Every driver a board profile can name, each in its own folder `agent/hal/drivers/<driver>/`: the
+ * protocol code, the simulated peer, and an `index.ts` whose header documents the options and
+ * which exports the folder's `driver` definition. One line per driver; the loader validates each
+ * device's `options:` with the driver's own schema. The simulated peers are not imported from here:
+ * only the simulated world imports them, and it is loaded only for a `backend: sim` board.
  *
- * | driver          | bus    | channels                                   |
- * |-----------------|--------|--------------------------------------------|
- * | `bme280`        | i2c    | temperature Cel, humidity %RH, pressure Pa |
- * | `sht31`         | i2c    | temperature Cel, humidity %RH              |
- * | `pms5003`       | serial | pm1_0, pm2_5, pm10 ug/m3                   |
- * | `bthome`        | ble    | temperature, humidity, battery, … (v2)     |
- * | `relay`         | gpio   | state (writable boolean)                   |
- * | `digital-input` | gpio   | state (boolean, debounced)                 |
- * | `pulse-counter` | gpio   | rate (e.g. l/s), total (e.g. l)            |
+ * | driver          | folder             | bus    | channels                                   |
+ * |-----------------|--------------------|--------|--------------------------------------------|
+ * | `bme280`        | `bme280/`          | i2c    | temperature Cel, humidity %RH, pressure Pa |
+ * | `sht31`         | `sht31/`           | i2c    | temperature Cel, humidity %RH              |
+ * | `pms5003`       | `pms5003/`         | serial | pm1_0, pm2_5, pm10 ug/m3                   |
+ * | `bthome`        | `bthome/`          | ble    | temperature, humidity, battery, … (v2)     |
+ * | `relay`         | `relay/`           | gpio   | state (writable boolean)                   |
+ * | `digital-input` | `digital-input/`   | gpio   | state (boolean, debounced)                 |
+ * | `pulse-counter` | `pulse-counter/`   | gpio   | rate (e.g. l/s), total (e.g. l)            |
+ *
+ * Shared by the folders: `driver-factory.ts` (the contract), `gpio-options.ts`, `number-in.ts`.
  */
-import { bthomeDriver } from '../ble/bthome/driver.js';
-import { pms5003Driver } from '../serial/pms5003/driver.js';
-import { bme280Driver } from './bme280.js';
-import { digitalInputDriver } from './digital-input.js';
+import { driver as bme280 } from './bme280/index.js';
+import { driver as bthome } from './bthome/index.js';
+import { driver as digitalInput } from './digital-input/index.js';
 import type { DriverFactory } from './driver-factory.js';
-import { pulseCounterDriver } from './pulse-counter.js';
-import { relayDriver } from './relay.js';
-import { sht31Driver } from './sht31.js';
+import { driver as pms5003 } from './pms5003/index.js';
+import { driver as pulseCounter } from './pulse-counter/index.js';
+import { driver as relay } from './relay/index.js';
+import { driver as sht31 } from './sht31/index.js';
 
 export const DRIVERS: readonly DriverFactory[] = [
-  bme280Driver,
-  sht31Driver,
-  pms5003Driver,
-  bthomeDriver,
-  relayDriver,
-  digitalInputDriver,
-  pulseCounterDriver,
+  bme280,
+  sht31,
+  pms5003,
+  bthome,
+  relay,
+  digitalInput,
+  pulseCounter,
 ] as unknown as readonly DriverFactory[];

@@ -4,7 +4,7 @@
  * Its device side is a set of simulated chips attached at addresses. A chip sees what a real chip
  * sees — write messages and read messages, not "register reads" — so an SMBus register read arrives
  * as a one-byte write of the register number followed by a read, and a register chip
- * (chips/sim-register-chip.ts) or a command chip (chips/sim-sht31-chip.ts) decides what that means.
+ * (sim-register-chip.ts) or a command chip (hal/drivers/sht31/sim-chip.ts) decides what that means.
  *
  * Tests drive the device side: attach/detach chips, make one stop answering (`chip.present = false`),
  * or fail the next transactions to an address with a chosen code (`failNext`). All state lives in the

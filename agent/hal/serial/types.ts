@@ -2,7 +2,7 @@
  * The serial bus contract: a byte pipe to one UART (`/dev/ttyAMA0`, a USB adapter's `/dev/ttyUSB0`,
  * a pseudo-terminal). Serial has no framing and no flow of requests and answers: the device talks when
  * it likes (a PMS5003 pushes a frame every second), so data is *pushed* to listeners, and drivers parse
- * it with a streaming decoder (see `byte-queue.ts` and `pms5003/frame.ts`).
+ * it with a streaming decoder (see `byte-queue.ts` and `hal/drivers/pms5003/frame.ts`).
  *
  * Data arrives in arbitrary chunks. One 32-byte frame may come as 1 + 31 bytes, or two frames and half
  * of a third in one chunk; the split depends on the UART FIFO, the USB adapter's latency timer and

@@ -3,20 +3,23 @@
  * profile a simulated peer on the device side of its bus (a BME280 or SHT31 chip at its address, a
  * PMS5003 pushing frames into its serial port, a BTHome thermometer advertising, a door contact and a
  * flow meter driving their GPIO lines), and a thermal chamber plant that follows the heater relay's
- * line and sets what the chamber sensor measures. The drivers talk to these through the same bus
- * contracts as on a Pi; nothing here knows about points, loops or telemetry.
+ * line and sets what the chamber sensor measures. Each peer lives in its driver's folder
+ * (`hal/drivers/<driver>/sim-*.ts`); this file only places them. The drivers talk to these through the
+ * same bus contracts as on a Pi; nothing here knows about points, loops or telemetry.
  */
 import type { Clock, TimerHandle } from '../../core/clock.js';
 import type { Logger } from '../../core/log.js';
-import { SimBthomeSensor } from '../ble/bthome/sim-bthome-sensor.js';
 import type { SimBle } from '../ble/sim.js';
 import type { Buses } from '../buses.js';
+import { SimBme280Chip } from '../drivers/bme280/sim-chip.js';
+import { SimBthomeSensor } from '../drivers/bthome/sim-sensor.js';
+import { SimContact } from '../drivers/digital-input/sim-contact.js';
+import { SimPms5003 } from '../drivers/pms5003/sim-sensor.js';
+import { SimPulseSource } from '../drivers/pulse-counter/sim-pulse-source.js';
+import { SimSht31Chip } from '../drivers/sht31/sim-chip.js';
 import { SimGpio } from '../gpio/sim.js';
 import type { GpioLineRef } from '../gpio/types.js';
-import { SimBme280Chip } from '../i2c/chips/sim-bme280-chip.js';
-import { SimSht31Chip } from '../i2c/chips/sim-sht31-chip.js';
 import { SimI2c } from '../i2c/sim.js';
-import { SimPms5003 } from '../serial/pms5003/sim-pms5003.js';
 import { SimSerial } from '../serial/sim.js';
 import { type Random, seededRandom } from './random.js';
 import { ThermalPlant } from './thermal-plant.js';
@@ -122,12 +125,24 @@ export class SimWorld {
         }
         return;
       }
-      case 'digital-input':
-        this.#addContact(device, o.line as GpioLineRef, peer);
+      case 'digital-input': {
+        const contact = new SimContact(this.gpio.line(o.line as GpioLineRef), {
+          toggleEveryS: peer.toggleEveryS,
+          activeForS: peer.activeForS,
+          onChange: (level) => this.#deps.log.debug({ device: device.id, value: level }, 'sim input'),
+        });
+        this.#tickers.push((dtS) => contact.step(dtS));
         return;
-      case 'pulse-counter':
-        this.#addPulseSource(o.line as GpioLineRef, (o.edge as string) === 'falling', peer.pulsesPerS ?? 0);
+      }
+      case 'pulse-counter': {
+        const source = new SimPulseSource(this.gpio.line(o.line as GpioLineRef), {
+          fallingEdge: (o.edge as string) === 'falling',
+          pulsesPerS: peer.pulsesPerS ?? 0,
+          random: this.#random,
+        });
+        this.#tickers.push((dtS) => source.step(dtS));
         return;
+      }
       case 'pms5003': {
         const sensor = new SimPms5003({
           clock,
@@ -163,38 +178,5 @@ export class SimWorld {
           'no simulated peer for this driver',
         );
     }
-  }
-
-  /** A contact that closes every `toggleEveryS` for `activeForS` (a door opened now and then). */
-  #addContact(device: SimDeviceSpec, ref: GpioLineRef, peer: SimPeerParams): void {
-    const line = this.gpio.line(ref);
-    line.drive(0);
-    const everyS = peer.toggleEveryS;
-    if (!everyS) return;
-    const forS = peer.activeForS ?? Math.min(5, everyS / 2);
-    let phaseS = 0;
-    this.#tickers.push((dtS) => {
-      phaseS = (phaseS + dtS) % everyS;
-      const level = phaseS >= everyS - forS ? 1 : 0;
-      if (line.value !== level) {
-        line.drive(level);
-        this.#deps.log.debug({ device: device.id, value: level }, 'sim input');
-      }
-    });
-  }
-
-  /** Pulses at a mean frequency with a little jitter, delivered in batches each step. */
-  #addPulseSource(ref: GpioLineRef, fallingEdge: boolean, pulsesPerS: number): void {
-    const line = this.gpio.line(ref);
-    const idle = fallingEdge ? 1 : 0;
-    line.drive(idle);
-    let owedPulses = 0;
-    this.#tickers.push((dtS) => {
-      owedPulses += dtS * pulsesPerS * (1 + 0.05 * this.#random.normal());
-      for (; owedPulses >= 1; owedPulses--) {
-        line.drive(idle ? 0 : 1);
-        line.drive(idle);
-      }
-    });
   }
 }

@@ -61,7 +61,7 @@ describe('buildAgent with a faulty control section', () => {
     });
     let error: unknown;
     try {
-      buildAgent(loaded, { clock: new FakeClock(), log: silentLogger() });
+      await buildAgent(loaded, { clock: new FakeClock(), log: silentLogger() });
     } catch (e) {
       error = e;
     }

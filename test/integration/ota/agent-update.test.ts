@@ -100,7 +100,7 @@ describe('the agent on the simulated board', () => {
         drivers: DRIVERS,
         boardsDir: path.join(REPO_ROOT, 'boards'),
       });
-      agent = buildAgent(loaded, { clock: new SystemClock(), log: silentLogger() });
+      agent = await buildAgent(loaded, { clock: new SystemClock(), log: silentLogger() });
       await agent.start();
       return agent;
     };
