@@ -49,7 +49,8 @@ export function buildLocal(loaded: LoadedConfig, deps: { clock: Clock; log: Logg
     clock,
     onListenerError: (err, point) => log.error({ point, err: errorMessage(err) }, 'point listener failed'),
   });
-  const { profile, devices, sim } = loaded.board;
+  const { profile } = loaded.board;
+  const { devices, sim } = loaded;
   const hal = createBuses(
     {
       backend: profile.backend,

@@ -14,6 +14,7 @@ import { Mosquitto } from '../../support/mosquitto.js';
 import { TelemetryBackend } from '../../support/telemetry-backend.js';
 
 const SIM_BOARD = path.join(REPO_ROOT, 'boards/sim.yaml');
+const SIM_WIRING = path.join(REPO_ROOT, 'wiring/chamber-kit-sim.yaml');
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
@@ -28,6 +29,7 @@ async function configFile(text: string): Promise<string> {
 }
 
 const CONFIG = `board: ${SIM_BOARD}
+wiring: ${SIM_WIRING}
 stateDir: state
 deviceId: gw-sim
 telemetry: { timeTrust: system, batchMaxAgeMs: 200 }
