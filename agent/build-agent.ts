@@ -131,7 +131,12 @@ export async function buildAgent(
       commands,
       stateDir: loaded.stateDir,
       baseDir,
-      config: loaded.config,
+      // The effective configuration: the devices (and plant) of the wiring files count as agent.yaml's.
+      config: {
+        ...loaded.config,
+        devices: loaded.devices.map((d) => d.entry),
+        ...(loaded.sim ? { sim: loaded.sim } : {}),
+      },
       attest: loaded.config.attest,
       boardFile: loaded.board.file,
       version: packageInfo().version,

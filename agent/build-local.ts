@@ -56,7 +56,8 @@ export async function buildLocal(
     clock,
     onListenerError: (err, point) => log.error({ point, err: errorMessage(err) }, 'point listener failed'),
   });
-  const { profile, devices, sim } = loaded.board;
+  const { profile } = loaded.board;
+  const { devices, sim } = loaded;
   const hal = await createBuses(
     {
       backend: profile.backend,

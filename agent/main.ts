@@ -277,7 +277,7 @@ async function runAgent(options: RunOptions): Promise<never> {
     .flatMap((d) => d.pointNames())
     .filter((name) => built.points.get(name)?.writable === false)
     .sort();
-  log.info({ devices: loaded.board.devices.length, sensors }, 'edge-agent running');
+  log.info({ devices: loaded.devices.length, sensors }, 'edge-agent running');
   if (watchdog) {
     eventLoop.start();
     watchdog.start();

@@ -6,8 +6,8 @@
 #   sudo scripts/install.sh [--prefix /opt/edge-agent] [--no-start] [--destdir DIR]
 #
 # What it does, each step safe to repeat:
-#   1. copies the built agent (dist/, boards/, package files, README) to PREFIX and installs its
-#      production dependencies there (npm ci --omit=dev);
+#   1. copies the built agent (dist/, boards/, the example wiring/, package files, README) to PREFIX
+#      and installs its production dependencies there (npm ci --omit=dev);
 #   2. creates the system user `edge-agent` (no login, no home) in the groups gpio, i2c, dialout and
 #      bluetooth — creating any of those groups that the OS lacks — and nothing else;
 #   3. installs udev rules so those groups own the GPIO, I2C and serial device nodes;
@@ -54,8 +54,10 @@ fi
 
 echo "install.sh: 1/6 the agent -> $destdir$prefix"
 install -d -m 0755 "$destdir$prefix"
-rm -rf "$destdir$prefix/dist" "$destdir$prefix/boards"
-cp -R "$src/dist" "$src/boards" "$destdir$prefix/"
+# PREFIX/boards and PREFIX/wiring are the shipped ones, replaced on every install: a site's own wiring
+# lives in /etc/edge-agent, next to agent.yaml.
+rm -rf "$destdir$prefix/dist" "$destdir$prefix/boards" "$destdir$prefix/wiring"
+cp -R "$src/dist" "$src/boards" "$src/wiring" "$destdir$prefix/"
 install -m 0644 "$src/package.json" "$src/package-lock.json" "$src/README.md" "$destdir$prefix/"
 install -m 0644 "$src/scripts/edge-agent.service" "$destdir$prefix/edge-agent.service"
 if system; then
@@ -95,6 +97,9 @@ if [[ ! -f "$destdir/etc/edge-agent/agent.yaml" ]]; then
 # edge-agent configuration (README.md, "Configuration"). The board profile is detected from
 # /proc/device-tree/model; set board: $prefix/boards/<name>.yaml to choose one.
 version: 1
+# What is wired to the board: devices listed here under devices:, or wiring files (relative to this
+# file). The chamber kit of each shipped board is an example, e.g.:
+# wiring: $prefix/wiring/chamber-kit-rpi4.yaml
 console:
   # The technician's serial console, e.g. the USB gadget port or the UART on the header:
   # serial: { path: /dev/ttyGS0, baudRate: 115200 }

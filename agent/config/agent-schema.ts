@@ -12,6 +12,7 @@ import { rulesSchema } from '../control/rules.js';
 import { linkSchema } from '../link/link-schema.js';
 import { otaSchema } from '../ota/ota-schema.js';
 import { telemetrySchema } from '../telemetry/telemetry-schema.js';
+import { devicesSchema, simSectionSchema } from './wiring-schema.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -21,6 +22,19 @@ export const agentConfigSchema = z.strictObject({
     .default(1),
   /** Board profile, relative to this file; `--board` overrides it. */
   board: z.string().min(1).optional(),
+  /**
+   * Wiring files (each with `devices:`, and `sim:` for the simulated board), relative to this file.
+   * Their devices come after this file's own `devices:`; an id may be defined only once in all.
+   */
+  wiring: z
+    .union([z.string().min(1), z.array(z.string().min(1))], {
+      errorMap: () => ({ message: 'expected a wiring file name or a list of them' }),
+    })
+    .optional(),
+  /** Devices wired to the board (agent/config/wiring-schema.ts), besides those of `wiring:` files. */
+  devices: devicesSchema,
+  /** The simulated plant of a `backend: sim` board (agent/hal/sim/world-schema.ts), if not in a wiring file. */
+  sim: simSectionSchema.optional(),
   /** Where the agent keeps state; relative to this file. Default: /var/lib/edge-agent. */
   stateDir: z.string().min(1).optional(),
   /** Overrides the identity-derived device id (a serial number printed on the cabinet). */

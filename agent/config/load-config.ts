@@ -1,16 +1,20 @@
 /**
  * load → validate → freeze. Finds the configuration file and the board profile, applies environment
- * overrides, validates both (and every device's driver options), and returns one frozen object that the
- * composition root passes down. Every mistake is a `ConfigError` listing all issues at once.
+ * overrides, reads the wiring (agent.yaml's `devices:` and the files its `wiring:` names), validates
+ * all of it (every device's driver options against the board), and returns one frozen object that the
+ * composition root passes down. Every mistake is a `ConfigError` listing all issues at once, each
+ * naming its own file.
  */
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import type { HostPaths } from '../core/host-paths.js';
 import type { DriverFactory } from '../hal/drivers/driver-factory.js';
+import type { SimWorldParams } from '../hal/sim/world-schema.js';
 import { type AgentConfig, agentConfigSchema } from './agent-schema.js';
 import { applyEnvOverrides, findEnvOverrides } from './env-overrides.js';
-import { detectBoard, loadBoard, type ResolvedBoard } from './load-board.js';
+import { detectBoard, type LoadedBoard, loadBoard } from './load-board.js';
+import { type ResolvedDevice, readWiringFiles, resolveWiring, type WiringPart } from './load-wiring.js';
 import { readText } from './read-text.js';
 import { deepFreeze, YamlSource } from './validate-yaml.js';
 
@@ -30,7 +34,13 @@ export interface LoadedConfig {
   readonly configFile: string | undefined;
   readonly config: AgentConfig;
   readonly stateDir: string;
-  readonly board: ResolvedBoard;
+  readonly board: LoadedBoard;
+  /** The wiring files `wiring:` names, resolved against the configuration file's directory. */
+  readonly wiringFiles: readonly string[];
+  /** The devices of agent.yaml's `devices:`, then of each wiring file, resolved to their drivers. */
+  readonly devices: readonly ResolvedDevice[];
+  /** The simulated world's parameters (`backend: sim` boards only). */
+  readonly sim: SimWorldParams | undefined;
   /** Line of a dotted field path in the configuration file (for checks made after loading). */
   lineOf(path: string): number | undefined;
 }
@@ -43,9 +53,8 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
   const { overrides, issues } = findEnvOverrides(agentConfigSchema, options.env);
   if (issues.length > 0) throw new ConfigError('environment', issues);
   const merged = applyEnvOverrides(source?.value ?? {}, overrides);
-  const config = source
-    ? source.validate(agentConfigSchema, [], merged)
-    : YamlSource.parse('defaults', '{}').validate(agentConfigSchema, [], merged);
+  const configSource = source ?? YamlSource.parse('defaults', '{}');
+  const config = configSource.validate(agentConfigSchema, [], merged);
 
   const baseDir = configFile ? path.dirname(configFile) : process.cwd();
   const boardArg = options.boardFile ?? options.env.EDGE_AGENT_BOARD;
@@ -61,11 +70,21 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
       },
     ]);
   }
-  const board = await loadBoard(boardFile, options.drivers);
+  const board = await loadBoard(boardFile);
+  const inline: WiringPart = {
+    file: configSource.file,
+    source: configSource,
+    devices: config.devices,
+    sim: config.sim,
+  };
+  const files = await readWiringFiles(config.wiring, baseDir, configSource);
+  if (files.issues.length > 0) throw new ConfigError(configFile, files.issues);
+  const { devices, sim } = resolveWiring(board, [inline, ...files.parts], options.drivers);
+  const wiringFiles = files.parts.map((p) => p.file);
   const stateDir = config.stateDir ? path.resolve(baseDir, config.stateDir) : options.paths.stateDir;
   const lineOf = (dotted: string) =>
     source?.lineOf(dotted.split('.').map((k) => (/^\d+$/.test(k) ? Number(k) : k)));
-  return deepFreeze({ configFile, config, stateDir, board, lineOf });
+  return deepFreeze({ configFile, config, stateDir, board, wiringFiles, devices, sim, lineOf });
 }
 
 async function existing(file: string): Promise<string | undefined> {

@@ -12,7 +12,7 @@ export class AgentError extends Error {
   }
 }
 
-/** A mistake in configuration or a board profile: the process exits with EX_CONFIG (78). */
+/** A mistake in configuration, a wiring file or a board profile: the process exits with EX_CONFIG (78). */
 export class ConfigError extends AgentError {
   readonly file: string | undefined;
   readonly issues: readonly ConfigIssue[];
@@ -24,6 +24,8 @@ export class ConfigError extends AgentError {
 }
 
 export interface ConfigIssue {
+  /** The file the issue is in, when not the error's own (a wiring file named by agent.yaml). */
+  readonly file?: string | undefined;
   /** Dotted path of the offending field, e.g. `devices.2.address`; empty for the whole document. */
   readonly path: string;
   /** 1-based line in the file, when known. */
@@ -34,7 +36,7 @@ export interface ConfigIssue {
 function formatConfigIssues(file: string | undefined, issues: readonly ConfigIssue[]): string {
   return issues
     .map((i) => {
-      const where = [file ?? '<config>', i.line !== undefined ? String(i.line) : undefined]
+      const where = [i.file ?? file ?? '<config>', i.line !== undefined ? String(i.line) : undefined]
         .filter(Boolean)
         .join(':');
       return `${where}: ${i.path || '(document)'}: ${i.message}`;

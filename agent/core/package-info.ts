@@ -1,7 +1,7 @@
 /**
  * The agent's own package: its version (for `--version`, status and attestation) and its install
- * root (where `boards/` ships). Found by walking up from this module, so it is the same from
- * `agent/` under vitest and from `dist/agent/` in production.
+ * root (where `boards/` and the example `wiring/` ship). Found by walking up from this module, so it
+ * is the same from `agent/` under vitest and from `dist/agent/` in production.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';

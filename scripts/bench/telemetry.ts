@@ -2,8 +2,8 @@
  * telemetry: the figures of issue 4, each with a baseline measured in the same run.
  *  - ingest: durable readings/s through the outbox's group commit (default 50 ms interval, fsync);
  *    baseline: one synchronous LevelDB put per reading. Median of `--runs`.
- *  - wire: bytes per reading of the simulated board's real traffic (the built agent, `boards/sim.yaml`,
- *    sending to a local mosquitto for `--trace-s`), against naive JSON (one object per reading with
+ *  - wire: bytes per reading of the simulated board's real traffic (the built agent, `boards/sim.yaml`
+ *    with `wiring/chamber-kit-sim.yaml`, sending to a local mosquitto for `--trace-s`), against naive JSON (one object per reading with
  *    device, point, value, unit, ISO time, quality) and SenML JSON of the same packs.
  *  - drain: a backlog of `--backlog` readings sent to a local mosquitto after an "outage": readings/s
  *    until all are acknowledged, while a live reading every 10 ms measures end-to-end latency (taken →
@@ -172,6 +172,7 @@ async function wireFigures(broker: Broker, work: string, traceS: number) {
     config,
     [
       `board: ${path.join(ROOT, 'boards/sim.yaml')}`,
+      `wiring: ${path.join(ROOT, 'wiring/chamber-kit-sim.yaml')}`,
       `stateDir: ${path.join(work, 'agent-state')}`,
       'deviceId: bench-sim',
       'log: { level: warn, format: json }',

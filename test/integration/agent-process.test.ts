@@ -1,7 +1,8 @@
 /**
- * The agent as a user runs it: the built CLI on boards/sim.yaml, as a child process. Every simulated
- * sensor must report, and SIGTERM must leave every relay in its safe state (seen on the simulated
- * wire, as a logic probe would) before the process exits with 143.
+ * The agent as a user runs it: the built CLI on boards/sim.yaml with the chamber kit
+ * (wiring/chamber-kit-sim.yaml), as a child process. Every simulated sensor must report, and SIGTERM
+ * must leave every relay in its safe state (seen on the simulated wire, as a logic probe would) before
+ * the process exits with 143.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AgentProcess, type LogRecord, REPO_ROOT } from '../support/agent-process.js';
 
 const SIM_BOARD = path.join(REPO_ROOT, 'boards/sim.yaml');
+const SIM_WIRING = path.join(REPO_ROOT, 'wiring/chamber-kit-sim.yaml');
 const EXPECTED_SENSORS = [
   'air.pm10',
   'air.pm1_0',
@@ -43,7 +45,9 @@ async function configFile(text: string): Promise<string> {
 
 describe('edge-agent run on the simulated board', () => {
   it('reports every sensor, then on SIGTERM puts the relays in their safe state and exits 143', async () => {
-    const config = await configFile(`board: ${SIM_BOARD}\nstateDir: state\nlog: { level: debug }\n`);
+    const config = await configFile(
+      `board: ${SIM_BOARD}\nwiring: ${SIM_WIRING}\nstateDir: state\nlog: { level: debug }\n`,
+    );
     agent = new AgentProcess(['run', '--config', config]);
     const running = await agent.waitFor((r) => r.msg === 'edge-agent running', 10_000, 'start');
     expect([...(running.sensors as string[])].sort()).toEqual(EXPECTED_SENSORS);
@@ -69,7 +73,9 @@ describe('edge-agent run on the simulated board', () => {
 
   it('stops as cleanly when SIGTERM comes while the rest of the agent is still loading', async () => {
     // The devices and loops start first; telemetry, OTA, attestation and the console load around them.
-    const config = await configFile(`board: ${SIM_BOARD}\nstateDir: state\nlog: { level: debug }\n`);
+    const config = await configFile(
+      `board: ${SIM_BOARD}\nwiring: ${SIM_WIRING}\nstateDir: state\nlog: { level: debug }\n`,
+    );
     agent = new AgentProcess(['run', '--config', config]);
     await agent.waitFor(
       (r) => r.msg === 'sim output' && r.device === 'fan' && r.value === 1,

@@ -1,7 +1,7 @@
 /**
- * The whole simulated board in one process on a fake clock: boards/sim.yaml, the real drivers and
- * supervisors, the simulated world. Shows the plant responding to the heater and every kind of device
- * failing and healing by itself.
+ * The whole simulated board in one process on a fake clock: config/dev.yaml (boards/sim.yaml with
+ * wiring/chamber-kit-sim.yaml), the real drivers and supervisors, the simulated world. Shows the plant
+ * responding to the heater and every kind of device failing and healing by itself.
  */
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';

@@ -1,7 +1,7 @@
 /**
- * The `sim:` section of a simulated board profile: the plant that links the heater relay to the
- * chamber sensor, and how each simulated peer behaves. Every field has a default, so `sim: {}` gives a
- * working world.
+ * The `sim:` section of the wiring on a simulated board (beside its `devices:`, in agent.yaml or a
+ * wiring file): the plant that links the heater relay to the chamber sensor, and how each simulated
+ * peer behaves. Every field has a default, so `sim: {}` gives a working world.
  */
 import { z } from 'zod';
 

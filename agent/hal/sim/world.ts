@@ -1,6 +1,6 @@
 /**
  * The simulated world behind the simulated buses of `boards/sim.yaml`: for every device in the
- * profile a simulated peer on the device side of its bus (a BME280 or SHT31 chip at its address, a
+ * wiring a simulated peer on the device side of its bus (a BME280 or SHT31 chip at its address, a
  * PMS5003 pushing frames into its serial port, a BTHome thermometer advertising, a door contact and a
  * flow meter driving their GPIO lines), and a thermal chamber plant that follows the heater relay's
  * line and sets what the chamber sensor measures. Each peer lives in its driver's folder
@@ -120,7 +120,7 @@ export class SimWorld {
         const line = this.gpio.line(o.line as GpioLineRef);
         line.onWrite((level) => this.#deps.log.debug({ device: device.id, value: level }, 'sim output'));
         if (chamber?.heater === device.id) {
-          // The heater's power follows the relay contact (active-high in the sim profile).
+          // The heater's power follows the relay contact (active-high in the sim wiring).
           this.#tickers.push((dtS) => this.plant?.step(dtS, line.value === (o.activeLow ? 0 : 1) ? 1 : 0));
         }
         return;

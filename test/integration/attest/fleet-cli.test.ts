@@ -68,6 +68,7 @@ beforeAll(async () => {
     path.join(dir, 'agent.yaml'),
     [
       `board: ${path.join(REPO_ROOT, 'boards/sim.yaml')}`,
+      `wiring: ${path.join(REPO_ROOT, 'wiring/chamber-kit-sim.yaml')}`,
       'stateDir: state',
       `link: { url: "${broker.url}", backoff: { baseMs: 50, maxMs: 200 } }`,
       'telemetry: { timeTrust: system }',

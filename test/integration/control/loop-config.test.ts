@@ -18,9 +18,11 @@ import { tempDirs } from '../../support/temp-dir.js';
 
 const tempDir = tempDirs();
 const SIM_BOARD = path.join(REPO_ROOT, 'boards/sim.yaml');
+const SIM_WIRING = path.join(REPO_ROOT, 'wiring/chamber-kit-sim.yaml');
 
 /** Input and output swapped, and two rules that set each other's inputs. */
 const CONFIG = `board: ${SIM_BOARD}
+wiring: ${SIM_WIRING}
 stateDir: state
 loops:
   - name: chamber
@@ -68,7 +70,7 @@ describe('buildAgent with a faulty control section', () => {
     expect(error).toBeInstanceOf(ConfigError);
     const outputLine = lineOf(CONFIG, 'output: chamber.temp');
     const setLine = lineOf(CONFIG, 'set: { point: fan.state');
-    expect([outputLine, setLine]).toEqual([6, 15]); // the fields, not their list items
+    expect([outputLine, setLine]).toEqual([7, 16]); // the fields, not their list items
     expect((error as ConfigError).message).toBe(
       [
         `${file}:${outputLine}: loops.0.output: loop chamber: point chamber.temp is not writable (not an actuator)`,

@@ -75,6 +75,7 @@ describe('the agent on the simulated board', () => {
       JSON.stringify({
         version: 1,
         board: path.join(REPO_ROOT, 'boards/sim.yaml'),
+        wiring: path.join(REPO_ROOT, 'wiring/chamber-kit-sim.yaml'),
         stateDir: 'state',
         log: { level: 'silent' },
         console: { socket: { enabled: false } },

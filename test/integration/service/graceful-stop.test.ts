@@ -38,6 +38,7 @@ async function writeConfig(dir: string): Promise<{ file: string; socketPath: str
   const config = {
     ...dev,
     board: path.join(REPO_ROOT, 'boards/sim.yaml'),
+    wiring: path.join(REPO_ROOT, 'wiring/chamber-kit-sim.yaml'),
     stateDir: path.join(dir, 'state'),
     log: { level: 'debug' },
     console: {

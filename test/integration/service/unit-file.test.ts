@@ -77,6 +77,7 @@ describe('scripts/install.sh --destdir', () => {
     expect(stdout).toContain('would run: systemctl enable edge-agent.service');
     await access(path.join(dest, 'opt/edge-agent/dist/agent/main.js'));
     await access(path.join(dest, 'opt/edge-agent/boards/rpi4.yaml'));
+    await access(path.join(dest, 'opt/edge-agent/wiring/chamber-kit-rpi4.yaml'));
     const unit = await readFile(path.join(dest, 'etc/systemd/system/edge-agent.service'), 'utf8');
     expect(unit).toMatch(/^ExecStart=\S*node (--\S+ )*\/opt\/edge-agent\/dist\/agent\/main\.js run$/m);
     const udev = await readFile(path.join(dest, 'etc/udev/rules.d/99-edge-agent.rules'), 'utf8');
@@ -84,6 +85,7 @@ describe('scripts/install.sh --destdir', () => {
     expect(udev).toMatch(/ttyGS\[0-9\]\*.*GROUP="dialout"/);
     const config = await readFile(path.join(dest, 'etc/edge-agent/agent.yaml'), 'utf8');
     expect(config).toContain('users: []');
+    expect(config).toContain('# wiring: /opt/edge-agent/wiring/chamber-kit-rpi4.yaml');
     const polkit = await readFile(path.join(dest, 'etc/polkit-1/rules.d/50-edge-agent.rules'), 'utf8');
     expect(polkit).toContain('org.freedesktop.login1.reboot');
     const wrapper = await readFile(path.join(dest, 'usr/local/bin/edge-agent'), 'utf8');

@@ -15,6 +15,7 @@ import { TelemetryBackend } from '../../support/telemetry-backend.js';
 import { until } from '../../support/until.js';
 
 const SIM_BOARD = path.join(REPO_ROOT, 'boards/sim.yaml');
+const SIM_WIRING = path.join(REPO_ROOT, 'wiring/chamber-kit-sim.yaml');
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
@@ -29,6 +30,7 @@ async function configFile(text: string): Promise<string> {
 }
 
 const CONFIG = `board: ${SIM_BOARD}
+wiring: ${SIM_WIRING}
 stateDir: state
 deviceId: gw-sim
 telemetry: { timeTrust: system, batchMaxAgeMs: 200 }

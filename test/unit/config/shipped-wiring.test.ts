@@ -1,0 +1,62 @@
+import { readdirSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../agent/config/load-config.js';
+import { hostPaths } from '../../../agent/core/host-paths.js';
+import { DRIVERS } from '../../../agent/hal/drivers/registry.js';
+import { REPO_ROOT } from '../../support/agent-process.js';
+import { tempDirs } from '../../support/temp-dir.js';
+
+const tempDir = tempDirs();
+const BOARDS = path.join(REPO_ROOT, 'boards');
+const WIRING = path.join(REPO_ROOT, 'wiring');
+const boards = readdirSync(BOARDS)
+  .filter((f) => f.endsWith('.yaml'))
+  .map((f) => f.replace(/\.yaml$/, ''));
+const files = readdirSync(WIRING).filter((f) => f.endsWith('.yaml'));
+
+/** A wiring file is named `<kit>-<board id>.yaml`: the board it is wired to. */
+function boardOf(file: string): string | undefined {
+  return boards.find((b) => file.endsWith(`-${b}.yaml`));
+}
+
+async function loadWith(board: string, wiring: string) {
+  const file = path.join(await tempDir(), 'agent.yaml');
+  await writeFile(
+    file,
+    `board: ${path.join(BOARDS, `${board}.yaml`)}\nwiring: ${path.join(WIRING, wiring)}\n`,
+  );
+  return loadConfig({ configFile: file, env: {}, paths: hostPaths({}), drivers: DRIVERS, boardsDir: BOARDS });
+}
+
+const CHAMBER_KIT = ['chamber', 'heater', 'fan', 'air', 'outdoor', 'door', 'coolant'];
+
+describe('shipped wiring files', () => {
+  it('wire the chamber kit to every shipped board', () => {
+    expect(files.sort()).toEqual(boards.map((b) => `chamber-kit-${b}.yaml`).sort());
+  });
+
+  it.each(files)('%s is named after its board and validates against it', async (file) => {
+    const board = boardOf(file);
+    expect(board, `${file} names no shipped board (<kit>-<board>.yaml)`).toBeDefined();
+    const loaded = await loadWith(board as string, file);
+    expect(loaded.devices.length).toBeGreaterThan(0);
+    expect(loaded.wiringFiles).toEqual([path.join(WIRING, file)]);
+    expect(loaded.sim !== undefined).toBe(board === 'sim');
+  });
+
+  it('give config/dev.yaml (npm start) the whole chamber kit and its simulated plant', async () => {
+    const loaded = await loadConfig({
+      configFile: path.join(REPO_ROOT, 'config/dev.yaml'),
+      env: {},
+      paths: hostPaths({}),
+      drivers: DRIVERS,
+      boardsDir: BOARDS,
+    });
+    expect(loaded.board.profile.id).toBe('sim');
+    expect(loaded.devices.map((d) => d.entry.id)).toEqual(CHAMBER_KIT);
+    expect(loaded.devices.every((d) => d.file === path.join(WIRING, 'chamber-kit-sim.yaml'))).toBe(true);
+    expect(loaded.sim).toMatchObject({ seed: 42, chamber: { heater: 'heater', sensor: 'chamber' } });
+  });
+});
