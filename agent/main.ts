@@ -75,6 +75,8 @@ async function runAgent(options: RunOptions): Promise<never> {
     ...(stdio ? { destination: stdio.logSink } : {}),
     tee: logRing,
   });
+  // Stacks are shown at the configured level, not the logger's: with the ring it runs at debug.
+  const configuredDebug = loaded.config.log.level === 'debug' || loaded.config.log.level === 'trace';
   const clock = new SystemClock();
   const paths = hostPaths();
   /**
@@ -87,7 +89,7 @@ async function runAgent(options: RunOptions): Promise<never> {
       stateDir: loaded.stateDir,
       procDir: paths.proc,
     });
-    log.fatal(startupFailureFields(failure, { debug: log.isLevelEnabled('debug') }), 'start failed');
+    log.fatal(startupFailureFields(failure, { debug: configuredDebug }), 'start failed');
     process.stderr.write(`edge-agent: ${formatStartupFailure(failure)}\n`);
     await started?.stop().catch(() => undefined);
     return exitAfterFlush(log, 1);
@@ -230,6 +232,7 @@ async function runAgent(options: RunOptions): Promise<never> {
     commands: built.commands,
     logs: logRing,
     stateDir: loaded.stateDir,
+    debug: configuredDebug,
     banner: `edge-agent ${info.version} on ${loaded.board.profile.id}${deviceId}`,
     stdio,
     serial: () => new LinuxSerial(),

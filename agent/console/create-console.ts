@@ -30,6 +30,8 @@ export interface ConsoleDeps {
   /** The serial backend for `console.serial` (Linux `serialport` in production). */
   readonly serial?: (() => SerialBackend) | undefined;
   readonly env?: NodeJS.ProcessEnv;
+  /** `log.level` is debug or trace: failures are logged with their stacks. */
+  readonly debug?: boolean;
 }
 
 export interface Console {
@@ -91,7 +93,7 @@ export function createConsole(config: ConsoleConfig, deps: ConsoleDeps): Console
           { stateDir: deps.stateDir },
         );
         log.error(
-          startupFailureFields(failure, { debug: log.isLevelEnabled('debug') }),
+          startupFailureFields(failure, { debug: deps.debug ?? false }),
           'console socket unavailable',
         );
       });
