@@ -9,21 +9,26 @@
  * Points it publishes: `loop.<name>.setpoint` (writable: rules and commands change the setpoint
  * through it), `loop.<name>.output` (the controller output), `loop.<name>.mode` and
  * `loop.<name>.state` (`auto`, `manual`, `safe`, `interlocked`, `autotune`).
+ *
+ * The relay autotune's own logic is loop-autotune.ts, and a `worker: true` loop reaches its worker
+ * thread only through loop-worker-sync.ts; this class keeps the PID, the state and the points.
  */
 
 import type { Clock } from '../core/clock.js';
 import { errorMessage, isAgentError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { PointTable, PointValue } from '../core/points.js';
-import { type AutotuneResult, RelayAutotuner, type TuningRule, tuningsFromUltimate } from './autotune.js';
+import type { TuningRule } from './autotune.js';
+import { type AutotuneOutcome, type FinishedAutotune, LoopAutotune } from './loop-autotune.js';
 import type { LoopConfig } from './loop-schema.js';
+import { LoopWorkerSync } from './loop-worker-sync.js';
 import { Pid } from './pid.js';
 import { GainSchedule } from './schedule.js';
 import type { Task } from './scheduler.js';
 import { TimeProportioner } from './time-proportioning.js';
 import type { AlarmSink, LoopControl, LoopMode, PidTunings } from './types.js';
-import { PID_SHARED_BYTES, PID_SLOTS, type WorkerPidOptions } from './worker-pid-task.js';
-import { WorkerTicker } from './worker-ticker.js';
+
+export type { AutotuneOutcome } from './loop-autotune.js';
 
 export type LoopState = 'auto' | 'manual' | 'safe' | 'interlocked' | 'autotune';
 
@@ -39,15 +44,6 @@ export interface LoopStatus {
   readonly autotune: { readonly running: boolean; readonly last: AutotuneOutcome | undefined };
 }
 
-export type AutotuneOutcome =
-  | {
-      readonly ok: true;
-      readonly rule: TuningRule;
-      readonly tunings: PidTunings;
-      readonly result: AutotuneResult;
-    }
-  | { readonly ok: false; readonly reason: string };
-
 export interface ControlLoopDeps {
   readonly clock: Clock;
   readonly log: Logger;
@@ -59,12 +55,6 @@ export interface ControlLoopDeps {
    * composition root resolves it. Only worker loops need it: one without it is a TypeError.
    */
   readonly codeDir?: URL | undefined;
-}
-
-interface RunningAutotune {
-  readonly tuner: RelayAutotuner;
-  readonly rule: TuningRule;
-  readonly region: string | undefined;
 }
 
 export class ControlLoop implements LoopControl {
@@ -82,11 +72,10 @@ export class ControlLoop implements LoopControl {
   /** The controller output being applied (PID, autotune relay, tracked force or safe value). */
   #currentOutput = 0;
   #region: string | undefined;
-  #autotune: RunningAutotune | undefined;
-  #lastAutotune: AutotuneOutcome | undefined;
+  readonly #autotune: LoopAutotune;
   #unsubscribe: (() => void) | undefined;
-  /** With `worker: true`, the PID runs in a worker thread and these are its shared slots. */
-  readonly #worker: { ticker: WorkerTicker; slots: Float64Array } | undefined;
+  /** With `worker: true`, the PID runs in a worker thread, reached through its shared slots. */
+  readonly #worker: LoopWorkerSync | undefined;
   /** Whether the input is not good (from the first bad sample to the next good one). */
   #inputLost = false;
   /** Whether the input alarm is raised (not during the start-up grace). */
@@ -133,31 +122,19 @@ export class ControlLoop implements LoopControl {
         })
       : undefined;
     if (config.worker) {
-      const { codeDir } = deps;
-      if (!codeDir) throw new TypeError(`deps.codeDir is required by loop ${config.name} (worker: true)`);
-      const options: WorkerPidOptions = {
-        sampleMs: config.periodMs,
-        tunings: config.tunings,
-        outMin: min,
-        outMax: max,
-        direction: config.direction,
-        pOn: config.pOn,
-        derivativeFilterN: config.derivativeFilterN,
-        initialOutput: this.#pid.output,
-      };
-      const ticker = new WorkerTicker({
-        periodMs: config.periodMs,
-        workerEntry: new URL('control/worker-ticker-main.js', codeDir),
-        taskModule: new URL('control/worker-pid-task.js', codeDir),
-        taskOptions: options,
-        sharedBytes: PID_SHARED_BYTES,
+      this.#worker = new LoopWorkerSync(config, deps.codeDir, {
+        setpoint: this.#setpoint,
+        output: this.#pid.output,
       });
-      const slots = new Float64Array(ticker.shared);
-      slots[PID_SLOTS.setpoint] = this.#setpoint;
-      slots[PID_SLOTS.output] = this.#pid.output;
-      this.#worker = { ticker, slots };
-      this.#syncWorker();
+      this.#worker.sync(this.#pid);
     }
+    this.#autotune = new LoopAutotune({
+      log: deps.log,
+      alarms: deps.alarms,
+      name: config.name,
+      source: this.#source,
+      config,
+    });
     const tp = config.timeProportioning;
     this.#proportioner = tp
       ? new TimeProportioner({ windowMs: tp.windowMs, minOnMs: tp.minOnMs, minOffMs: tp.minOffMs })
@@ -181,7 +158,7 @@ export class ControlLoop implements LoopControl {
         throw new TypeError(`setpoint of loop ${this.name} must be a finite number, got ${String(value)}`);
       }
       this.#setpoint = value;
-      if (this.#worker) this.#worker.slots[PID_SLOTS.setpoint] = value;
+      this.#worker?.setSetpoint(value);
     });
   }
 
@@ -191,14 +168,14 @@ export class ControlLoop implements LoopControl {
     if (!worker) return;
     // Every new measurement goes straight to the worker, which samples it on exact deadlines.
     const off = this.#deps.points.subscribe(this.#config.input, (p) => {
-      if (p.quality === 'good' && typeof p.value === 'number') worker.slots[PID_SLOTS.input] = p.value;
+      if (p.quality === 'good' && typeof p.value === 'number') worker.feedInput(p.value);
     });
     const previous = this.#unsubscribe;
     this.#unsubscribe = () => {
       off();
       previous?.();
     };
-    await worker.ticker.start();
+    await worker.start();
   }
 
   /** The scheduler tasks: the PID sample, and the relay's time-proportioning tick if any. */
@@ -224,10 +201,10 @@ export class ControlLoop implements LoopControl {
       input: this.#lastInput,
       setpoint: this.#setpoint,
       // A worker loop's PID runs in the worker: its output is in the shared slots.
-      output: this.#worker ? (this.#worker.slots[PID_SLOTS.output] ?? this.#pid.output) : this.#pid.output,
+      output: this.#worker ? (this.#worker.output ?? this.#pid.output) : this.#pid.output,
       tunings: this.#pid.tunings,
       region: this.#region,
-      autotune: { running: this.#autotune !== undefined, last: this.#lastAutotune },
+      autotune: { running: this.#autotune.running, last: this.#autotune.last },
     };
   }
 
@@ -235,7 +212,7 @@ export class ControlLoop implements LoopControl {
     this.#cancelAutotune('mode changed');
     if (mode === 'manual') {
       // Without an output, manual holds the current one: in worker mode that is the worker's.
-      const output = manualOutput ?? (this.#worker ? this.#worker.slots[PID_SLOTS.output] : undefined);
+      const output = manualOutput ?? this.#worker?.output;
       this.#pid.setMode('manual', output === undefined ? {} : { output });
       this.#deps.points.update(this.#p.output, this.#pid.output, this.#source);
       // The technician's output applies now, not at the next sample (which may be minutes away).
@@ -246,7 +223,7 @@ export class ControlLoop implements LoopControl {
     } else {
       this.#pid.setMode('auto', this.#lastInput === undefined ? {} : { input: this.#lastInput });
     }
-    this.#syncWorker();
+    this.#worker?.sync(this.#pid);
     this.#deps.log.info({ loop: this.name, mode, manualOutput, source }, 'loop mode changed');
     this.#publishMode();
   }
@@ -260,7 +237,7 @@ export class ControlLoop implements LoopControl {
   setTunings(tunings: PidTunings, source: string): void {
     this.#pid.setTunings(tunings);
     if (this.#schedule && this.#region) this.#schedule.setRegionTunings(this.#region, tunings);
-    this.#syncWorker();
+    this.#worker?.sync(this.#pid);
     this.#deps.log.info({ loop: this.name, tunings, region: this.#region, source }, 'loop retuned');
   }
 
@@ -272,31 +249,20 @@ export class ControlLoop implements LoopControl {
    * output; cancelled by a mode change, a lost input or an interlock.
    */
   startAutotune(source: string, rule?: TuningRule): void {
-    if (this.#autotune) throw new TypeError(`loop ${this.name} is already autotuning`);
+    if (this.#autotune.running) throw new TypeError(`loop ${this.name} is already autotuning`);
     if (this.#worker)
       throw new TypeError(`loop ${this.name} runs in a worker thread; autotune it with worker: false`);
     if (this.#inputLost) throw new TypeError(`loop ${this.name} has no good input; autotune refused`);
     if (this.#state === 'interlocked') {
       throw new TypeError(`loop ${this.name}: an interlock holds the output; autotune refused`);
     }
-    const at = this.#config.autotune;
-    const { min, max } = this.#config.outputLimits;
-    const bias = this.#pid.output;
-    // Swing symmetrically around the current output, never past the output limits (a configured
-    // amplitude that does not fit is reduced to what does); at a limit, swing over the whole range.
-    const amplitude = Math.min(at.amplitude ?? Number.POSITIVE_INFINITY, bias - min, max - bias);
-    const tuner = new RelayAutotuner({
+    this.#autotune.start({
       setpoint: this.#setpoint,
-      ...(amplitude > 0 ? { bias, amplitude } : { outputHigh: max, outputLow: min }),
-      hysteresis: at.hysteresis,
-      cycles: at.cycles,
-      maxDurationMs: at.maxDurationMs,
-      maxInput: at.maxInput,
-      minInput: at.minInput,
-      direction: this.#config.direction,
+      bias: this.#pid.output,
+      region: this.#region,
+      rule,
+      source,
     });
-    this.#autotune = { tuner, rule: rule ?? at.rule, region: this.#region };
-    this.#deps.log.info({ loop: this.name, rule: this.#autotune.rule, source }, 'autotune started');
     this.#setState('autotune');
   }
 
@@ -307,8 +273,8 @@ export class ControlLoop implements LoopControl {
   /** Puts the output in its safe state (agent stopping). */
   async stop(): Promise<void> {
     this.#unsubscribe?.();
-    this.#autotune = undefined;
-    await this.#worker?.ticker.stop();
+    this.#autotune.abandon();
+    await this.#worker?.stop();
     await this.#writeOutput(this.#config.safeOutput, true);
   }
 
@@ -333,17 +299,13 @@ export class ControlLoop implements LoopControl {
     if (this.#state === 'interlocked') this.#interlockReleased();
 
     let output: number;
-    const running = this.#autotune;
     if (this.#worker) {
-      const { slots } = this.#worker;
-      slots[PID_SLOTS.input] = input;
-      slots[PID_SLOTS.inputGood] = 1;
-      output = slots[PID_SLOTS.output] ?? this.#config.safeOutput;
-    } else if (running) {
-      const step = running.tuner.step(input, this.#deps.clock.monotonicMs());
+      output = this.#worker.sample(input) ?? this.#config.safeOutput;
+    } else if (this.#autotune.running) {
+      const step = this.#autotune.step(input, this.#deps.clock.monotonicMs());
       if ('output' in step) output = step.output;
       else {
-        this.#finishAutotune(running, step, input);
+        this.#finishAutotune(step, input);
         output = this.#pid.output;
       }
     } else {
@@ -404,11 +366,8 @@ export class ControlLoop implements LoopControl {
     this.#cancelAutotune('output held by an interlock');
     if (this.#lastInput !== undefined) this.#pid.track(value, this.#lastInput);
     this.#currentOutput = value;
-    if (this.#worker) {
-      // The worker holds while the input is "not good" and resumes from the output slot afterwards.
-      this.#worker.slots[PID_SLOTS.inputGood] = 0;
-      this.#worker.slots[PID_SLOTS.output] = value;
-    }
+    // The worker holds while the input is "not good" and resumes from the output slot afterwards.
+    this.#worker?.hold(value);
     if (this.#state !== 'interlocked') {
       this.#deps.log.warn({ loop: this.name, output: this.#config.output }, 'output held by an interlock');
       this.#setState('interlocked');
@@ -423,7 +382,7 @@ export class ControlLoop implements LoopControl {
   /** The state when no interlock holds the output. */
   #restingState(): LoopState {
     if (this.#inputLost) return 'safe';
-    if (this.#autotune) return 'autotune';
+    if (this.#autotune.running) return 'autotune';
     return this.#pid.mode;
   }
 
@@ -453,10 +412,7 @@ export class ControlLoop implements LoopControl {
       this.#alarmed = true;
     }
     this.#currentOutput = this.#config.safeOutput;
-    if (this.#worker) {
-      this.#worker.slots[PID_SLOTS.inputGood] = 0;
-      this.#worker.slots[PID_SLOTS.output] = this.#config.safeOutput;
-    }
+    this.#worker?.hold(this.#config.safeOutput);
     this.#deps.points.update(this.#p.output, this.#config.safeOutput, this.#source);
     await this.#writeOutput(this.#config.safeOutput, false);
   }
@@ -497,68 +453,25 @@ export class ControlLoop implements LoopControl {
     }
   }
 
-  #finishAutotune(
-    running: RunningAutotune,
-    step: Exclude<ReturnType<RelayAutotuner['step']>, { output: number }>,
-    input: number,
-  ): void {
-    this.#autotune = undefined;
+  /** Applies a finished autotune's tunings (if it succeeded) and resumes the previous mode. */
+  #finishAutotune(finished: FinishedAutotune, input: number): void {
     this.#pid.track(this.#currentOutput, input);
-    if ('done' in step) {
-      const tunings = tuningsFromUltimate(
-        step.done.kuFundamental ?? step.done.ku,
-        step.done.puS,
-        running.rule,
-      );
-      this.#pid.setTunings(tunings);
-      if (this.#schedule && running.region) this.#schedule.setRegionTunings(running.region, tunings);
-      this.#lastAutotune = { ok: true, rule: running.rule, tunings, result: step.done };
-      // An earlier abort's alarm: its condition (the loop has no autotuned gains) is over.
-      this.#deps.alarms.clear(`loop.${this.name}.autotune`, this.#source);
-      this.#deps.log.info(
-        { loop: this.name, tunings, ku: step.done.ku, puS: step.done.puS },
-        'autotune done',
-      );
-    } else {
-      this.#lastAutotune = { ok: false, reason: step.aborted };
-      this.#deps.log.warn(
-        { loop: this.name, reason: step.aborted },
-        'autotune aborted; previous tunings kept',
-      );
-      this.#deps.alarms.raise({
-        id: `loop.${this.name}.autotune`,
-        severity: 'warning',
-        message: `loop ${this.name}: autotune aborted (${step.aborted}); previous tunings and mode restored`,
-        source: this.#source,
-      });
+    const { outcome, region } = finished;
+    if (outcome.ok) {
+      this.#pid.setTunings(outcome.tunings);
+      if (this.#schedule && region) this.#schedule.setRegionTunings(region, outcome.tunings);
     }
+    this.#autotune.report(outcome);
     // The PID never left its mode (a mode change cancels the autotune): `track` above resumed auto
     // from the relay's last output; manual keeps the operator's output.
     this.#setState(this.#restingState());
   }
 
   #cancelAutotune(reason: string): boolean {
-    const running = this.#autotune;
-    if (!running) return false;
-    this.#autotune = undefined;
-    this.#lastAutotune = { ok: false, reason };
+    if (!this.#autotune.cancel(reason)) return false;
     if (this.#lastInput !== undefined) this.#pid.track(this.#currentOutput, this.#lastInput);
-    this.#deps.log.info({ loop: this.name, reason }, 'autotune cancelled');
     if (this.#state !== 'interlocked') this.#setState(this.#restingState());
     return true;
-  }
-
-  /** Passes mode, manual output and tunings to the worker; the version tells it something changed. */
-  #syncWorker(): void {
-    const slots = this.#worker?.slots;
-    if (!slots) return;
-    const t = this.#pid.tunings;
-    slots[PID_SLOTS.mode] = this.#pid.mode === 'manual' ? 1 : 0;
-    slots[PID_SLOTS.manualOutput] = this.#pid.output;
-    slots[PID_SLOTS.kp] = t.kp;
-    slots[PID_SLOTS.ki] = t.ki;
-    slots[PID_SLOTS.kd] = t.kd;
-    slots[PID_SLOTS.version] = (slots[PID_SLOTS.version] ?? 0) + 1;
   }
 
   #publishMode(): void {

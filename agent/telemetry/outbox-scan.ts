@@ -5,7 +5,17 @@
  */
 import type { IndexEntry } from './outbox-types.js';
 import type { TelemetryStore } from './store.js';
-import { decodePart, firstTime, type PartHeader, parsePartKey } from './stored-batch.js';
+import {
+  type DecodedPart,
+  decodePart,
+  firstTime,
+  type PartHeader,
+  parsePartKey,
+  partRange,
+} from './stored-batch.js';
+
+/** The `meta` key under which the outbox counters are persisted. */
+export const COUNTERS_KEY = 'counters';
 
 export interface BadRecord {
   readonly key: string;
@@ -65,6 +75,21 @@ export async function scanStore(
     entry.bytes += key.length + value.length;
   }
   return { entries, bad };
+}
+
+/** Decodes every stored part of batch `id`; those that do not decode come back as `bad`. */
+export async function readParts(
+  store: TelemetryStore,
+  id: string,
+): Promise<{ parts: DecodedPart[]; bad: BadRecord[] }> {
+  const parts: DecodedPart[] = [];
+  const bad: BadRecord[] = [];
+  for await (const [key, value] of store.batches.iterator(partRange(id))) {
+    const decoded = decodePart(value);
+    if (decoded.ok) parts.push(decoded.part);
+    else bad.push({ key, value, reason: decoded.reason });
+  }
+  return { parts, bad };
 }
 
 /**

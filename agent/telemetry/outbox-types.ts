@@ -70,6 +70,14 @@ export interface OutboxCounters {
   readonly writeFailed: number;
 }
 
+/** The outbox's own, mutable copy of its counters: shared by the parts of the outbox that count. */
+export interface CounterState {
+  dropped: Record<Priority, number>;
+  downsampled: number;
+  quarantined: number;
+  writeFailed: number;
+}
+
 export interface OutboxStats extends OutboxCounters {
   readonly batches: number;
   readonly items: number;

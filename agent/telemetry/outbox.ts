@@ -17,25 +17,19 @@
  * At `open` every stored part is decoded; a part that does not decode is moved to the quarantine
  * sublevel and counted, never trusted and never fatal. The in-memory index (insertion-ordered `Map`,
  * which is key order: boot counter, then seq) gives depth, bytes and oldest age without I/O.
+ *
+ * This class is the facade: the commit engine is group-commit.ts, the index and its leases
+ * batch-index.ts, eviction outbox-evictor.ts.
  */
 import { EventEmitter } from 'node:events';
-import type { TimerHandle } from '../core/clock.js';
-import { errorMessage } from '../core/errors.js';
-import { downsample } from './downsample.js';
-import {
-  DOWNSAMPLE_MIN_GAIN,
-  type DownsampleTotals,
-  downsampleEvent,
-  dropEvent,
-  LOW_WATER,
-  pickDownsampleRun,
-  pickDropVictims,
-} from './eviction.js';
-import { type BadRecord, newEntry, quarantineRecords, scanStore } from './outbox-scan.js';
+import { BatchIndex } from './batch-index.js';
+import { dropEvent } from './eviction.js';
+import { GroupCommit } from './group-commit.js';
+import { OutboxEvictor } from './outbox-evictor.js';
+import { COUNTERS_KEY, readParts, scanStore } from './outbox-scan.js';
 import type {
   BatchInfo,
-  EvictionReport,
-  IndexEntry,
+  CounterState,
   OutboxCounters,
   OutboxDeps,
   OutboxEvents,
@@ -43,21 +37,8 @@ import type {
   OutboxStats,
   StoredBatch,
 } from './outbox-types.js';
-import type { Aggregate, Priority, Reading, TelemetryEvent } from './reading.js';
-import {
-  type BatchKind,
-  batchId,
-  type DecodedPart,
-  decodePart,
-  encodePart,
-  MAX_PARTS,
-  MAX_SEQ,
-  mergeParts,
-  type PartContent,
-  type PartHeader,
-  partKey,
-  partRange,
-} from './stored-batch.js';
+import type { Aggregate, Reading, TelemetryEvent } from './reading.js';
+import { mergeParts } from './stored-batch.js';
 
 export type {
   BatchInfo,
@@ -70,48 +51,18 @@ export type {
   StoredBatch,
 } from './outbox-types.js';
 
-type Item =
-  | { kind: 'raw'; item: Reading }
-  | { kind: 'agg'; item: Aggregate }
-  | { kind: 'event'; item: TelemetryEvent };
-
-interface OpenBatch {
-  readonly entry: IndexEntry;
-  readonly openedMonoMs: number;
-  staged: Item[];
-}
-
-interface Deferred {
-  readonly promise: Promise<void>;
-  resolve(): void;
-  reject(e: Error): void;
-}
-
-const COUNTERS_KEY = 'counters';
-
 export class Outbox extends EventEmitter<OutboxEvents> {
   readonly #deps: OutboxDeps;
   readonly #opts: Required<OutboxOptions>;
-  readonly #index = new Map<string, IndexEntry>();
-  readonly #open = new Map<string, OpenBatch>();
-  readonly #dirty = new Set<OpenBatch>();
-  /** Batches that take no more items; sealed once their staged items are written. */
-  readonly #closing = new Set<OpenBatch>();
-  #acks: IndexEntry[] = [];
-  #staged = 0;
-  #stagedSinceMs = 0;
-  #next: Deferred = deferred();
-  #timer: TimerHandle | undefined;
-  #timerDueMs = Number.POSITIVE_INFINITY;
-  #chain: Promise<void> = Promise.resolve();
-  #nextSeq = 1;
-  #bytes = 0;
-  #items = 0;
-  #counters = { dropped: { low: 0, normal: 0, high: 0 }, downsampled: 0, quarantined: 0, writeFailed: 0 };
-  #deletedSinceCompactBytes = 0;
-  #compaction: Promise<void> = Promise.resolve();
+  readonly #index = new BatchIndex();
+  readonly #counters: CounterState = {
+    dropped: { low: 0, normal: 0, high: 0 },
+    downsampled: 0,
+    quarantined: 0,
+    writeFailed: 0,
+  };
+  readonly #engine: GroupCommit;
   #state: 'new' | 'open' | 'closed' = 'new';
-  #linkUp = false;
 
   constructor(deps: OutboxDeps, options: OutboxOptions) {
     super();
@@ -126,6 +77,33 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     }
     this.#deps = deps;
     this.#opts = { quarantineMax: 256, offlineBatchMaxAgeMs: options.batchMaxAgeMs, ...options };
+    const shared = { clock: deps.clock, log: deps.log, store: deps.store, index: this.#index };
+    const evictor = new OutboxEvictor(
+      {
+        ...shared,
+        counters: this.#counters,
+        onEvicted: (report, events) => {
+          this.emit('evicted', report);
+          for (const item of events)
+            this.#engine.stage({ kind: 'event', item }, 'high').catch(() => undefined);
+        },
+      },
+      this.#opts,
+    );
+    this.#engine = new GroupCommit(
+      {
+        ...shared,
+        bootId: deps.bootId,
+        trust: deps.trust,
+        counters: this.#counters,
+        onSealed: (e) => this.emit('sealed', e),
+        onError: (err) => {
+          if (this.listenerCount('error') > 0) this.emit('error', err);
+        },
+        evict: () => evictor.evict(),
+      },
+      this.#opts,
+    );
   }
 
   get bootId(): string {
@@ -139,38 +117,39 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     const saved = await store.meta.get(COUNTERS_KEY);
     if (saved && typeof saved === 'object') Object.assign(this.#counters, sanitizeCounters(saved));
     const { entries, bad } = await scanStore(store);
-    for (const [id, e] of entries) {
-      this.#index.set(id, e);
-      this.#items += e.items;
-      this.#bytes += e.bytes;
+    for (const e of entries.values()) {
+      this.#index.add(e);
+      this.#index.grow(e.items, e.bytes);
     }
-    if (bad.length > 0) await this.#quarantine(bad);
+    if (bad.length > 0) await this.#engine.quarantine(bad);
     this.#state = 'open';
-    return { batches: this.#index.size, items: this.#items, bytes: this.#bytes, quarantined: bad.length };
+    this.#engine.activate();
+    const index = this.#index;
+    return { batches: index.size, items: index.items, bytes: index.bytes, quarantined: bad.length };
   }
 
   /** Boots that still have stored batches (for pruning per-boot clock offsets). */
   boots(): Set<string> {
-    return new Set([...this.#index.values()].map((e) => e.bootId));
+    return this.#index.boots();
   }
 
   appendReading(reading: Reading): Promise<void> {
-    return this.#stage({ kind: 'raw', item: reading }, reading.priority ?? 'normal');
+    return this.#engine.stage({ kind: 'raw', item: reading }, reading.priority ?? 'normal');
   }
 
   appendAggregate(aggregate: Aggregate): Promise<void> {
-    return this.#stage({ kind: 'agg', item: aggregate }, aggregate.priority ?? 'normal');
+    return this.#engine.stage({ kind: 'agg', item: aggregate }, aggregate.priority ?? 'normal');
   }
 
   /** Events are `high` priority: evicted last. */
   appendEvent(event: TelemetryEvent): Promise<void> {
-    return this.#stage({ kind: 'event', item: event }, 'high');
+    return this.#engine.stage({ kind: 'event', item: event }, 'high');
   }
 
   /** Commits what is staged now and waits for it; seals every open batch if `seal`. */
   async flush(options: { seal?: boolean } = {}): Promise<void> {
     if (this.#state !== 'open') return;
-    await this.#run(() => this.#commit(options.seal === true));
+    await this.#engine.flush(options.seal === true);
   }
 
   /**
@@ -178,16 +157,12 @@ export class Outbox extends EventEmitter<OutboxEvents> {
    * `offlineBatchMaxAgeMs` (bigger messages, a smaller index); coming up seals them at once.
    */
   setLinkUp(up: boolean): void {
-    if (this.#linkUp === up) return;
-    this.#linkUp = up;
-    if (up) this.sealOpen();
+    this.#engine.setLinkUp(up);
   }
 
   /** Seals the open batches after the next commit (e.g. the clock became trusted). */
   sealOpen(): void {
-    for (const ob of this.#open.values()) this.#closing.add(ob);
-    this.#open.clear();
-    this.#armAt(this.#deps.clock.monotonicMs());
+    this.#engine.sealOpen();
   }
 
   /** Sealed batches, oldest first. A live iterator: it sees batches added later, skips deleted ones. */
@@ -206,26 +181,20 @@ export class Outbox extends EventEmitter<OutboxEvents> {
 
   /** Takes a sealed batch for sending; undefined if it is unknown, open, or leased. */
   lease(id: string): BatchInfo | undefined {
-    const e = this.#index.get(id);
-    if (!e?.sealed || e.leased) return undefined;
-    e.leased = true;
-    e.attempted = true;
-    return e;
+    return this.#index.lease(id);
   }
 
   /** Gives a leased batch back (the publish failed); it will be sent again. */
   release(id: string): void {
-    const e = this.#index.get(id);
-    if (e) e.leased = false;
+    this.#index.release(id);
   }
 
   /** The broker has it: delete the batch (with the next commit; a crash before that only duplicates). */
   ack(id: string): void {
     const e = this.#index.get(id);
     if (!e) return;
-    this.#forget(e);
-    this.#acks.push(e);
-    this.#armAt(this.#deps.clock.monotonicMs() + this.#opts.commitIntervalMs);
+    this.#index.forget(e);
+    this.#engine.deleteWithNextCommit(e);
   }
 
   /**
@@ -239,35 +208,32 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     this.#counters.dropped[e.priority] += e.items;
     const { clock } = this.#deps;
     const event = dropEvent([e], this.#counters, { wallMs: clock.nowMs(), monoMs: clock.monotonicMs() });
-    this.#stage({ kind: 'event', item: { ...event, data: { ...event.data, reason } } }, 'high').catch(
-      () => undefined,
-    );
+    this.#engine
+      .stage({ kind: 'event', item: { ...event, data: { ...event.data, reason } } }, 'high')
+      .catch(() => undefined);
   }
 
   /** Reads a leased batch. Parts that no longer decode are quarantined; undefined if none is left. */
   async read(id: string): Promise<StoredBatch | undefined> {
     const e = this.#index.get(id);
     if (!e) return undefined;
-    const { parts, bad } = await this.#readParts(id);
-    if (bad.length > 0) await this.#run(() => this.#quarantine(bad));
+    const { parts, bad } = await readParts(this.#deps.store, id);
+    if (bad.length > 0) await this.#engine.run(() => this.#engine.quarantine(bad));
     if (parts.length === 0) {
-      this.#forget(e);
+      this.#index.forget(e);
       return undefined;
     }
     return { info: e, content: mergeParts(parts) };
   }
 
   stats(): OutboxStats {
-    let openItems = this.#staged;
-    for (const ob of [...this.#open.values(), ...this.#closing])
-      if (!ob.entry.sealed) openItems += ob.entry.items;
     return {
       batches: this.#index.size,
-      items: this.#items,
-      bytes: this.#bytes,
+      items: this.#index.items,
+      bytes: this.#index.bytes,
       budgetBytes: this.#opts.budgetBytes,
-      oldestAgeS: this.#oldestAgeS(),
-      openItems,
+      oldestAgeS: this.#index.oldestAgeS(this.#deps.clock, this.#deps.bootId),
+      openItems: this.#engine.openItems(),
       ...this.counters(),
     };
   }
@@ -282,369 +248,9 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       this.#state = 'closed';
       return;
     }
-    await this.flush({ seal: true });
+    await this.#engine.close();
     this.#state = 'closed';
-    this.#timer?.cancel();
-    this.#timer = undefined;
-    await this.#chain;
-    await this.#compaction;
   }
-
-  #stage(item: Item, priority: Priority): Promise<void> {
-    if (this.#state !== 'open') return Promise.reject(new TypeError('outbox is not open'));
-    const trusted = this.#deps.trust.trusted;
-    const cls = `${item.kind}/${priority}/${trusted ? 't' : 'u'}`;
-    let ob = this.#open.get(cls);
-    if (!ob) {
-      ob = this.#openBatch({ kind: item.kind, priority, trusted });
-      this.#open.set(cls, ob);
-    }
-    ob.staged.push(item);
-    this.#dirty.add(ob);
-    if (this.#staged++ === 0) this.#stagedSinceMs = this.#deps.clock.monotonicMs();
-    if (ob.entry.items + ob.staged.length >= this.#opts.batchMaxItems || ob.entry.parts + 1 >= MAX_PARTS) {
-      this.#open.delete(cls);
-      this.#closing.add(ob);
-    }
-    const promise = this.#next.promise;
-    if (this.#staged >= this.#opts.commitMaxItems) this.#armAt(this.#deps.clock.monotonicMs());
-    else this.#armAt(this.#stagedSinceMs + this.#opts.commitIntervalMs);
-    return promise;
-  }
-
-  #openBatch(header: PartHeader): OpenBatch {
-    if (this.#nextSeq > MAX_SEQ) throw new RangeError('batch sequence exhausted for this boot');
-    const seq = this.#nextSeq++;
-    const entry = newEntry(batchId(this.#deps.bootId, seq), this.#deps.bootId, seq, header);
-    return { entry, openedMonoMs: this.#deps.clock.monotonicMs(), staged: [] };
-  }
-
-  /** Arms the one timer for `dueMs` unless it is already due sooner. */
-  #armAt(dueMs: number): void {
-    if (this.#state !== 'open' || dueMs >= this.#timerDueMs) return;
-    this.#timer?.cancel();
-    this.#timerDueMs = dueMs;
-    const now = this.#deps.clock.monotonicMs();
-    this.#timer = this.#deps.clock.setTimeout(
-      () => {
-        this.#timer = undefined;
-        this.#timerDueMs = Number.POSITIVE_INFINITY;
-        void this.#run(() => this.#commit(false)).catch(() => undefined);
-      },
-      Math.max(0, dueMs - now),
-    );
-  }
-
-  /** Serialises commits, quarantine moves and eviction. */
-  #run<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.#chain.then(task);
-    this.#chain = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    return result;
-  }
-
-  async #commit(sealAll: boolean): Promise<void> {
-    const { store } = this.#deps;
-    this.#closeAged(sealAll);
-    const waiter = this.#next;
-    this.#next = deferred();
-    const batches = [...this.#dirty];
-    this.#dirty.clear();
-    const stagedCount = this.#staged;
-    this.#staged = 0;
-    const acks = this.#acks;
-    this.#acks = [];
-    const writes: { ob: OpenBatch; size: number; items: Item[] }[] = [];
-    const chained = store.db.batch();
-    try {
-      for (const ob of batches) {
-        const items = ob.staged;
-        ob.staged = [];
-        const bytes = encodePart(ob.entry, contentOf(ob.entry.kind, items));
-        const key = partKey(ob.entry.id, ob.entry.parts);
-        chained.put(key, bytes, { sublevel: store.batches });
-        writes.push({ ob, size: key.length + bytes.length, items });
-      }
-      for (const e of acks) {
-        for (let part = 0; part < e.parts; part++)
-          chained.del(partKey(e.id, part), { sublevel: store.batches });
-      }
-      if (chained.length > 0) await chained.write({ sync: true } as object);
-      else await chained.close();
-    } catch (error) {
-      const err = error instanceof Error ? error : new Error(String(error));
-      this.#counters.writeFailed += stagedCount;
-      // The batches keep what earlier commits wrote; the acks are retried with the next commit.
-      this.#acks.push(...acks);
-      this.#deps.log.error({ err: err.message, items: stagedCount }, 'outbox commit failed');
-      waiter.promise.catch(() => undefined);
-      waiter.reject(err);
-      if (this.listenerCount('error') > 0) this.emit('error', err);
-      this.#afterCommit();
-      return;
-    }
-    for (const { ob, size, items } of writes) {
-      const e = ob.entry;
-      if (e.parts === 0) {
-        const first = firstOf(items);
-        e.firstWallMs = first.wallMs;
-        e.firstMonoMs = first.monoMs;
-        this.#index.set(e.id, e);
-      }
-      e.parts++;
-      e.items += items.length;
-      e.bytes += size;
-      this.#items += items.length;
-      this.#bytes += size;
-    }
-    waiter.resolve();
-    this.#afterCommit();
-    if (this.#bytes > this.#opts.budgetBytes) {
-      try {
-        await this.#evict();
-      } catch (error) {
-        this.#deps.log.error({ err: errorMessage(error) }, 'outbox eviction failed');
-      }
-    }
-    if (this.#deletedSinceCompactBytes > this.#opts.budgetBytes / 4) {
-      this.#deletedSinceCompactBytes = 0;
-      this.#compaction = this.#compaction.then(() => store.compact()).catch(() => undefined);
-    }
-  }
-
-  /** Stops adding to batches that are old enough (or to all of them), so this commit seals them. */
-  #closeAged(all: boolean): void {
-    const now = this.#deps.clock.monotonicMs();
-    for (const [cls, ob] of this.#open) {
-      if (all || now - ob.openedMonoMs >= this.#maxAgeMs()) {
-        this.#open.delete(cls);
-        this.#closing.add(ob);
-      }
-    }
-  }
-
-  /** Seals closed batches whose items are all written, and re-arms the timer for what is left. */
-  #afterCommit(): void {
-    for (const ob of this.#closing) {
-      if (ob.staged.length > 0) continue;
-      this.#closing.delete(ob);
-      const e = ob.entry;
-      if (e.parts === 0 || e.sealed) continue;
-      if (e.parts === 1) this.#seal(e);
-      // After this commit (it runs in the chain): one compact part instead of one per commit.
-      else void this.#run(() => this.#consolidate(e)).catch(() => this.#seal(e));
-    }
-    const now = this.#deps.clock.monotonicMs();
-    let due = Number.POSITIVE_INFINITY;
-    if (this.#staged > 0) due = this.#stagedSinceMs + this.#opts.commitIntervalMs;
-    if (this.#acks.length > 0) due = Math.min(due, now + this.#opts.commitIntervalMs);
-    for (const ob of this.#open.values()) due = Math.min(due, ob.openedMonoMs + this.#maxAgeMs());
-    if (due !== Number.POSITIVE_INFINITY) this.#armAt(due);
-  }
-
-  #maxAgeMs(): number {
-    return this.#linkUp ? this.#opts.batchMaxAgeMs : this.#opts.offlineBatchMaxAgeMs;
-  }
-
-  #seal(e: IndexEntry): void {
-    if (e.sealed || !this.#index.has(e.id)) return;
-    e.sealed = true;
-    this.emit('sealed', e);
-  }
-
-  /**
-   * Rewrites a batch written over several commits as one part (atomically: one LevelDB batch), then
-   * seals it. Its data was durable all along; this only saves the per-part header and names.
-   */
-  async #consolidate(e: IndexEntry): Promise<void> {
-    const { store } = this.#deps;
-    const { parts, bad } = await this.#readParts(e.id);
-    if (bad.length > 0) await this.#quarantine(bad);
-    if (parts.length > 1) {
-      const bytes = encodePart(e, mergeParts(parts));
-      const key = partKey(e.id, 0);
-      const chained = store.db.batch();
-      for (let part = 1; part < e.parts; part++)
-        chained.del(partKey(e.id, part), { sublevel: store.batches });
-      chained.put(key, bytes, { sublevel: store.batches });
-      await chained.write();
-      const size = key.length + bytes.length;
-      this.#bytes += size - e.bytes;
-      e.bytes = size;
-      e.parts = 1;
-    }
-    this.#seal(e);
-  }
-
-  async #quarantine(bad: BadRecord[]): Promise<void> {
-    const { store, log, clock } = this.#deps;
-    for (const b of bad) {
-      log.warn({ key: b.key, reason: b.reason, bytes: b.value.length }, 'outbox record quarantined');
-    }
-    this.#counters.quarantined += bad.length;
-    await quarantineRecords(store, bad, {
-      nowMs: clock.nowMs(),
-      max: this.#opts.quarantineMax,
-      countersKey: COUNTERS_KEY,
-      counters: this.#counters,
-    });
-  }
-
-  /** Brings the stored bytes below the low-water mark: downsample first, then drop (see header). */
-  async #evict(): Promise<void> {
-    const { store, clock, log } = this.#deps;
-    const target = this.#opts.budgetBytes * LOW_WATER;
-    const bytesBefore = this.#bytes;
-    const ds: DownsampleTotals = { batches: 0, readings: 0, aggregates: 0 };
-    for (let run = pickDownsampleRun(this.#index.values()); run.length > 0 && this.#bytes > target; ) {
-      const done = await this.#downsample(run);
-      if (done) {
-        ds.batches += done.batches;
-        ds.readings += done.readings;
-        ds.aggregates += done.aggregates;
-      }
-      run = pickDownsampleRun(this.#index.values());
-    }
-    const victims = pickDropVictims(this.#index.values(), this.#bytes, target);
-    if (victims.length > 0) {
-      const chained = store.db.batch();
-      for (const e of victims) {
-        for (let part = 0; part < e.parts; part++)
-          chained.del(partKey(e.id, part), { sublevel: store.batches });
-        this.#counters.dropped[e.priority] += e.items;
-      }
-      chained.put(COUNTERS_KEY, this.#counters, { sublevel: store.meta });
-      await chained.write();
-      for (const e of victims) this.#forget(e);
-    }
-    if (ds.batches === 0 && victims.length === 0) return;
-    const at = { wallMs: clock.nowMs(), monoMs: clock.monotonicMs() };
-    const events: TelemetryEvent[] = [];
-    if (ds.batches > 0) events.push(downsampleEvent(ds, this.#opts.downsampleWindowMs / 1000, at));
-    if (victims.length > 0) events.push(dropEvent(victims, this.#counters, at));
-    const dropped = victims.reduce((n, e) => n + e.items, 0);
-    const report: EvictionReport = {
-      downsampled: ds,
-      dropped: { batches: victims.length, items: dropped, byPriority: byPriority(victims) },
-      bytesBefore,
-      bytesAfter: this.#bytes,
-    };
-    log.warn(report, 'outbox over budget: evicted');
-    this.emit('evicted', report);
-    for (const event of events) this.#stage({ kind: 'event', item: event }, 'high').catch(() => undefined);
-  }
-
-  /** Replaces a run of raw batches by one aggregate batch under the first one's key. */
-  async #downsample(run: IndexEntry[]): Promise<DownsampleTotals | undefined> {
-    const { store } = this.#deps;
-    for (const e of run) e.leased = true;
-    try {
-      const readings: Reading[] = [];
-      for (const e of run) {
-        const { parts } = await this.#readParts(e.id);
-        for (const p of parts) if (p.content.kind === 'raw') readings.push(...p.content.readings);
-      }
-      const head = run[0] as IndexEntry;
-      const { aggregates, readings: kept } = downsample(
-        readings,
-        this.#opts.downsampleWindowMs,
-        head.trusted,
-      );
-      const bytes = encodePart({ ...head, kind: 'agg' }, { kind: 'agg', aggregates, readings: kept });
-      const key = partKey(head.id, 0);
-      const size = key.length + bytes.length;
-      const sourceBytes = run.reduce((n, e) => n + e.bytes, 0);
-      if (size >= sourceBytes * DOWNSAMPLE_MIN_GAIN || aggregates.length === 0) {
-        for (const e of run) e.noDownsample = true;
-        return undefined;
-      }
-      const chained = store.db.batch();
-      for (const e of run) {
-        for (let part = 0; part < e.parts; part++)
-          chained.del(partKey(e.id, part), { sublevel: store.batches });
-      }
-      chained.put(key, bytes, { sublevel: store.batches });
-      this.#counters.downsampled += readings.length;
-      chained.put(COUNTERS_KEY, this.#counters, { sublevel: store.meta });
-      await chained.write();
-      for (const e of run) if (e !== head) this.#forget(e);
-      this.#items -= head.items;
-      this.#bytes -= head.bytes;
-      this.#deletedSinceCompactBytes += head.bytes;
-      // Replacing the head in place keeps its position (and key) in the oldest-first order.
-      Object.assign(head, {
-        kind: 'agg',
-        items: aggregates.length + kept.length,
-        bytes: size,
-        parts: 1,
-        noDownsample: true,
-      } satisfies Partial<IndexEntry>);
-      this.#items += head.items;
-      this.#bytes += size;
-      return { batches: run.length, readings: readings.length, aggregates: aggregates.length };
-    } finally {
-      for (const e of run) e.leased = false;
-    }
-  }
-
-  /** Removes a deleted batch from the index and the accounting. */
-  #forget(e: IndexEntry): void {
-    if (this.#index.get(e.id) !== e) return;
-    this.#index.delete(e.id);
-    this.#items -= e.items;
-    this.#bytes -= e.bytes;
-    this.#deletedSinceCompactBytes += e.bytes;
-  }
-
-  async #readParts(id: string): Promise<{ parts: DecodedPart[]; bad: BadRecord[] }> {
-    const parts: DecodedPart[] = [];
-    const bad: BadRecord[] = [];
-    for await (const [key, value] of this.#deps.store.batches.iterator(partRange(id))) {
-      const decoded = decodePart(value);
-      if (decoded.ok) parts.push(decoded.part);
-      else bad.push({ key, value, reason: decoded.reason });
-    }
-    return { parts, bad };
-  }
-
-  #oldestAgeS(): number {
-    const first = this.#index.values().next();
-    if (first.done) return 0;
-    const e = first.value;
-    const { clock } = this.#deps;
-    const ageMs =
-      e.bootId === this.#deps.bootId ? clock.monotonicMs() - e.firstMonoMs : clock.nowMs() - e.firstWallMs;
-    return Math.max(0, Math.round(ageMs / 1000));
-  }
-}
-
-function deferred(): Deferred {
-  let resolve!: () => void;
-  let reject!: (e: Error) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-function contentOf(kind: BatchKind, items: Item[]): PartContent {
-  if (kind === 'raw') return { kind, readings: items.map((i) => i.item as Reading) };
-  if (kind === 'agg') return { kind, aggregates: items.map((i) => i.item as Aggregate), readings: [] };
-  return { kind, events: items.map((i) => i.item as TelemetryEvent) };
-}
-
-function firstOf(items: Item[]): { wallMs: number; monoMs: number } {
-  const first = items[0]?.item;
-  return { wallMs: first?.wallMs ?? 0, monoMs: first?.monoMs ?? 0 };
-}
-
-function byPriority(entries: readonly IndexEntry[]): Record<Priority, number> {
-  const out: Record<Priority, number> = { low: 0, normal: 0, high: 0 };
-  for (const e of entries) out[e.priority] += e.items;
-  return out;
 }
 
 function sanitizeCounters(saved: object): Partial<OutboxCounters> {
