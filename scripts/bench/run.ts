@@ -13,6 +13,7 @@ const BENCHES: Record<string, (args: string[]) => Promise<Record<string, unknown
   ota: async (args) => (await import('./ota.js')).otaBench(args),
   telemetry: async (args) => (await import('./telemetry.js')).telemetryBench(args),
   attest: async (args) => (await import('./attest.js')).attestBench(args),
+  console: async (args) => (await import('./console.js')).consoleBench(args),
 };
 
 const [name, ...args] = process.argv.slice(2);

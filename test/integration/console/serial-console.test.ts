@@ -2,7 +2,8 @@
  * The technician's serial console over a real pseudo-terminal pair (socat): the agent's side runs
  * through `serialport` (the Linux serial backend), the technician's side is opened raw like picocom
  * does, keys are typed one at a time, and the test reads the screen a terminal would show. Also
- * measures keypress-to-echo and `status` round-trip latency (medians of 100).
+ * checks that 100 keypresses echo and 100 `status` commands answer (`npm run bench -- console` measures
+ * their latency).
  */
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { AuditLog } from '../../../agent/console/audit-log.js';
@@ -18,6 +19,7 @@ import { FakeClock } from '../../support/fake-clock.js';
 import { openPtyPair, type PtyPair } from '../../support/pty-pair.js';
 import { describeWithTools } from '../../support/system-tools.js';
 import { tempDirs } from '../../support/temp-dir.js';
+import { until } from '../../support/until.js';
 import { VirtualScreen } from '../../support/virtual-screen.js';
 
 const tempDir = tempDirs('edge-serial-console-');
@@ -107,7 +109,6 @@ async function screenShows(r: Rig, test: RegExp | string, timeoutMs = 5000): Pro
 }
 
 const promptShown = (r: Rig, prompt: string) => screenShows(r, new RegExp(`${prompt}$`));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 describeWithTools(['socat'], 'the serial console over a pty, driven like picocom', () => {
   it('takes a technician from Enter through a lockout, commands and editing, to logout', async () => {
@@ -181,36 +182,26 @@ describeWithTools(['socat'], 'the serial console over a pty, driven like picocom
     await screenShows(r, /\*\*\* logged out after 300 ms without input \*\*\*\nlogin:$/, 3000);
   });
 
-  it('echoes a key and answers status quickly (medians of 100)', async () => {
+  it('echoes every key and answers every status (100 of each); latency is `npm run bench -- console`', async () => {
     const r = await openRig();
     await type(r, 'tech\r');
     await promptShown(r, 'password:');
     await type(r, `${TEST_PASSWORD}\r`);
     await promptShown(r, 'tech@edge>');
 
-    const echo: number[] = [];
     for (let i = 0; i < 100; i++) {
       const before = r.screen.raw.length;
-      const start = performance.now();
       await r.technician.write(Buffer.from('x'));
-      while (r.screen.raw.length === before) await new Promise((resolve) => setImmediate(resolve));
-      echo.push(performance.now() - start);
+      await until(() => r.screen.raw.length > before, `the echo of key ${i + 1}`);
     }
     await type(r, '\x15');
-
-    const status: number[] = [];
     for (let i = 0; i < 100; i++) {
       const before = r.screen.raw.length;
-      const start = performance.now();
       await r.technician.write(Buffer.from('status\r'));
-      while (!r.screen.raw.slice(before).includes('uptime') || !r.screen.raw.endsWith('tech@edge> \x1b[0m')) {
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-      status.push(performance.now() - start);
+      await until(
+        () => r.screen.raw.slice(before).includes('uptime') && r.screen.raw.endsWith('tech@edge> \x1b[0m'),
+        `status answer ${i + 1}`,
+      );
     }
-    const figures = { keypressToEchoMs: median(echo), statusRoundTripMs: median(status) };
-    console.log(`console latency over the pty: ${JSON.stringify(figures)}`);
-    expect(figures.keypressToEchoMs).toBeLessThan(50);
-    expect(figures.statusRoundTripMs).toBeLessThan(200);
   });
 });

@@ -144,7 +144,16 @@ describe('the agent on the simulated board', () => {
       10_000,
       'the reboot request',
     );
-    const armed = await a.commands.execute('ota.status', {}, as);
+    // The reboot command runs before the manager records that a reboot is pending: wait for both.
+    let armed = await a.commands.execute('ota.status', {}, as);
+    await waitFor(
+      async () => {
+        armed = await a.commands.execute('ota.status', {}, as);
+        return (armed as { result?: { rebootPending?: boolean } }).result?.rebootPending === true;
+      },
+      10_000,
+      'the reboot to be pending',
+    );
     expect(armed).toMatchObject({
       ok: true,
       result: { rebootPending: true, install: { phase: 'armed', percent: 100 } },
