@@ -8,8 +8,7 @@
 import type { Command, CommanderError } from 'commander';
 import type { IdentitySettings } from '../../attest/identity.js';
 import type { Clock } from '../../core/clock.js';
-import { errorMessage } from '../../core/errors.js';
-import { CliError, type CliProcess, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../shared/cli-io.js';
+import { type CliProcess, EXIT_OK, EXIT_USAGE, toolAction } from '../shared/cli-io.js';
 import { collect } from '../shared/parse-args.js';
 import type { signCommandCommand } from './fleet-commands.js';
 
@@ -20,16 +19,7 @@ export interface AttestToolsDeps {
 }
 
 export function addAttestTools(program: Command, proc: CliProcess, deps: AttestToolsDeps): void {
-  const run =
-    <A extends unknown[]>(fn: (...args: A) => Promise<void>) =>
-    async (...args: A): Promise<void> => {
-      try {
-        await fn(...args);
-      } catch (e) {
-        proc.err(`edge-agent: ${errorMessage(e)}\n`);
-        proc.setExitCode(e instanceof CliError ? e.exitCode : EXIT_FAILED);
-      }
-    };
+  const run = <A extends unknown[]>(fn: (...args: A) => Promise<void>) => toolAction(proc, fn);
 
   const identity = program.command('identity').description("the device's identity (key and id)");
   identity

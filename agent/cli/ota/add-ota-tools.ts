@@ -9,8 +9,7 @@
  * commands/ota-commands.ts.)
  */
 import type { Command, CommanderError } from 'commander';
-import { errorMessage } from '../../core/errors.js';
-import { CliError, type CliProcess, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../shared/cli-io.js';
+import { type CliProcess, EXIT_OK, EXIT_USAGE, toolAction } from '../shared/cli-io.js';
 import { collect } from '../shared/parse-args.js';
 import type { manifestCreateCommand } from './manifest-create.js';
 import type { manifestVerifyCommand } from './manifest-verify.js';
@@ -18,17 +17,7 @@ import type { trustCreateCommand, trustRotateCommand } from './trust-commands.js
 
 export function addOtaTools(program: Command, proc: CliProcess): void {
   program.enablePositionalOptions();
-  const run =
-    <A extends unknown[]>(fn: (...args: A) => Promise<void>) =>
-    async (...args: A): Promise<void> => {
-      try {
-        await fn(...args);
-      } catch (e) {
-        const code = e instanceof CliError ? e.exitCode : EXIT_FAILED;
-        proc.err(`edge-agent: ${errorMessage(e)}\n`);
-        proc.setExitCode(code);
-      }
-    };
+  const run = <A extends unknown[]>(fn: (...args: A) => Promise<void>) => toolAction(proc, fn);
 
   const keygen = program
     .command('keygen')

@@ -5,6 +5,8 @@
  * 78 a key file that is not a usable Ed25519 key (EX_CONFIG, as for other configuration mistakes).
  */
 
+import { errorMessage } from '../../core/errors.js';
+
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
@@ -39,4 +41,22 @@ export class CliError extends Error {
 
 export function usageError(message: string): CliError {
   return new CliError(EXIT_USAGE, message);
+}
+
+/**
+ * A commander action that reports a failure as `edge-agent: <reason>` on stderr and sets the exit
+ * code (a `CliError`'s own, else 1) instead of throwing out of `parseAsync`.
+ */
+export function toolAction<A extends unknown[]>(
+  proc: CliProcess,
+  fn: (...args: A) => Promise<void>,
+): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await fn(...args);
+    } catch (e) {
+      proc.err(`edge-agent: ${errorMessage(e)}\n`);
+      proc.setExitCode(e instanceof CliError ? e.exitCode : EXIT_FAILED);
+    }
+  };
 }
