@@ -95,7 +95,7 @@ export function parseDevicePublicKey(text: string | Uint8Array): ParsedKey {
   return rawPublicKeyOf(key);
 }
 
-export function rawPublicKeyOf(key: KeyObject): ParsedKey {
+function rawPublicKeyOf(key: KeyObject): ParsedKey {
   const jwk = key.export({ format: 'jwk' });
   if (key.asymmetricKeyType === 'ed25519' && jwk.x) {
     const publicKey = fromB64url(jwk.x);

@@ -97,7 +97,6 @@ export const telemetrySchema = z
   .default({});
 
 export type TelemetryConfig = z.infer<typeof telemetrySchema>;
-export type FilterConfig = z.infer<typeof filterSchema>;
 
 /** `*` matches any characters (dots included); everything else literally. */
 export function globMatcher(patterns: readonly string[]): (name: string) => boolean {

@@ -85,7 +85,7 @@ export function parseDurationS(option: string, text: string): number {
 }
 
 /** `k=text` and `k:=json` pairs (httpie's convention) into an object. */
-export function parseArgs(pairs: readonly string[]): Record<string, unknown> {
+function parseArgs(pairs: readonly string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const pair of pairs) {
     const m = /^([A-Za-z_][A-Za-z0-9_.-]*)(:?=)(.*)$/s.exec(pair);

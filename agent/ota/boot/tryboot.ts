@@ -160,7 +160,7 @@ function section(sections: Sections, name: string): Map<string, string> {
 }
 
 /** `[section]` headers and `key=value` lines; lines before any header belong to `[all]`. */
-export function parseAutoboot(text: string): Sections {
+function parseAutoboot(text: string): Sections {
   const sections: Sections = new Map();
   let current = 'all';
   for (const raw of text.split('\n')) {
@@ -177,7 +177,7 @@ export function parseAutoboot(text: string): Sections {
   return sections;
 }
 
-export function formatAutoboot(sections: Sections): string {
+function formatAutoboot(sections: Sections): string {
   const names = ['all', 'tryboot', ...[...sections.keys()].filter((n) => n !== 'all' && n !== 'tryboot')];
   return names
     .filter((n) => sections.has(n))
