@@ -10,10 +10,11 @@
 import { AGENT_CODE_DIR } from './code-dir.js';
 import type { LoadedConfig } from './config/load-config.js';
 import { AlarmManager } from './control/alarms.js';
+import { checkRules } from './control/check-rules.js';
 import { ControlLoop } from './control/loop.js';
 import { Loops } from './control/loop-registry.js';
 import { checkLoops } from './control/loop-schema.js';
-import { checkRules, RuleEngine } from './control/rules.js';
+import { RuleEngine } from './control/rule-engine.js';
 import { Scheduler, type TaskStats } from './control/scheduler.js';
 import type { Clock } from './core/clock.js';
 import { ConfigError, errorMessage } from './core/errors.js';

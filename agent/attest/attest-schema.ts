@@ -95,7 +95,6 @@ export const fleetSchema = z
 
 export type IdentityConfig = z.infer<typeof identitySchema>;
 export type AttestConfig = z.infer<typeof attestSchema>;
-export type FleetConfig = z.infer<typeof fleetSchema>;
 
 /** The identity settings for `loadIdentity` from the configuration and the state directory. */
 export function identitySettingsFrom(

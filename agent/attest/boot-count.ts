@@ -9,7 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { readIfExists, writeDurable } from '../core/durable-file.js';
 
-export interface BootInfo {
+/** The boot count and boot seed claims of attestation evidence (not OTA's BootSlotInfo). */
+export interface BootClaims {
   readonly bootCount: number;
   /** 16 bytes: the boot id UUID. */
   readonly bootSeed: Uint8Array;
@@ -21,7 +22,7 @@ export async function countBoot(
   stateFile: string,
   bootIdFile: string = LINUX_BOOT_ID,
   random: (n: number) => Uint8Array = randomBytes,
-): Promise<BootInfo> {
+): Promise<BootClaims> {
   const bootSeed = (await readBootId(bootIdFile)) ?? new Uint8Array(random(16));
   const seedHex = Buffer.from(bootSeed).toString('hex');
   const previous = parse(await readIfExists(stateFile));

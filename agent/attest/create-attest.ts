@@ -82,7 +82,7 @@ export function createAttest(deps: CreateAttestDeps): { readonly attester: Attes
         { name: 'config', measure: async () => measureValue(deps.config) },
         { name: 'board', measure: () => measureFile(deps.boardFile) },
       ],
-      bootInfo: () =>
+      bootClaims: () =>
         countBoot(path.join(deps.stateDir, 'identity', 'boots.json'), deps.bootIdFile ?? LINUX_BOOT_ID),
       uptimeS: () => os.uptime(),
       ...(outcome ? { lastUpdateRolledBack: () => outcome.rolledBack() } : {}),

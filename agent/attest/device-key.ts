@@ -10,13 +10,13 @@
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { COSE_ALGORITHMS } from '../core/cose.js';
 import { ed25519Verify } from '../core/ed25519.js';
+import { KID_BYTES } from '../core/ed25519-keys.js';
 import { es256Verify } from './es256.js';
 
 export const ALG_EDDSA = COSE_ALGORITHMS.EdDSA;
 export const ALG_ES256 = COSE_ALGORITHMS.ES256;
 export type DeviceAlg = typeof ALG_EDDSA | typeof ALG_ES256;
 
-export const KID_BYTES = 8;
 const ED25519_BYTES = 32;
 const P256_POINT_BYTES = 65;
 export const DEVICE_SIGNATURE_BYTES = 64;
@@ -95,7 +95,7 @@ export function parseDevicePublicKey(text: string | Uint8Array): ParsedKey {
   return rawPublicKeyOf(key);
 }
 
-export function rawPublicKeyOf(key: KeyObject): ParsedKey {
+function rawPublicKeyOf(key: KeyObject): ParsedKey {
   const jwk = key.export({ format: 'jwk' });
   if (key.asymmetricKeyType === 'ed25519' && jwk.x) {
     const publicKey = fromB64url(jwk.x);

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import type { BootInfo } from './boot-count.js';
+import type { BootClaims } from './boot-count.js';
 import { signDeviceCose1 } from './device-cose.js';
 import { EAT_PROFILE, type EvidenceClaims, encodeClaims, type Measurement, UEID_RAND } from './eat.js';
 import type { Identity } from './identity.js';
@@ -27,7 +27,7 @@ export interface AttesterDeps {
   readonly log: Logger;
   readonly sources: readonly MeasurementSource[];
   /** Boot count and seed (boot-count.ts), read once at start. */
-  bootInfo(): Promise<BootInfo>;
+  bootClaims(): Promise<BootClaims>;
   /** Seconds since the system booted. */
   uptimeS(): number;
   /** Whether the last update rolled back; undefined when there is no OTA (claim left out). */
@@ -41,7 +41,7 @@ export interface AttesterOptions {
 
 interface Baseline {
   readonly measurements: readonly Measurement[];
-  readonly boot: BootInfo;
+  readonly boot: BootClaims;
 }
 
 export const MIN_NONCE_BYTES = 8;
@@ -134,7 +134,7 @@ export class Attester {
         throw new Error(`cannot measure ${source.name}: ${errorMessage(e)}`, { cause: e });
       }
     }
-    const boot = await this.#d.bootInfo();
+    const boot = await this.#d.bootClaims();
     await this.#d.identity.tpm?.measure(measurements.map((m) => m.digest));
     return { measurements, boot };
   }

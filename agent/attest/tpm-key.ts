@@ -229,6 +229,6 @@ export class TpmKey {
   }
 }
 
-export function handleText(handle: number): string {
+function handleText(handle: number): string {
   return `0x${handle.toString(16).padStart(8, '0')}`;
 }

@@ -7,7 +7,7 @@ import type { AlarmManager } from '../control/alarms.js';
 import type { ControlLoop } from '../control/loop.js';
 import type { Loops } from '../control/loop-registry.js';
 import { AUTOTUNE_RULES, tuningsSchema } from '../control/loop-schema.js';
-import type { RuleEngine } from '../control/rules.js';
+import type { RuleEngine } from '../control/rule-engine.js';
 import type { PointTable } from '../core/points.js';
 import { CommandError, type CommandRegistry, sourceOf } from './registry.js';
 

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { attestSchema, fleetSchema, identitySchema } from '../attest/attest-schema.js';
 import { consoleSchema } from '../console/console-schema.js';
 import { loopsSchema } from '../control/loop-schema.js';
-import { rulesSchema } from '../control/rules.js';
+import { rulesSchema } from '../control/rule-schema.js';
 import { linkSchema } from '../link/link-schema.js';
 import { otaSchema } from '../ota/ota-schema.js';
 import { telemetrySchema } from '../telemetry/telemetry-schema.js';

@@ -6,7 +6,6 @@
 import { z } from 'zod';
 
 export const CAPABILITIES = ['gpio', 'i2c', 'serial', 'ble'] as const;
-export type Capability = (typeof CAPABILITIES)[number];
 
 const id = z.string().regex(/^[a-z][a-z0-9_-]*$/, 'expected a lower-case id: letters, digits, _ and -');
 

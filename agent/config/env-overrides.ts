@@ -19,7 +19,7 @@ export interface EnvOverride {
   readonly value: unknown;
 }
 
-export function upperSnake(key: string): string {
+function upperSnake(key: string): string {
   return key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
 }
 

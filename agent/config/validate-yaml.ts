@@ -143,11 +143,6 @@ function isPlainData(value: unknown): value is object {
   return proto === Object.prototype || proto === null;
 }
 
-/** Throws one ConfigError for a list of hand-made issues (cross-field checks). */
-export function failIf(file: string | undefined, issues: ConfigIssue[]): void {
-  if (issues.length > 0) throw new ConfigError(file, issues);
-}
-
 /** Freezes plain data (objects and arrays) all the way down; leaves class instances (drivers) alone. */
 export function deepFreeze<T>(value: T): T {
   if (isPlainData(value) && !Object.isFrozen(value)) {

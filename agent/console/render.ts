@@ -89,7 +89,7 @@ export function renderData(value: unknown, styler: Styler = plain, indent = ''):
 }
 
 /** Columns for a list of records: every key that occurs, in first-seen order. */
-export function columnsOf(rows: readonly Record<string, unknown>[]): Column[] {
+function columnsOf(rows: readonly Record<string, unknown>[]): Column[] {
   const keys = [...new Set(rows.flatMap((r) => Object.keys(r)))].filter((k) =>
     rows.some((r) => r[k] !== undefined),
   );

@@ -1,6 +1,6 @@
 /**
  * Contracts inside the control layer: what rules may do to loops, and what an alarm is. Loops
- * (loop.ts) implement `LoopControl`; the rule engine (rules.ts) acts through it and raises alarms
+ * (loop.ts) implement `LoopControl`; the rule engine (rule-engine.ts) acts through it and raises alarms
  * through `AlarmSink`; commands (agent/commands/) use both. Control imports only core/.
  */
 

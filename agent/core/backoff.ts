@@ -3,7 +3,6 @@
  * the delay before attempt n is uniform in [0, min(maxMs, baseMs·2^n)], so a fleet of gateways that
  * lost the same broker does not reconnect in lockstep.
  */
-import type { Clock } from './clock.js';
 
 export interface BackoffOptions {
   readonly baseMs?: number;
@@ -44,35 +43,5 @@ export class Backoff {
 
   reset(): void {
     this.#attempt = 0;
-  }
-}
-
-export interface WithBackoffOptions extends BackoffOptions {
-  readonly clock: Clock;
-  readonly signal?: AbortSignal;
-  /** Give up after this many attempts (default: never). */
-  readonly maxAttempts?: number;
-  /** Return false to stop retrying (e.g. a permanent error). */
-  readonly shouldRetry?: (error: unknown, attempt: number) => boolean;
-  readonly onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
-}
-
-/** Runs `fn` until it resolves, sleeping a backoff delay between failures. Rejects when aborted. */
-export async function withBackoff<T>(
-  fn: (attempt: number) => Promise<T>,
-  options: WithBackoffOptions,
-): Promise<T> {
-  const backoff = new Backoff(options);
-  for (let attempt = 0; ; attempt++) {
-    options.signal?.throwIfAborted();
-    try {
-      return await fn(attempt);
-    } catch (error) {
-      const last = options.maxAttempts !== undefined && attempt + 1 >= options.maxAttempts;
-      if (last || options.signal?.aborted || options.shouldRetry?.(error, attempt) === false) throw error;
-      const delayMs = backoff.next();
-      options.onRetry?.(error, attempt, delayMs);
-      await options.clock.sleep(delayMs, options.signal);
-    }
   }
 }

@@ -104,7 +104,7 @@ export function sigStructure1(protectedBytes: Uint8Array, externalAad: Uint8Arra
 }
 
 /** Sig_structure for COSE_Sign: `["Signature", body_protected, sign_protected, external_aad, payload]`. */
-export function sigStructure(
+function sigStructure(
   bodyProtected: Uint8Array,
   signProtected: Uint8Array,
   externalAad: Uint8Array,

@@ -9,6 +9,7 @@ import { ed25519Generate, ed25519KeyObject, ed25519PublicKey } from './ed25519.j
 
 export const ED25519_KEY_BYTES = 32;
 export const ED25519_SIGNATURE_BYTES = 64;
+/** Length of every COSE kid in edge-agent (Ed25519 and the device's P-256 key alike). */
 export const KID_BYTES = 8;
 
 export interface KeyPair {

@@ -35,7 +35,7 @@ export class StartupError extends AgentError {
   }
 }
 
-export function isStartupError(e: unknown): e is StartupError {
+function isStartupError(e: unknown): e is StartupError {
   return e instanceof StartupError;
 }
 

@@ -292,7 +292,7 @@ export function decodeResult(
 }
 
 /** A text-keyed map in deterministic order (RFC 8949 §4.2.1: shorter keys first, then bytewise). */
-export function encodeTextMap(fields: Record<string, unknown>): Uint8Array {
+function encodeTextMap(fields: Record<string, unknown>): Uint8Array {
   const entries = Object.entries(fields)
     .filter(([, v]) => v !== undefined)
     .sort(([a], [b]) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0));

@@ -51,5 +51,3 @@ export const linkSchema = z
       .refine((b) => b.maxMs >= b.baseMs, { message: 'maxMs must be >= baseMs' }),
   })
   .default({});
-
-export type LinkConfig = z.infer<typeof linkSchema>;

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Clock } from '../core/clock.js';
 import { parsePublicKeyPem } from '../core/ed25519-keys.js';
 import type { Logger } from '../core/log.js';
-import { fileBootInfo } from './boot/boot-info.js';
+import { fileBootSlotInfo } from './boot/boot-slot-info.js';
 import { createBootBackend } from './boot/registry.js';
 import {
   commandCheck,
@@ -47,7 +47,7 @@ export function createOta(config: OtaConfig, deps: CreateOtaDeps): OtaManager {
   const resolve = (p: string) => path.resolve(deps.baseDir, p);
   const run = deps.run ?? runCommand;
   const stateDir = path.join(deps.stateDir, 'ota');
-  const bootInfo = fileBootInfo({
+  const bootInfo = fileBootSlotInfo({
     cmdline: resolve(config.bootInfo.cmdline),
     bootId: resolve(config.bootInfo.bootId),
   });

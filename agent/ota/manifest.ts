@@ -1,7 +1,8 @@
 /**
  * The update manifest (docs/wire-formats.md "Update manifest"): a text-keyed CBOR map signed as
- * COSE_Sign1 or COSE_Sign. `verifyManifest` runs every check the device makes before a byte reaches a slot, in this
- * order, and stops at the first failure with its code: COSE structure → signatures against the trust
+ * COSE_Sign1 or COSE_Sign. `verifySignedManifest` then `checkManifest` (check-offer.ts runs both) make every
+ * check the device makes before a byte reaches a slot, in this order, stopping at the first failure with its
+ * code: COSE structure → signatures against the trust
  * root's threshold → payload schema → trust root expiry → component → hw → seq (anti-rollback) →
  * expiry → size within the slot → size within free space. The payload is parsed only after the
  * signatures verify. Schema: every field type is checked and unknown keys are REJECTED (a constraint a
@@ -224,14 +225,6 @@ function manifestProblem(m: Manifest): string | undefined {
       return 'chunks must be 32-byte hashes';
   }
   return undefined;
-}
-
-/** Every check the device makes on an offered manifest; see the module header for the order. */
-export function verifyManifest(bytes: Uint8Array, ctx: VerifyContext): VerifyResult {
-  const signed = verifySignedManifest(bytes, ctx.trust);
-  if (!signed.ok) return signed;
-  const problem = checkManifest(signed.manifest, ctx);
-  return problem ?? signed;
 }
 
 /** Structure, signatures and schema only: what the release pipeline's `manifest verify` checks first. */

@@ -16,7 +16,7 @@ import type { Clock } from '../core/clock.js';
 import { ensurePrivateDir, readIfExists, unlinkDurable, writeDurable } from '../core/durable-file.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import type { BootInfo } from './boot/boot-info.js';
+import type { BootSlotInfo } from './boot/boot-slot-info.js';
 import { otherSlot, type SlotName } from './boot/types.js';
 import { checkOffer, type InstallRequest } from './check-offer.js';
 import { CommittedStore } from './committed-state.js';
@@ -47,7 +47,7 @@ export interface OtaManagerDeps {
   readonly board: string;
   readonly components: readonly OtaComponent[];
   readonly trust: () => Promise<TrustRoot>;
-  readonly bootInfo: BootInfo;
+  readonly bootInfo: BootSlotInfo;
   readonly health: HealthMonitor;
   readonly settings: InstallSettings;
   /** Runs the configured reboot command with the backend's extra arguments. */

@@ -70,7 +70,7 @@ export class SystemdNotifyCommand implements NotifySender {
 }
 
 /** Whether an executable is on PATH (the unit's hardening may leave a minimal PATH). */
-export function isOnPath(command: string, path = process.env.PATH ?? ''): boolean {
+function isOnPath(command: string, path = process.env.PATH ?? ''): boolean {
   return path.split(delimiter).some((dir) => {
     try {
       accessSync(join(dir, command), constants.X_OK);

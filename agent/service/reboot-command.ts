@@ -36,7 +36,7 @@ export function registerRebootCommand(registry: CommandRegistry, deps: RebootDep
   });
 }
 
-export function systemctlReboot(): Promise<void> {
+function systemctlReboot(): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn('systemctl', ['reboot'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';

@@ -132,7 +132,7 @@ function pushAggregate(items: Item[], a: Aggregate, timeMs: number): void {
  * and `u`) first, then runs without a unit, then runs with one — so a run's `bu` is never inherited
  * by a record that has no unit of its own.
  */
-export function senmlRecords(items: readonly Item[], deviceId: string, timesTrusted = true): SenmlRecord[] {
+function senmlRecords(items: readonly Item[], deviceId: string, timesTrusted = true): SenmlRecord[] {
   if (items.length === 0) return [];
   const prefix = `urn:dev:${deviceId}:`;
   let firstMs = Number.POSITIVE_INFINITY;

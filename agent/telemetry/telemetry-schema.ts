@@ -5,32 +5,23 @@
  * first matching key wins, merged over `defaults`.
  */
 import { z } from 'zod';
+import { parseByteSize } from '../core/units.js';
 import { PRIORITIES } from './reading.js';
 
 const nonNegative = z.number().finite().min(0);
 
-const UNITS: Record<string, number> = {
-  B: 1,
-  kB: 1e3,
-  KiB: 1024,
-  MB: 1e6,
-  MiB: 1024 ** 2,
-  GB: 1e9,
-  GiB: 1024 ** 3,
-};
-
-/** A size in bytes, written as a number of bytes or as text with a unit: `64MiB`, `500MB`. */
-export const byteSize = z
-  .union([
-    z.number().int().positive(),
-    z
-      .string()
-      .regex(/^\d+(\.\d+)?\s*(B|kB|KiB|MB|MiB|GB|GiB)$/, 'expected bytes, or a size like 64MiB or 500MB'),
-  ])
-  .transform((v) => {
+/**
+ * A size in bytes, written as a number of bytes or as text by agent/core/units.ts's rule: `64MiB` or
+ * `64M` (1024-based), `500MB` (1000-based).
+ */
+const byteSize = z
+  .union([z.number().int().positive(), z.string()])
+  .transform((v, ctx) => {
     if (typeof v === 'number') return v;
-    const m = /^([\d.]+)\s*(\w+)$/.exec(v) as RegExpExecArray;
-    return Math.round(Number(m[1]) * (UNITS[m[2] as string] as number));
+    const size = parseByteSize(v);
+    if (size.ok) return size.value;
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: size.reason });
+    return z.NEVER;
   })
   .refine((bytes) => bytes >= 64 * 1024, { message: 'the budget must be at least 64KiB' });
 
@@ -97,7 +88,6 @@ export const telemetrySchema = z
   .default({});
 
 export type TelemetryConfig = z.infer<typeof telemetrySchema>;
-export type FilterConfig = z.infer<typeof filterSchema>;
 
 /** `*` matches any characters (dots included); everything else literally. */
 export function globMatcher(patterns: readonly string[]): (name: string) => boolean {

@@ -264,7 +264,7 @@ async function evidenceTimes(identity: Identity, nonce: Uint8Array, samples: num
         { name: 'config', measure: async () => measureValue({ config: 1 }) },
         { name: 'board', measure: async () => measureValue({ board: 1 }) },
       ],
-      bootInfo: async () => ({ bootCount: 1, bootSeed: new Uint8Array(16) }),
+      bootClaims: async () => ({ bootCount: 1, bootSeed: new Uint8Array(16) }),
       uptimeS: () => 1,
       lastUpdateRolledBack: async () => false,
     },

@@ -9,10 +9,10 @@ import path from 'node:path';
 import { type Clock, SystemClock } from '../../agent/core/clock.js';
 import { generateKeyPair, type KeyPair } from '../../agent/core/cose.js';
 import { silentLogger } from '../../agent/core/log.js';
-import { fileBootInfo } from '../../agent/ota/boot/boot-info.js';
+import { AbEnvBackend } from '../../agent/ota/boot/ab-env-backend.js';
+import { fileBootSlotInfo } from '../../agent/ota/boot/boot-slot-info.js';
 import { FileEnvStore } from '../../agent/ota/boot/file.js';
 import type { BootBackend } from '../../agent/ota/boot/types.js';
-import { AbEnvBackend } from '../../agent/ota/boot/uboot.js';
 import { digestFile } from '../../agent/ota/digest-file.js';
 import { type HealthCheck, HealthMonitor } from '../../agent/ota/health.js';
 import type { InstallSettings } from '../../agent/ota/installer.js';
@@ -98,7 +98,10 @@ export class OtaTestDevice {
 
   /** A fresh manager, as the agent process builds it at start. */
   manager(): OtaManager {
-    const bootInfo = fileBootInfo({ cmdline: this.emulator.cmdlineFile, bootId: this.emulator.bootIdFile });
+    const bootInfo = fileBootSlotInfo({
+      cmdline: this.emulator.cmdlineFile,
+      bootId: this.emulator.bootIdFile,
+    });
     const clock = this.#o.clock ?? new SystemClock();
     return new OtaManager({
       clock,

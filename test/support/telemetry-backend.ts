@@ -6,7 +6,8 @@
  */
 import { decode } from 'cbor-x';
 import { connect, type MqttClient } from 'mqtt';
-import { type ResolvedRecord, resolveSenml, type SenmlRecord } from '../../agent/telemetry/senml.js';
+import type { SenmlRecord } from '../../agent/telemetry/senml.js';
+import { type ResolvedRecord, resolveSenml } from './senml-decode.js';
 
 const LABELS: Record<string, string> = {
   '-1': 'bver',

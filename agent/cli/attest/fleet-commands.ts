@@ -13,6 +13,7 @@ import { decodeResult, type FleetCommand, signFleetCommand } from '../../link/fl
 import { CliError, type CliIo, EXIT_FAILED, usageError } from '../shared/cli-io.js';
 import { readPrivateKeyFile } from '../shared/key-files.js';
 import { writeOutputFile } from '../shared/output-file.js';
+import { parseDurationS } from '../shared/parse-args.js';
 import { readDevicePublicKey, readSignedFile } from './attest-verify.js';
 
 export interface SignCommandOptions {
@@ -73,19 +74,8 @@ export async function verifyResultCommand(file: string, opts: VerifyResultOption
   );
 }
 
-/** `60`, `60s`, `5m`, `2h`, `1d` → seconds. */
-export function parseDurationS(option: string, text: string): number {
-  const m = /^(\d+)\s*(s|m|h|d)?$/.exec(text.trim());
-  const n = m
-    ? Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86_400 }[(m[2] ?? 's') as 's' | 'm' | 'h' | 'd']
-    : Number.NaN;
-  if (!Number.isSafeInteger(n) || n < 1)
-    throw usageError(`${option} must be a duration such as 60s, 5m or 1h, got "${text}"`);
-  return n;
-}
-
 /** `k=text` and `k:=json` pairs (httpie's convention) into an object. */
-export function parseArgs(pairs: readonly string[]): Record<string, unknown> {
+function parseArgs(pairs: readonly string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const pair of pairs) {
     const m = /^([A-Za-z_][A-Za-z0-9_.-]*)(:?=)(.*)$/s.exec(pair);

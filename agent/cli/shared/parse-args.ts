@@ -2,6 +2,7 @@
  * Argument parsers shared by the release commands. Each returns the value or throws a usage error
  * naming the option, so commander's wiring stays declarative.
  */
+import { parseByteSize, parseDurationMs } from '../../core/units.js';
 import { usageError } from './cli-io.js';
 
 /** A non-negative integer, e.g. `--seq 14`. */
@@ -12,15 +13,25 @@ export function parseUint(option: string, text: string): number {
   return Number(text);
 }
 
-/** A byte count with an optional binary suffix: `65536`, `64K`, `1M`, `1G` (KiB, MiB, GiB). */
+/**
+ * A positive byte count by agent/core/units.ts's rule: `65536`, `64K` or `64KiB` (65536), `1M`/`1MiB`
+ * (1048576), `1MB` (1000000).
+ */
 export function parseByteCount(option: string, text: string): number {
-  const m = /^(\d+)([KMG])?(?:i?B)?$/i.exec(text.trim());
-  const scale = { K: 2 ** 10, M: 2 ** 20, G: 2 ** 30 } as const;
-  const value = m ? Number(m[1]) * (m[2] ? scale[m[2].toUpperCase() as 'K' | 'M' | 'G'] : 1) : Number.NaN;
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw usageError(`${option} must be a positive byte count such as 1048576 or 1M, got "${text}"`);
+  const size = parseByteSize(text);
+  if (!size.ok) throw usageError(`${option}: ${size.reason}`);
+  if (size.value < 1) throw usageError(`${option} must be a positive byte count, got "${text}"`);
+  return size.value;
+}
+
+/** A positive whole number of seconds by agent/core/units.ts's rule: `60`, `60s`, `5m`, `2h`, `1d`. */
+export function parseDurationS(option: string, text: string): number {
+  const duration = parseDurationMs(text, 's');
+  if (!duration.ok) throw usageError(`${option}: ${duration.reason}`);
+  if (duration.value < 1000 || duration.value % 1000 !== 0) {
+    throw usageError(`${option} must be a whole number of seconds, at least 1s, got "${text}"`);
   }
-  return value;
+  return duration.value / 1000;
 }
 
 /** An ISO 8601 date-time (`2026-01-31T00:00:00Z`) as POSIX seconds. */

@@ -23,7 +23,7 @@ export type BootVarChanges = Readonly<Record<string, string | null>>;
 export const BOOT_ORDER = 'BOOT_ORDER';
 export const DEFAULT_ATTEMPTS = 3;
 
-export function leftVar(slot: SlotName): string {
+function leftVar(slot: SlotName): string {
   return `BOOT_${slot}_LEFT`;
 }
 

@@ -8,17 +8,17 @@
  */
 import { readIfExists, writeDurable } from '../../core/durable-file.js';
 import { InstallError } from '../install-errors.js';
-import type { BootInfo } from './boot-info.js';
+import type { BootSlotInfo } from './boot-slot-info.js';
 import { encodeGrubenv, parseGrubenv } from './grubenv.js';
 import { type BootBackend, SLOT_NAMES, type SlotName, type SlotState } from './types.js';
 
 export class GrubBackend implements BootBackend {
   readonly kind = 'grub';
   readonly #file: string;
-  readonly #bootInfo: BootInfo;
+  readonly #bootInfo: BootSlotInfo;
   readonly #param: string;
 
-  constructor(options: { grubenv: string; cmdlineParam?: string }, bootInfo: BootInfo) {
+  constructor(options: { grubenv: string; cmdlineParam?: string }, bootInfo: BootSlotInfo) {
     this.#file = options.grubenv;
     this.#bootInfo = bootInfo;
     this.#param = options.cmdlineParam ?? 'rauc.slot';

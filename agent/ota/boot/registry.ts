@@ -6,16 +6,16 @@
 import path from 'node:path';
 import { z } from 'zod';
 import type { RunCommand } from '../run-command.js';
-import type { BootInfo } from './boot-info.js';
+import { AbEnvBackend } from './ab-env-backend.js';
+import type { BootSlotInfo } from './boot-slot-info.js';
 import { FileEnvStore } from './file.js';
 import { GrubBackend } from './grub.js';
 import { TrybootBackend } from './tryboot.js';
 import type { BootBackend } from './types.js';
-import { AbEnvBackend } from './uboot.js';
 import { FwToolsUbootEnv, NativeUbootEnv } from './uboot-env-store.js';
 
 export interface BootBackendDeps {
-  readonly bootInfo: BootInfo;
+  readonly bootInfo: BootSlotInfo;
   /** Resolves a configured path (relative to the configuration file). */
   readonly resolve: (p: string) => string;
   /** This component's OTA state directory. */

@@ -15,7 +15,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { readIfExists, unlinkDurable, writeDurable } from '../../core/durable-file.js';
 import { InstallError } from '../install-errors.js';
-import type { BootInfo } from './boot-info.js';
+import type { BootSlotInfo } from './boot-slot-info.js';
 import { type BootBackend, otherSlot, type SlotName, type SlotState } from './types.js';
 
 export interface TrybootOptions {
@@ -34,9 +34,9 @@ type Sections = Map<string, Map<string, string>>;
 export class TrybootBackend implements BootBackend {
   readonly kind = 'tryboot';
   readonly #o: TrybootOptions;
-  readonly #bootInfo: BootInfo;
+  readonly #bootInfo: BootSlotInfo;
 
-  constructor(options: TrybootOptions, bootInfo: BootInfo) {
+  constructor(options: TrybootOptions, bootInfo: BootSlotInfo) {
     this.#o = options;
     this.#bootInfo = bootInfo;
     if (options.partitions.A === options.partitions.B) throw new TypeError('partitions A and B must differ');
@@ -160,7 +160,7 @@ function section(sections: Sections, name: string): Map<string, string> {
 }
 
 /** `[section]` headers and `key=value` lines; lines before any header belong to `[all]`. */
-export function parseAutoboot(text: string): Sections {
+function parseAutoboot(text: string): Sections {
   const sections: Sections = new Map();
   let current = 'all';
   for (const raw of text.split('\n')) {
@@ -177,7 +177,7 @@ export function parseAutoboot(text: string): Sections {
   return sections;
 }
 
-export function formatAutoboot(sections: Sections): string {
+function formatAutoboot(sections: Sections): string {
   const names = ['all', 'tryboot', ...[...sections.keys()].filter((n) => n !== 'all' && n !== 'tryboot')];
   return names
     .filter((n) => sections.has(n))

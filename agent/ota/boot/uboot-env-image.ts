@@ -61,7 +61,7 @@ export interface EnvCopy {
   readonly vars: Map<string, string>;
 }
 
-export function headerBytes(redundant: boolean): number {
+function headerBytes(redundant: boolean): number {
   return redundant ? 5 : 4;
 }
 

@@ -64,7 +64,7 @@ async function attester(id: Identity, bundle: string): Promise<Attester> {
         { name: 'agent', measure: () => measureTree(bundle) },
         { name: 'config', measure: async () => measureValue({ link: { url: 'mqtt://x' } }) },
       ],
-      bootInfo: async () => ({ bootCount: 1, bootSeed: new Uint8Array(16) }),
+      bootClaims: async () => ({ bootCount: 1, bootSeed: new Uint8Array(16) }),
       uptimeS: () => 42,
     },
     { swName: 'edge-agent', swVersion: '0.3.1' },

@@ -64,7 +64,7 @@ async function agent(stateDir: string): Promise<{ identity: Identity; link: Mqtt
       clock,
       log: silentLogger(),
       sources: [{ name: 'config', measure: async () => measureValue({ a: 1 }) }],
-      bootInfo: async () => ({ bootCount: 3, bootSeed: new Uint8Array(16).fill(1) }),
+      bootClaims: async () => ({ bootCount: 3, bootSeed: new Uint8Array(16).fill(1) }),
       uptimeS: () => 100,
     },
     { swName: 'edge-agent', swVersion: '0.3.1' },

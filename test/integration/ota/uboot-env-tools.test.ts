@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect, it } from 'vitest';
-import { AbEnvBackend } from '../../../agent/ota/boot/uboot.js';
+import { AbEnvBackend } from '../../../agent/ota/boot/ab-env-backend.js';
 import { encodeEnvImage } from '../../../agent/ota/boot/uboot-env-image.js';
 import { FwToolsUbootEnv, NativeUbootEnv } from '../../../agent/ota/boot/uboot-env-store.js';
 import { describeWithTools } from '../../support/system-tools.js';

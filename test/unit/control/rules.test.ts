@@ -1,13 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { YamlSource } from '../../../agent/config/validate-yaml.js';
 import { AlarmManager } from '../../../agent/control/alarms.js';
-import {
-  type Condition,
-  checkRules,
-  type Rule,
-  RuleEngine,
-  rulesSchema,
-} from '../../../agent/control/rules.js';
+import { checkRules } from '../../../agent/control/check-rules.js';
+import { RuleEngine } from '../../../agent/control/rule-engine.js';
+import { type Condition, type Rule, rulesSchema } from '../../../agent/control/rule-schema.js';
 import type { LoopControl, LoopMode, LoopRegistry, PidTunings } from '../../../agent/control/types.js';
 import { ConfigError } from '../../../agent/core/errors.js';
 import { createLogger } from '../../../agent/core/log.js';

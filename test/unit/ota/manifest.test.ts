@@ -26,13 +26,13 @@ import {
   trustedNowMs,
   trustTimeAfterCommitMs,
   type VerifyContext,
-  verifyManifest,
 } from '../../../agent/ota/manifest.js';
 import { trustFromKeys } from '../../../agent/ota/trust.js';
 import { concatBytes } from '../../support/concat-bytes.js';
 import { cbor, headOf } from '../../support/hand-cbor.js';
 import { toolPath } from '../../support/system-tools.js';
 import { tempDirs } from '../../support/temp-dir.js';
+import { verifyManifest } from '../../support/verify-manifest.js';
 
 const tempDir = tempDirs('edge-agent-manifest-');
 

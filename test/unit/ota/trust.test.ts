@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { generateKeyPair, signCose } from '../../../agent/core/cose.js';
 import { TrustError } from '../../../agent/ota/errors.js';
-import { signManifest, verifyManifest } from '../../../agent/ota/manifest.js';
+import { signManifest } from '../../../agent/ota/manifest.js';
 import {
   decodeTrustRoot,
   encodeTrustRoot,
@@ -24,6 +24,7 @@ import {
 import { cbor } from '../../support/hand-cbor.js';
 import { rejection } from '../../support/rejection.js';
 import { tempDirs } from '../../support/temp-dir.js';
+import { verifyManifest } from '../../support/verify-manifest.js';
 
 const tempDir = tempDirs('edge-agent-trust-');
 const [a, b, c, d, e] = Array.from({ length: 5 }, () => generateKeyPair());

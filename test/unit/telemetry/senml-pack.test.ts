@@ -7,8 +7,8 @@ import { decode } from 'cbor-x';
 import { describe, expect, it } from 'vitest';
 import type { StoredBatch } from '../../../agent/telemetry/outbox.js';
 import type { Reading } from '../../../agent/telemetry/reading.js';
-import { decodeSenmlCbor, resolveSenml } from '../../../agent/telemetry/senml.js';
 import { encodeBatch } from '../../../agent/telemetry/senml-pack.js';
+import { decodeSenmlCbor, resolveSenml } from '../../support/senml-decode.js';
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0, 250);
 

@@ -6,14 +6,8 @@ import { decode as cborDecode } from 'cbor-x';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { exactHalf } from '../../../agent/telemetry/cbor-writer.js';
-import {
-  decodeSenmlCbor,
-  encodeSenmlCbor,
-  fromSenmlJson,
-  resolveSenml,
-  type SenmlRecord,
-  toSenmlJson,
-} from '../../../agent/telemetry/senml.js';
+import { encodeSenmlCbor, type SenmlRecord, toSenmlJson } from '../../../agent/telemetry/senml.js';
+import { decodeSenmlCbor, fromSenmlJson, resolveSenml } from '../../support/senml-decode.js';
 
 /** RFC 8428 §5.1.1 Single Datapoint. */
 const RFC_5_1_1 = '[{"n":"urn:dev:ow:10e2073a01080063","u":"Cel","v":23.1}]';

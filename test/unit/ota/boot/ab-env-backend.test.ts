@@ -1,17 +1,21 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type BootInfo, fileBootInfo, slotFromCmdline } from '../../../../agent/ota/boot/boot-info.js';
+import { AbEnvBackend } from '../../../../agent/ota/boot/ab-env-backend.js';
 import type { BootVarChanges } from '../../../../agent/ota/boot/boot-order.js';
+import {
+  type BootSlotInfo,
+  fileBootSlotInfo,
+  slotFromCmdline,
+} from '../../../../agent/ota/boot/boot-slot-info.js';
 import { FileEnvStore, formatEnvText, parseEnvText } from '../../../../agent/ota/boot/file.js';
-import { AbEnvBackend } from '../../../../agent/ota/boot/uboot.js';
 import type { UbootEnvStore } from '../../../../agent/ota/boot/uboot-env-store.js';
 import { NativeUbootEnv } from '../../../../agent/ota/boot/uboot-env-store.js';
 import { writeRedundantUbootEnv } from '../../../../scripts/ota-emulator/provision.js';
 import { tempDirs } from '../../../support/temp-dir.js';
 
 const newDir = tempDirs('ota-abenv-');
-const onSlot = (slot: 'A' | 'B'): BootInfo => ({ bootedSlot: async () => slot, bootId: async () => 'x' });
+const onSlot = (slot: 'A' | 'B'): BootSlotInfo => ({ bootedSlot: async () => slot, bootId: async () => 'x' });
 
 describe('the booted slot on the kernel command line', () => {
   it('is the last rauc.slot= before --', () => {
@@ -25,10 +29,10 @@ describe('the booted slot on the kernel command line', () => {
     const dir = await newDir();
     await writeFile(path.join(dir, 'cmdline'), 'root=/dev/sda rauc.slot=B\n');
     await writeFile(path.join(dir, 'boot_id'), '3f1c\n');
-    const info = fileBootInfo({ cmdline: path.join(dir, 'cmdline'), bootId: path.join(dir, 'boot_id') });
+    const info = fileBootSlotInfo({ cmdline: path.join(dir, 'cmdline'), bootId: path.join(dir, 'boot_id') });
     expect(await info.bootedSlot('rauc.slot')).toBe('B');
     expect(await info.bootId()).toBe('3f1c');
-    const none = fileBootInfo({ cmdline: path.join(dir, 'nope'), bootId: path.join(dir, 'nope') });
+    const none = fileBootSlotInfo({ cmdline: path.join(dir, 'nope'), bootId: path.join(dir, 'nope') });
     expect(await none.bootedSlot('rauc.slot')).toBeUndefined();
     expect(await none.bootId()).toBe('');
   });

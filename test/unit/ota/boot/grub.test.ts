@@ -1,13 +1,13 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { BootInfo } from '../../../../agent/ota/boot/boot-info.js';
+import type { BootSlotInfo } from '../../../../agent/ota/boot/boot-slot-info.js';
 import { GrubBackend } from '../../../../agent/ota/boot/grub.js';
 import { encodeGrubenv, GRUBENV_SIGNATURE, parseGrubenv } from '../../../../agent/ota/boot/grubenv.js';
 import { tempDirs } from '../../../support/temp-dir.js';
 
 const newDir = tempDirs('ota-grub-');
-const booted = (slot: 'A' | 'B' | undefined): BootInfo => ({
+const booted = (slot: 'A' | 'B' | undefined): BootSlotInfo => ({
   bootedSlot: async () => slot,
   bootId: async () => 'boot-1',
 });

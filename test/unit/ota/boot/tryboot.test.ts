@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { BootInfo } from '../../../../agent/ota/boot/boot-info.js';
+import type { BootSlotInfo } from '../../../../agent/ota/boot/boot-slot-info.js';
 import { TrybootBackend } from '../../../../agent/ota/boot/tryboot.js';
 import { tempDirs } from '../../../support/temp-dir.js';
 
@@ -21,7 +21,7 @@ async function pi() {
     await writeFile(path.join(dt, 'tryboot'), u32(tryboot ? 1 : 0));
   };
   await firmware(2, false);
-  const info: BootInfo = { bootedSlot: async () => undefined, bootId: async () => bootId };
+  const info: BootSlotInfo = { bootedSlot: async () => undefined, bootId: async () => bootId };
   const backend = new TrybootBackend(
     {
       autobootTxt: autoboot,

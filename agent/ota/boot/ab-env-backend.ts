@@ -1,11 +1,10 @@
 /**
- * U-Boot backend: RAUC's scheme over `BOOT_ORDER` / `BOOT_<slot>_LEFT` (boot-order.ts), stored in the
- * U-Boot environment through `fw_printenv`/`fw_setenv` or natively (uboot-env-store.ts). Every write
- * is read back and compared; the booted slot comes from `rauc.slot=` on the kernel command line,
- * which boards/uboot-ab.script appends.
+ * The A/B backend over any key/value store holding RAUC's variables (`BOOT_ORDER` /
+ * `BOOT_<slot>_LEFT`, boot-order.ts): the U-Boot environment through `fw_printenv`/`fw_setenv` or
+ * natively (uboot-env-store.ts), or a plain file (file.ts). Every write is read back and compared; the
+ * booted slot comes from `rauc.slot=` on the kernel command line, which boards/uboot-ab.script appends.
  */
 import { InstallError } from '../install-errors.js';
-import type { BootInfo } from './boot-info.js';
 import {
   type BootVarChanges,
   DEFAULT_ATTEMPTS,
@@ -16,6 +15,7 @@ import {
   setStateChanges,
   slotState,
 } from './boot-order.js';
+import type { BootSlotInfo } from './boot-slot-info.js';
 import type { BootBackend, SlotName, SlotState } from './types.js';
 import type { UbootEnvStore } from './uboot-env-store.js';
 
@@ -30,11 +30,11 @@ export interface AbEnvBackendOptions {
 export class AbEnvBackend implements BootBackend {
   readonly kind: string;
   readonly #store: UbootEnvStore;
-  readonly #bootInfo: BootInfo;
+  readonly #bootInfo: BootSlotInfo;
   readonly #attempts: number;
   readonly #param: string;
 
-  constructor(kind: string, store: UbootEnvStore, bootInfo: BootInfo, options: AbEnvBackendOptions = {}) {
+  constructor(kind: string, store: UbootEnvStore, bootInfo: BootSlotInfo, options: AbEnvBackendOptions = {}) {
     this.kind = kind;
     this.#store = store;
     this.#bootInfo = bootInfo;

@@ -7,14 +7,14 @@
 import { readFile } from 'node:fs/promises';
 import { isSlotName, type SlotName } from './types.js';
 
-export interface BootInfo {
+export interface BootSlotInfo {
   /** The slot named by `param` on the kernel command line, or undefined. */
   bootedSlot(param: string): Promise<SlotName | undefined>;
   /** The kernel's boot id (a UUID), or '' when unknown. */
   bootId(): Promise<string>;
 }
 
-export function fileBootInfo(files: { cmdline: string; bootId: string }): BootInfo {
+export function fileBootSlotInfo(files: { cmdline: string; bootId: string }): BootSlotInfo {
   return {
     async bootedSlot(param) {
       const cmdline = await readFile(files.cmdline, 'utf8').catch(() => '');
