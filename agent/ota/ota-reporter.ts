@@ -11,20 +11,38 @@ import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Link } from '../link/types.js';
 import type { OtaProgress } from './installer.js';
-import type { OtaManager } from './ota-manager.js';
+import type { OtaEvents } from './ota-manager.js';
+import type { ReportQueue } from './report-queue.js';
+
+/** What the reporter uses of the link: its state, the status topic, publishing and up events. */
+export type ReporterLink = Pick<Link, 'connected' | 'topics' | 'publish' | 'on' | 'off'>;
+
+/** What the reporter uses of the manager: its progress and report events and the report queue. */
+export interface ReporterOta {
+  on<E extends keyof OtaEvents>(event: E, listener: (...args: OtaEvents[E]) => void): unknown;
+  off<E extends keyof OtaEvents>(event: E, listener: (...args: OtaEvents[E]) => void): unknown;
+  readonly reports: Pick<ReportQueue, 'pending' | 'ack'>;
+}
+
+export interface OtaReporterDeps {
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly link: ReporterLink;
+  readonly ota: ReporterOta;
+}
 
 const cbor = new Encoder({ useRecords: false, tagUint8Array: false });
 const PROGRESS_EVERY_MS = 1000;
 
 export class OtaReporter {
-  readonly #deps: { clock: Clock; log: Logger; link: Link; ota: OtaManager };
+  readonly #deps: OtaReporterDeps;
   #lastProgressMs = Number.NEGATIVE_INFINITY;
   #flushing: Promise<void> | undefined;
   readonly #onProgress = (p: OtaProgress) => this.#progress(p);
   readonly #onReport = () => void this.flush();
   readonly #onUp = () => void this.flush();
 
-  constructor(deps: { clock: Clock; log: Logger; link: Link; ota: OtaManager }) {
+  constructor(deps: OtaReporterDeps) {
     this.#deps = deps;
   }
 

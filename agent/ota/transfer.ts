@@ -49,6 +49,9 @@ async function updateSliced(hash: Hash, data: Uint8Array): Promise<Hash> {
   return hash;
 }
 
+/** What a transfer needs of the slot it fills (opening and resuming it stay with the installer). */
+export type SlotWriter = Pick<RawWriter, 'write' | 'readBack' | 'sync' | 'finish'>;
+
 export interface ChunkHashes {
   readonly sizeBytes: number;
   readonly sha256: readonly Uint8Array[];
@@ -56,7 +59,7 @@ export interface ChunkHashes {
 
 export interface TransferOptions {
   readonly source: PayloadSource;
-  readonly writer: RawWriter;
+  readonly writer: SlotWriter;
   readonly sizeBytes: number;
   readonly sha256: Uint8Array;
   readonly chunk?: ChunkHashes | undefined;

@@ -29,6 +29,8 @@ export class Wire {
   handle: (GpioLine & { readonly watcherCount?: number }) | undefined;
   /** Set by an open input: the level changed. */
   onTransition: (() => void) | undefined;
+  /** Set by `SimLine.failWrites`: what the agent's next writes throw. */
+  writeFault: Error | undefined;
   readonly writes: SimWrite[] = [];
   readonly writeListeners = new Set<SimWriteListener>();
 
@@ -142,6 +144,14 @@ export class SimLine {
     this.#wire.external(() => {
       this.#wire.driven = level;
     });
+  }
+
+  /**
+   * Makes the agent's writes to this line fail with `error` (a dead expander answers EIO) until
+   * called with `undefined`. The line keeps the level it had.
+   */
+  failWrites(error: Error | undefined): void {
+    this.#wire.writeFault = error;
   }
 
   /** Stops driving: the line falls back to its pull (low when none). */

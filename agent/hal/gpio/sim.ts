@@ -178,6 +178,7 @@ class SimOutput implements GpioOutput {
   async write(value: GpioLevel): Promise<void> {
     checkLevel(value);
     await this.#settle();
+    if (this.#wire.writeFault) throw this.#wire.writeFault;
     this.#wire.output(physical(value, this.activeLow), this.#clock.monotonicMs());
   }
 

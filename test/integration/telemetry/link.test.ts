@@ -13,6 +13,7 @@ import type { IncomingMessage } from '../../../agent/link/types.js';
 import { hasMosquitto, Mosquitto } from '../../support/mosquitto.js';
 import { rejection } from '../../support/rejection.js';
 import { describeWithTools } from '../../support/system-tools.js';
+import { TcpProxy } from '../../support/tcp-proxy.js';
 import { until } from '../../support/until.js';
 
 let broker: Mosquitto;
@@ -31,16 +32,12 @@ afterEach(async () => {
   if (hasMosquitto && !broker.running) await broker.resume();
 });
 
-function link(extra: Partial<MqttLinkOptions> = {}, clients: MqttClient[] = []): MqttLink {
+function link(extra: Partial<MqttLinkOptions> = {}): MqttLink {
   const l = new MqttLink(
     {
       clock: new SystemClock(),
       log: process.env.DBG ? createLogger({ level: 'debug', pretty: false }) : silentLogger(),
-      connect: (url, options) => {
-        const c = connect(url, options);
-        clients.push(c);
-        return c;
-      },
+      connect: (url, options) => connect(url, options),
     },
     {
       url: broker.url,
@@ -94,18 +91,23 @@ describeWithTools(['mosquitto'], 'MqttLink against mosquitto', () => {
   });
 
   it('leaves its last will (offline) when the connection dies without a DISCONNECT, then comes back', async () => {
-    const clients: MqttClient[] = [];
-    const l = link({}, clients);
-    const seen = await observe(l.topics.status);
-    l.start();
-    await up(l);
-    (clients[0] as unknown as { stream: { destroy(): void } }).stream.destroy();
-    await until(() => seen.messages.length >= 3, 'online, will, online');
-    expect(seen.messages.map((m) => (decode(m.payload) as { state: string }).state)).toEqual([
-      'online',
-      'offline',
-      'online',
-    ]);
+    const proxy = await TcpProxy.start({ host: '127.0.0.1', port: broker.port });
+    try {
+      const l = link({ url: `mqtt://127.0.0.1:${proxy.port}` });
+      const seen = await observe(l.topics.status);
+      l.start();
+      await up(l);
+      proxy.cut();
+      await until(() => seen.messages.length >= 3, 'online, will, online');
+      expect(proxy.connections).toBe(2);
+      expect(seen.messages.map((m) => (decode(m.payload) as { state: string }).state)).toEqual([
+        'online',
+        'offline',
+        'online',
+      ]);
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it('keeps its subscriptions across a broker restart', async () => {

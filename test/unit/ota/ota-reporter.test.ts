@@ -3,7 +3,6 @@ import { decode } from 'cbor-x';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../agent/core/log.js';
 import type { Link } from '../../../agent/link/types.js';
-import type { OtaManager } from '../../../agent/ota/ota-manager.js';
 import { OtaReporter } from '../../../agent/ota/ota-reporter.js';
 import type { OtaReport } from '../../../agent/ota/report-queue.js';
 import { FakeClock } from '../../support/fake-clock.js';
@@ -34,8 +33,8 @@ function setup(reports: OtaReport[]) {
   const reporter = new OtaReporter({
     clock,
     log: silentLogger(),
-    link: link as unknown as Link,
-    ota: ota as unknown as OtaManager,
+    link,
+    ota,
   });
   return { clock, link, ota, acked, reporter };
 }

@@ -6,7 +6,7 @@ import { SystemClock } from '../../../agent/core/clock.js';
 import { FilePayloadSource, type PayloadSource } from '../../../agent/ota/download.js';
 import { InstallError } from '../../../agent/ota/install-errors.js';
 import { RawWriter, resumePoint } from '../../../agent/ota/slots/raw-writer.js';
-import { type TransferOptions, transfer } from '../../../agent/ota/transfer.js';
+import { type SlotWriter, type TransferOptions, transfer } from '../../../agent/ota/transfer.js';
 import { fakeImage } from '../../../scripts/ota-emulator/provision.js';
 import { tempDirs } from '../../support/temp-dir.js';
 
@@ -41,7 +41,7 @@ function source(data: Uint8Array, attempts: ({ stopAt?: number; error?: Error } 
 
 /** The options every test streams with: the payload's digests, a checkpoint per chunk, fast retries. */
 function options(
-  writer: RawWriter,
+  writer: SlotWriter,
   checkpoints: number[],
   over: Partial<TransferOptions> & Pick<TransferOptions, 'source'>,
 ): TransferOptions {
@@ -112,8 +112,7 @@ describe('streaming a payload into a slot', () => {
         await real.sync();
       },
       finish: (n: number) => real.finish(n),
-      close: () => real.close(),
-    } as unknown as RawWriter;
+    } satisfies SlotWriter;
     try {
       const { checkpoints } = await run(await newDir(), { source: source(payload).s, writer });
       expect(checkpoints).toEqual([CHUNK, SIZE]);
@@ -254,8 +253,7 @@ describe('streaming a payload into a slot', () => {
         return into.length;
       },
       finish: async () => undefined,
-      close: async () => undefined,
-    } as unknown as RawWriter;
+    } satisfies SlotWriter;
     const { s } = source(payload);
     const checkpoints: number[] = [];
     await expect(

@@ -82,6 +82,19 @@ describe('SimLine for an output (a heater relay)', () => {
     expect(line).toMatchObject({ value: 1, direction: 'out', isOpen: false });
     expect(() => line.drive(0)).toThrow(GpioError);
   });
+
+  it("fails the agent's writes while told to, keeping the level it had", async () => {
+    const { sim } = setup();
+    const out = await sim.openOutput(HEATER, { initial: 1 });
+    const line = sim.line(HEATER);
+    const eio = Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
+    line.failWrites(eio);
+    await expect(out.write(0)).rejects.toBe(eio);
+    expect(line.value).toBe(1);
+    line.failWrites(undefined);
+    await out.write(0);
+    expect(line.value).toBe(0);
+  });
 });
 
 describe('SimLine for an input (a door contact)', () => {

@@ -6,7 +6,6 @@ import {
   relayDriver,
 } from '../../../../../agent/hal/drivers/relay/driver.js';
 import { GpioError } from '../../../../../agent/hal/gpio/errors.js';
-import type { GpioBackend, GpioOutput } from '../../../../../agent/hal/gpio/types.js';
 import { gpioDriverHarness } from '../../../../support/gpio-driver-harness.js';
 
 const LINE = { chip: 'pinctrl-bcm2711', offset: 17 };
@@ -125,21 +124,10 @@ describe('relay', () => {
     });
 
     it('when the write fails', async () => {
-      const failing: GpioOutput = {
-        direction: 'out',
-        ref: LINE,
-        activeLow: false,
-        isOpen: true,
-        read: async () => 0,
-        write: async () => {
-          throw new Error('EIO');
-        },
-        close: async () => undefined,
-      };
-      const gpio = { openOutput: async () => failing } as unknown as GpioBackend;
-      const h = gpioDriverHarness();
-      const device = relayDriver.create(relayDriver.options.parse({ line: LINE }), { ...h.buses, gpio });
-      await device.open(h.ctx);
+      const { device, ctx, line } = relay();
+      await device.open(ctx);
+      // What the sysfs backend throws when the expander stops answering.
+      line.failWrites(Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' }));
       await expect(device.safeState?.()).resolves.toBeUndefined();
     });
   });

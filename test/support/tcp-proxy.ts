@@ -1,0 +1,60 @@
+/**
+ * A loopback TCP proxy in front of a real server, for tests that need a connection to die the way a
+ * cable pull or a NAT timeout kills it: `cut()` destroys both sides of every open connection, so the
+ * client and the broker each see the socket close without a protocol goodbye. New connections are
+ * forwarded as before.
+ */
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+
+export class TcpProxy {
+  readonly #server: Server;
+  readonly #sockets = new Set<Socket>();
+  connections = 0;
+
+  private constructor(server: Server) {
+    this.#server = server;
+  }
+
+  static async start(target: { host: string; port: number }): Promise<TcpProxy> {
+    const proxy: TcpProxy = new TcpProxy(
+      createServer((client) => {
+        proxy.connections++;
+        const upstream = createConnection(target);
+        for (const [a, b] of [
+          [client, upstream],
+          [upstream, client],
+        ] as const) {
+          proxy.#sockets.add(a);
+          a.pipe(b);
+          a.on('error', () => b.destroy());
+          a.on('close', () => {
+            proxy.#sockets.delete(a);
+            b.destroy();
+          });
+        }
+      }),
+    );
+    await new Promise<void>((resolve, reject) => {
+      proxy.#server.once('error', reject);
+      proxy.#server.listen(0, '127.0.0.1', () => resolve());
+    });
+    return proxy;
+  }
+
+  /** The loopback port clients connect to instead of the target's. */
+  get port(): number {
+    const address = this.#server.address();
+    if (address === null || typeof address === 'string') throw new Error('proxy is not listening');
+    return address.port;
+  }
+
+  /** Kills every open connection, both ways, with no protocol goodbye. */
+  cut(): void {
+    for (const s of this.#sockets) s.destroy();
+  }
+
+  async stop(): Promise<void> {
+    this.cut();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+}
