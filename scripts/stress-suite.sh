@@ -26,8 +26,10 @@ for i in $(seq "$runs"); do
   if [ "$code" -ne 0 ]; then
     failed_runs=$((failed_runs + 1))
     sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E '^ FAIL ' | sort -u | sed 's/^/    /'
+    echo "    full output kept in $log"
+  else
+    rm -f "$log"
   fi
-  rm -f "$log"
 done
 echo "$((runs - failed_runs)) of $runs runs green beside $busy busy processes"
 [ "$failed_runs" -eq 0 ]
