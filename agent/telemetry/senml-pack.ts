@@ -164,13 +164,13 @@ function senmlRecords(items: readonly Item[], deviceId: string, timesTrusted = t
     else r.vs = v;
   };
   /**
-   * Base time: the first record carries `bt`. Where several records share an instant, `bt` is moved
-   * there once (§4.1) and their `t` is omitted — one 9-byte time instead of one per record.
+   * Base time: the first record always carries `bt` (without it a receiver reads the pack's times as
+   * relative to "now", §4.5.3). Where several records share an instant, `bt` is moved there once
+   * (§4.1) and their `t` is omitted — one 9-byte time instead of one per record.
    */
   const time = (r: SenmlRecord, timeMs: number, sharedWithNext: boolean) => {
-    if (records.length === 0 && !sharedWithNext) r.bt = baseMs / 1000;
-    else if (sharedWithNext && timeMs !== baseMs) {
-      baseMs = timeMs;
+    if (records.length === 0 || (sharedWithNext && timeMs !== baseMs)) {
+      if (sharedWithNext) baseMs = timeMs;
       r.bt = baseMs / 1000;
     }
     const t = (timeMs - baseMs) / 1000;

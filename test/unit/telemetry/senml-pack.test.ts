@@ -4,6 +4,7 @@
  * times; aggregates as `/min`, `/max`, `/mean`, `/count`; events as plain CBOR.
  */
 import { decode } from 'cbor-x';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { StoredBatch } from '../../../agent/telemetry/outbox.js';
 import type { Reading } from '../../../agent/telemetry/reading.js';
@@ -88,6 +89,55 @@ describe('encodeBatch (telemetry)', () => {
     // The rest of the run carries only value and time.
     const next = pack[pack.indexOf(run!) + 1];
     expect(Object.keys(next as object).sort()).toEqual(['t', 'v']);
+  });
+
+  it('gives every pack a base time: whole-second instants shared by several records included', () => {
+    // RFC 8428 §4.5.3: a record whose bt + t is below 2**28 is relative to the receiver's "now". The
+    // receiver here resolves against a "now" years away, so a pack without a base time cannot pass.
+    const nowS = Date.UTC(2031, 5, 1) / 1000;
+    const instant = fc.oneof(
+      fc.integer({ min: 0, max: 5 }).map((s) => T0 - 250 + s * 1000), // whole seconds, often shared
+      fc.integer({ min: 0, max: 5_000 }).map((ms) => T0 + ms),
+    );
+    const reading = fc.record({
+      name: fc.constantFrom('chamber.temp', 'chamber.pressure', 'door.state', 'air.pm2_5'),
+      value: fc.double({ min: -1e6, max: 1e6, noNaN: true }),
+      wallMs: instant,
+    });
+    fc.assert(
+      fc.property(fc.array(reading, { minLength: 1, maxLength: 12 }), fc.boolean(), (rs, asAggregates) => {
+        const stored: Reading[] = rs.map((r) => ({ ...r, monoMs: r.wallMs - T0 }));
+        const content: StoredBatch['content'] = asAggregates
+          ? {
+              kind: 'agg',
+              aggregates: stored.map((r) => ({
+                name: r.name,
+                min: r.value as number,
+                max: r.value as number,
+                mean: r.value as number,
+                count: 1,
+                wallMs: r.wallMs,
+                monoMs: r.monoMs,
+              })),
+              readings: [],
+            }
+          : { kind: 'raw', readings: stored };
+        const wire = encodeBatch(batch(content), { deviceId: 'gw', offsetMs: undefined });
+        const pack = decodeSenmlCbor(wire.payload);
+        if (!pack.ok) throw new Error(pack.reason);
+        expect(pack.value[0]?.bt).toBeTypeOf('number');
+        const records = resolveSenml(pack.value, { nowS });
+        if (!records.ok) throw new Error(records.reason);
+        const got = records.value.map(
+          (r) => `${r.n.replace(/\/(min|max|mean|count)$/, '')}@${Math.round(r.t * 1000)}`,
+        );
+        const want = stored.flatMap((r) =>
+          Array.from({ length: asAggregates ? 4 : 1 }, () => `urn:dev:gw:${r.name}@${r.wallMs}`),
+        );
+        expect(got.sort()).toEqual(want.sort());
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('corrects untrusted times with the boot offset, and flags them (tq_) when there is none', () => {
