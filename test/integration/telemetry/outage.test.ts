@@ -29,13 +29,20 @@ afterEach(async () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Bytes under `dir`. LevelDB deletes tables as it compacts: one gone since the listing counts 0. */
 async function du(dir: string): Promise<number> {
   let total = 0;
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const p = path.join(dir, entry.name);
-    total += entry.isDirectory() ? await du(p) : (await stat(p)).size;
+    if (entry.isDirectory()) total += await du(p);
+    else total += (await stat(p).catch(gone))?.size ?? 0;
   }
   return total;
+}
+
+function gone(error: NodeJS.ErrnoException): undefined {
+  if (error.code === 'ENOENT') return undefined;
+  throw error;
 }
 
 async function startAgent(url: string, deviceId: string, stateDir: string, config: Record<string, unknown>) {
