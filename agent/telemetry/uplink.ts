@@ -10,9 +10,9 @@
  * outage does not flood the broker or starve its own uplink. When a session is lost, unacknowledged
  * batches go back to the outbox and the backlog walk restarts from the oldest after reconnecting.
  *
- * Batches of the current boot taken before the wall clock was trusted are held back (for at most
- * `trustWaitMs`), because once the clock is trusted they can be sent with corrected times instead of
- * flagged ones (senml-pack.ts).
+ * Batches of the current boot taken before the wall clock was trusted — live or backlog — are held
+ * back (for at most `trustWaitMs` after start), because once the clock is trusted they can be sent
+ * with corrected times instead of flagged ones (senml-pack.ts).
  *
  * A batch the broker answers with an error reason code pauses the backlog for `retryMs`; refused
  * `MAX_REJECTIONS` times (say "packet too large"), it is discarded — counted and reported as a drop —
@@ -126,7 +126,8 @@ export class Uplink extends EventEmitter<UplinkEvents> {
       this.#liveSet.clear();
     };
     const onSealed = (b: BatchInfo) => {
-      if (!link.connected) return;
+      // A batch taken before the clock is trusted waits in the backlog like older ones (#held).
+      if (!link.connected || this.#held(b)) return;
       this.#live.push(b.id);
       this.#liveSet.add(b.id);
       this.#pump();

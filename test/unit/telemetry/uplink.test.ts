@@ -243,6 +243,31 @@ describe('Uplink', () => {
     await h.close();
   });
 
+  it('holds a live batch taken before the clock is trusted like the backlog, then sends it corrected', async () => {
+    const h = await setup();
+    h.trust.trusted = false;
+    h.clock.setWallMs(Date.UTC(1970, 0, 2));
+    h.uplink.start();
+    h.link.up();
+    await h.add('a', [1, 2]); // sealed while the link is up: a live batch
+    await h.run(1000);
+    expect(h.link.published).toHaveLength(0);
+    const real = Date.UTC(2026, 5, 1);
+    h.clock.setWallMs(real);
+    h.offsets.set(h.bootId, real - h.clock.monotonicMs());
+    h.trust.trusted = true;
+    h.uplink.clockTrusted();
+    await h.run(20);
+    await until(() => h.link.published.length > 0, 'the held live batch to go out');
+    const pack = decodeSenmlCbor(h.link.published[0]?.payload as Uint8Array);
+    const resolved = pack.ok ? resolveSenml(pack.value) : undefined; // no tq_: a plain receiver reads it
+    expect(resolved?.ok && resolved.value.map((r) => r.v)).toEqual([1, 2]);
+    const t = resolved?.ok ? (resolved.value[0]?.t as number) : 0;
+    expect(real / 1000 - t).toBeGreaterThan(0.9);
+    expect(real / 1000 - t).toBeLessThan(2);
+    await h.close();
+  });
+
   it('sends uncorrectable readings flagged with the must-understand tq_ field after trustWaitMs', async () => {
     const h = await setup({ trustWaitMs: 1000 });
     h.trust.trusted = false;
