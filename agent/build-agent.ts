@@ -280,6 +280,8 @@ function buildLink(
       connectTimeoutMs: c.connectTimeoutMs,
       backoff: c.backoff,
       status,
+      // Fleet commands are all the broker sends us.
+      maxIncomingPayloadBytes: loaded.config.fleet.maxCommandBytes,
     },
   );
 }

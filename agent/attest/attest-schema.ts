@@ -16,6 +16,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { CONFIG_LIMITS } from '../core/config-limits.js';
 import type { IdentitySettings } from './identity.js';
 
 const persistentHandle = z
@@ -66,7 +67,7 @@ export const fleetSchema = z
       .union([
         z.strictObject({ root: z.string().min(1) }),
         z.strictObject({
-          keys: z.array(z.string().min(1)).min(1),
+          keys: z.array(z.string().min(1)).min(1).max(CONFIG_LIMITS.trustKeys),
           threshold: z.number().int().min(1).default(1),
         }),
       ])

@@ -9,6 +9,7 @@ import { attestSchema, fleetSchema, identitySchema } from '../attest/attest-sche
 import { consoleSchema } from '../console/console-schema.js';
 import { loopsSchema } from '../control/loop-schema.js';
 import { rulesSchema } from '../control/rule-schema.js';
+import { CONFIG_LIMITS } from '../core/config-limits.js';
 import { linkSchema } from '../link/link-schema.js';
 import { otaSchema } from '../ota/ota-schema.js';
 import { telemetrySchema } from '../telemetry/telemetry-schema.js';
@@ -27,7 +28,7 @@ export const agentConfigSchema = z.strictObject({
    * Their devices come after this file's own `devices:`; an id may be defined only once in all.
    */
   wiring: z
-    .union([z.string().min(1), z.array(z.string().min(1))], {
+    .union([z.string().min(1), z.array(z.string().min(1)).max(CONFIG_LIMITS.wiringFiles)], {
       errorMap: () => ({ message: 'expected a wiring file name or a list of them' }),
     })
     .optional(),

@@ -4,6 +4,7 @@
  * wired to those buses belongs to the site (wiring-schema.ts), so one profile serves every kit.
  */
 import { z } from 'zod';
+import { CONFIG_LIMITS } from '../core/config-limits.js';
 
 export const CAPABILITIES = ['gpio', 'i2c', 'serial', 'ble'] as const;
 
@@ -13,18 +14,22 @@ export const boardProfileSchema = z.strictObject({
   id,
   name: z.string().min(1),
   /** Substrings of /proc/device-tree/model that identify this board (empty for the simulator). */
-  matches: z.array(z.string().min(1)).default([]),
+  matches: z.array(z.string().min(1)).max(CONFIG_LIMITS.boardItems).default([]),
   /** `linux`: real buses; `sim`: simulated buses, with the plant of the wiring's `sim:` behind them. */
   backend: z.enum(['linux', 'sim']),
-  capabilities: z.array(z.enum(CAPABILITIES)).default([]),
+  capabilities: z.array(z.enum(CAPABILITIES)).max(CONFIG_LIMITS.boardItems).default([]),
   gpio: z
     .strictObject({
       /** The gpiochips of this board, by kernel label (the sim creates them; linux checks them). */
-      chips: z.array(z.strictObject({ label: z.string().min(1), ngpio: z.number().int().min(1).max(1024) })),
+      chips: z
+        .array(z.strictObject({ label: z.string().min(1), ngpio: z.number().int().min(1).max(1024) }))
+        .max(CONFIG_LIMITS.boardItems),
     })
     .optional(),
-  i2c: z.strictObject({ buses: z.array(z.number().int().min(0).max(255)) }).optional(),
-  serial: z.strictObject({ ports: z.array(z.string().min(1)) }).optional(),
+  i2c: z
+    .strictObject({ buses: z.array(z.number().int().min(0).max(255)).max(CONFIG_LIMITS.boardItems) })
+    .optional(),
+  serial: z.strictObject({ ports: z.array(z.string().min(1)).max(CONFIG_LIMITS.boardItems) }).optional(),
   ble: z.strictObject({ adapter: z.string().default('hci0') }).optional(),
 });
 

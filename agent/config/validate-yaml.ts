@@ -2,12 +2,22 @@
  * YAML text → validated, frozen value, or a `ConfigError` whose every issue names the file, the line
  * and the field path and says what was expected. This is where a technician's typo becomes a message
  * they can act on instead of a stack trace.
+ *
+ * Every file read here (agent.yaml, wiring files, board profiles) must be a YAML map. Anything else —
+ * a scalar, a list, an empty file or one holding only comments — is refused rather than read as "all
+ * defaults": an agent with no loops, interlocks, users or trust is never what a truncated or mangled
+ * file meant, and whoever really wants every default writes `{}`. Aliases are expanded at most
+ * `MAX_YAML_ALIASES` times, so a "billion laughs" document is a ConfigError, not a stack trace or
+ * gigabytes of memory.
  */
 import { type Document, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { ConfigError, type ConfigIssue } from '../core/errors.js';
+import { ConfigError, type ConfigIssue, errorMessage } from '../core/errors.js';
 
 export type PathKey = string | number;
+
+/** How many alias expansions a document may make (the `yaml` library's `maxAliasCount`). */
+export const MAX_YAML_ALIASES = 100;
 
 /** A parsed YAML document that can tell the line of any field path. */
 export class YamlSource {
@@ -16,14 +26,14 @@ export class YamlSource {
   readonly #doc: Document.Parsed;
   readonly #lines: LineCounter;
 
-  private constructor(file: string, doc: Document.Parsed, lines: LineCounter) {
+  private constructor(file: string, doc: Document.Parsed, lines: LineCounter, value: unknown) {
     this.file = file;
     this.#doc = doc;
     this.#lines = lines;
-    this.value = doc.toJS({ maxAliasCount: 100 }) ?? {};
+    this.value = value;
   }
 
-  /** Parses YAML; a syntax error becomes a ConfigError with the line. */
+  /** Parses YAML; a syntax error, a document that is not a map or an alias bomb becomes a ConfigError. */
   static parse(file: string, text: string): YamlSource {
     const lines = new LineCounter();
     const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
@@ -37,7 +47,27 @@ export class YamlSource {
         })),
       );
     }
-    return new YamlSource(file, doc, lines);
+    const contents = doc.contents;
+    if (!isMap(contents)) {
+      const found = contents === null ? 'an empty document' : isSeq(contents) ? 'a list' : 'a single value';
+      const line = contents?.range ? lines.linePos(contents.range[0]).line : undefined;
+      const hint = contents === null ? ' (write {} to take every default)' : '';
+      throw new ConfigError(file, [
+        { path: '', line, message: `configuration must be a map of fields, found ${found}${hint}` },
+      ]);
+    }
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+    } catch (error) {
+      // `yaml` throws a ReferenceError when aliases expand more than maxAliasCount times.
+      const message =
+        error instanceof ReferenceError
+          ? `too many YAML alias expansions (limit ${MAX_YAML_ALIASES}): refused as a possible "billion laughs" document`
+          : `invalid YAML: ${errorMessage(error)}`;
+      throw new ConfigError(file, [{ path: '', message }], { cause: error });
+    }
+    return new YamlSource(file, doc, lines, value);
   }
 
   /** 1-based line of the node at `path`, or of its nearest ancestor that exists. */
@@ -125,6 +155,8 @@ function plainMessage(issue: z.ZodIssue): string {
       if (issue.type === 'number' || issue.type === 'bigint')
         return `expected a number ${op} ${String(bound)}`;
       const unit = issue.type === 'string' ? 'characters' : 'items';
+      if (issue.code === 'too_big' && issue.type === 'array')
+        return `expected at most ${String(bound)} items (the limit)`;
       return `expected ${op} ${String(bound)} ${unit}`;
     }
     case 'not_multiple_of':

@@ -6,6 +6,7 @@
  * driver.
  */
 import { z } from 'zod';
+import { CONFIG_LIMITS, hasAtMostKeys, tooManyEntries } from '../core/config-limits.js';
 
 const id = z.string().regex(/^[a-z][a-z0-9_-]*$/, 'expected a lower-case id: letters, digits, _ and -');
 const pointName = z
@@ -21,13 +22,19 @@ export const deviceEntrySchema = z.strictObject({
   /** Consecutive failed transactions before the device's points go `fault`. */
   faultAfter: z.number().int().min(1).max(1000).default(3),
   /** Channel → point name; unmapped channels are `<id>.<channel>`. */
-  points: z.record(z.string(), pointName).default({}),
+  points: z
+    .record(z.string(), pointName)
+    .refine(hasAtMostKeys(CONFIG_LIMITS.deviceFields), tooManyEntries(CONFIG_LIMITS.deviceFields))
+    .default({}),
   /** Driver-specific; validated by the driver's schema. */
-  options: z.record(z.string(), z.unknown()).default({}),
+  options: z
+    .record(z.string(), z.unknown())
+    .refine(hasAtMostKeys(CONFIG_LIMITS.deviceFields), tooManyEntries(CONFIG_LIMITS.deviceFields))
+    .default({}),
 });
 
 /** The devices of a wiring section, in order. */
-export const devicesSchema = z.array(deviceEntrySchema).default([]);
+export const devicesSchema = z.array(deviceEntrySchema).max(CONFIG_LIMITS.devices).default([]);
 
 /**
  * The simulated plant (agent/hal/sim/world-schema.ts), kept as raw data here and validated once the

@@ -4,6 +4,7 @@
  * slowed and locked out, and when an idle session is logged out.
  */
 import { z } from 'zod';
+import { CONFIG_LIMITS } from '../core/config-limits.js';
 import { isHashString } from './password-hash.js';
 
 export const consoleSchema = z
@@ -35,6 +36,7 @@ export const consoleSchema = z
             .refine(isHashString, 'expected a $scrypt$… hash: make one with `edge-agent passwd`'),
         }),
       )
+      .max(CONFIG_LIMITS.users)
       .default([]),
     lockout: z
       .strictObject({

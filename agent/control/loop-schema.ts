@@ -4,6 +4,7 @@
  * the output is writable) are checked by `checkLoops` once the point table is known.
  */
 import { z } from 'zod';
+import { CONFIG_LIMITS } from '../core/config-limits.js';
 import { type ConfigIssue, errorMessage } from '../core/errors.js';
 import { GainSchedule } from './schedule.js';
 
@@ -80,7 +81,8 @@ export const loopSchema = z.strictObject({
             tunings: tuningsSchema.optional(),
           }),
         )
-        .min(1),
+        .min(1)
+        .max(CONFIG_LIMITS.scheduleRegions),
     })
     .superRefine((schedule, ctx) => {
       // The regions must make a GainSchedule (contiguous, ascending, unique names): ask it, so that
@@ -120,7 +122,7 @@ export const loopSchema = z.strictObject({
   worker: z.boolean().default(false),
 });
 
-export const loopsSchema = z.array(loopSchema).default([]);
+export const loopsSchema = z.array(loopSchema).max(CONFIG_LIMITS.loops).default([]);
 export type LoopConfig = z.infer<typeof loopSchema>;
 
 export interface PointInfo {

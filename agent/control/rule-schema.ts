@@ -8,6 +8,7 @@
  * their sign, point names and loop names are checked against the running system by checkRules.
  */
 import { z } from 'zod';
+import { CONFIG_LIMITS } from '../core/config-limits.js';
 import type { PointValue } from '../core/points.js';
 import type { AlarmSeverity } from './types.js';
 
@@ -136,8 +137,8 @@ function keyed<T>(
 
 export const conditionSchema: z.ZodType<Condition, z.ZodTypeDef, unknown> = z.lazy(() =>
   keyed<Condition>('a condition', [
-    ['all', z.strictObject({ all: z.array(conditionSchema).min(1) })],
-    ['any', z.strictObject({ any: z.array(conditionSchema).min(1) })],
+    ['all', z.strictObject({ all: z.array(conditionSchema).min(1).max(CONFIG_LIMITS.conditionItems) })],
+    ['any', z.strictObject({ any: z.array(conditionSchema).min(1).max(CONFIG_LIMITS.conditionItems) })],
     ['not', z.strictObject({ not: conditionSchema })],
     [
       'above',
@@ -198,9 +199,11 @@ export const ruleSchema: z.ZodType<Rule, z.ZodTypeDef, unknown> = z.strictObject
   when: conditionSchema,
   forMs: durationMs.optional(),
   clearForMs: durationMs.optional(),
-  actions: z.array(actionSchema).min(1),
-  onClear: z.array(actionSchema).default([]),
+  actions: z.array(actionSchema).min(1).max(CONFIG_LIMITS.ruleActions),
+  onClear: z.array(actionSchema).max(CONFIG_LIMITS.ruleActions).default([]),
 });
 
 /** The `rules` list of the configuration. */
-export const rulesSchema: z.ZodType<Rule[], z.ZodTypeDef, unknown> = z.array(ruleSchema);
+export const rulesSchema: z.ZodType<Rule[], z.ZodTypeDef, unknown> = z
+  .array(ruleSchema)
+  .max(CONFIG_LIMITS.rules);

@@ -8,6 +8,12 @@
  * at most `rejectReportsPerMinute` of them, so a flood of garbage cannot make the device sign (or log)
  * without bound. A result that cannot be published (link down) is logged and dropped: the fleet asks
  * again with a new id, since the one it used is spent.
+ *
+ * Time: while the wall clock is trusted it is the time, and before each command the replay cache's
+ * trusted time is lowered to at most the wall clock plus the skew — so one command signed with an
+ * `iat` in the future (accepted while the clock was not trusted) cannot make every later command
+ * `expired` for good. `fleet.reset-time` (trusted-time.ts), handled here rather than by the
+ * registry, lets the fleet set it back on a device that has no trusted clock.
  */
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
@@ -18,12 +24,15 @@ import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import {
+  authenticateFleetCommand,
   type CommandResultPayload,
-  checkFleetCommand,
+  checkTimeWindow,
   encodeResult,
+  type FleetCommand,
   type RejectCode,
 } from './fleet-command.js';
 import { ReplayCache } from './replay-cache.js';
+import { parseResetTimeArgs, RESET_TIME_COMMAND } from './trusted-time.js';
 import type { IncomingMessage, Link } from './types.js';
 
 export interface CommandChannelDeps {
@@ -142,19 +151,25 @@ export class CommandChannel extends EventEmitter<CommandChannelEvents> {
     } catch (error) {
       return this.#reject({ code: 'unknown-key', reason: `no fleet trust root: ${errorMessage(error)}` });
     }
-    const nowMs = cache.nowMs(clock.nowMs());
-    const checked = checkFleetCommand(payload, {
+    const wallMs = clock.nowMs();
+    const clockTrusted = this.#d.isClockTrusted?.() ?? true;
+    if (clockTrusted) await this.#clampToWallClock(cache, wallMs);
+    const nowMs = cache.nowMs(wallMs, clockTrusted);
+    const window = { nowMs, clockTrusted, skewMs: this.#o.skewMs };
+    const checked = authenticateFleetCommand(payload, {
       trustKeys: trust.keys,
       threshold: trust.threshold,
       deviceId: this.#d.link.deviceId,
-      nowMs,
-      clockTrusted: this.#d.isClockTrusted?.() ?? true,
-      skewMs: this.#o.skewMs,
       maxTtlS: this.#o.maxTtlS,
       maxBytes: this.#o.maxCommandBytes,
     });
     if (!checked.ok) return this.#reject(checked);
     const { command, kids } = checked;
+    const who = Buffer.from(kids[0]!).toString('hex');
+    // Without a trusted wall clock the reset's window cannot be judged: its compare-and-set guards it.
+    const inWindow = checkTimeWindow(command, window);
+    if (!inWindow.ok && (command.cmd !== RESET_TIME_COMMAND || clockTrusted)) return this.#reject(inWindow);
+    if (command.cmd === RESET_TIME_COMMAND) return this.#resetTime(cache, command, who);
     const verdict = cache.check(command.id, command.exp);
     if (verdict !== 'fresh') {
       const reason =
@@ -166,26 +181,82 @@ export class CommandChannel extends EventEmitter<CommandChannelEvents> {
     try {
       await cache.remember(command.id, command.exp, command.iat, nowMs, this.#o.skewMs);
     } catch (error) {
-      // Not durably remembered, so not run: the fleet may send it again once the disk recovers.
+      return this.#notRecorded(command, error);
+    }
+    const started = clock.monotonicMs();
+    const result = await this.#d.registry.execute(command.cmd, command.args, { via: 'fleet', who });
+    return this.#finish(
+      command,
+      who,
+      started,
+      result.ok
+        ? { status: 'done', result: result.result }
+        : { status: 'failed', code: result.code, message: result.message },
+    );
+  }
+
+  /** A trusted wall clock bounds trusted time: a command from the future must not hold the channel. */
+  async #clampToWallClock(cache: ReplayCache, wallMs: number): Promise<void> {
+    let before: number | undefined;
+    try {
+      before = await cache.clampTo(wallMs + this.#o.skewMs, this.#o.maxTtlS);
+    } catch (error) {
+      this.#log.error({ err: errorMessage(error) }, 'cannot lower the fleet trusted time');
+      return;
+    }
+    if (before === undefined) return;
+    this.#log.warn(
+      { trustedMs: before, wallMs, nowTrustedMs: cache.trustedMs, floorS: cache.floorS },
+      'fleet trusted time was ahead of the trusted wall clock: lowered to it',
+    );
+  }
+
+  /** `fleet.reset-time` (trusted-time.ts): a compare-and-set of the trusted time, by the fleet. */
+  async #resetTime(cache: ReplayCache, command: FleetCommand, who: string): Promise<ChannelOutcome> {
+    const args = parseResetTimeArgs(command.args);
+    if (!args.ok) return this.#reject({ code: 'bad-payload', reason: args.reason, command });
+    const holdsS = Math.floor(cache.trustedMs / 1000);
+    if (cache.check(command.id, command.exp) === 'replayed') {
       return this.#reject({
-        code: 'busy',
-        reason: `cannot record the command id: ${errorMessage(error)}`,
+        code: 'replayed',
+        reason: `command ${command.id} was already accepted`,
         command,
       });
     }
-    const who = Buffer.from(kids[0]!).toString('hex');
-    const started = clock.monotonicMs();
-    const result = await this.#d.registry.execute(command.cmd, command.args, { via: 'fleet', who });
-    const outcome: CommandResultPayload = result.ok
-      ? { ...this.#base(), id: command.id, cmd: command.cmd, status: 'done', result: result.result }
-      : {
-          ...this.#base(),
-          id: command.id,
-          cmd: command.cmd,
-          status: 'failed',
-          code: result.code,
-          message: result.message,
-        };
+    if (args.trustedS !== holdsS) {
+      const reason = `${RESET_TIME_COMMAND} is for trusted time ${args.trustedS}; this device holds ${holdsS}`;
+      return this.#reject({ code: 'replayed', reason, command });
+    }
+    try {
+      await cache.resetTo(command.id, command.exp, command.iat, this.#o.skewMs, this.#o.maxTtlS);
+    } catch (error) {
+      return this.#notRecorded(command, error);
+    }
+    this.#log.warn(
+      { id: command.id, who, fromS: holdsS, toS: command.iat, floorS: cache.floorS },
+      'fleet trusted time reset',
+    );
+    const result = { previousTrustedS: holdsS, trustedS: command.iat, floorS: cache.floorS };
+    return this.#finish(command, who, this.#d.clock.monotonicMs(), { status: 'done', result });
+  }
+
+  #notRecorded(command: FleetCommand, error: unknown): Promise<ChannelOutcome> {
+    // Not durably remembered, so not run: the fleet may send it again once the disk recovers.
+    return this.#reject({
+      code: 'busy',
+      reason: `cannot record the command id: ${errorMessage(error)}`,
+      command,
+    });
+  }
+
+  /** Logs, signs, publishes and emits the outcome of a command that ran. */
+  async #finish(
+    command: FleetCommand,
+    who: string,
+    startedMs: number,
+    ran: Pick<CommandResultPayload, 'status' | 'result' | 'code' | 'message'>,
+  ): Promise<ChannelOutcome> {
+    const outcome: CommandResultPayload = { ...this.#base(), id: command.id, cmd: command.cmd, ...ran };
     this.#count(outcome.status);
     this.#log.info(
       {
@@ -194,7 +265,7 @@ export class CommandChannel extends EventEmitter<CommandChannelEvents> {
         who,
         status: outcome.status,
         code: outcome.code,
-        tookMs: Math.round(clock.monotonicMs() - started),
+        tookMs: Math.round(this.#d.clock.monotonicMs() - startedMs),
       },
       'fleet command',
     );

@@ -9,10 +9,11 @@
  * (`ttl-too-long`) → time window (`expired`, `not-yet-valid`). Nothing in the payload is looked at
  * before the signature verifies. Replay (`replayed`) is the stateful check the channel adds.
  *
- * Time: `nowMs` is the trusted time (the later of the wall clock and the last time we had reason to
- * trust, see replay-cache.ts); `exp` is checked against it always. `iat` in the future is refused only
- * while the wall clock is trusted — a Pi that booted without RTC or NTP is behind, and refusing every
- * command would leave it unreachable; the replay cache and `exp` still hold then.
+ * Time: `nowMs` is the trusted time — the wall clock while it is trusted, else the later of the wall
+ * clock and the latest `iat` accepted (see replay-cache.ts); `exp` is checked against it always. `iat`
+ * more than the skew ahead is refused only while the wall clock is trusted — a Pi that booted without
+ * RTC or NTP is behind, and refusing every command would leave it unreachable; the replay cache and
+ * `exp` still hold then, and `fleet.reset-time` (trusted-time.ts) undoes a time pushed too far ahead.
  * A result is a COSE_Sign1 by the device key over {v: 1, device, iat, status, id?, cmd?, result?,
  * code?, message?} with status `done`, `failed` (the command ran and refused) or `rejected` (never ran).
  */
@@ -122,6 +123,20 @@ export function signFleetCommand(c: FleetCommand, keys: readonly PrivateKeyLike[
 }
 
 export function checkFleetCommand(bytes: Uint8Array, ctx: CheckContext): CheckResult {
+  const authentic = authenticateFleetCommand(bytes, ctx);
+  if (!authentic.ok) return authentic;
+  const window = checkTimeWindow(authentic.command, ctx);
+  return window.ok ? authentic : window;
+}
+
+/**
+ * Every check of `checkFleetCommand` but the time window: size, COSE, signatures, payload, device,
+ * lifetime. The channel judges the window itself for `fleet.reset-time` (trusted-time.ts).
+ */
+export function authenticateFleetCommand(
+  bytes: Uint8Array,
+  ctx: Omit<CheckContext, 'nowMs' | 'clockTrusted' | 'skewMs'>,
+): CheckResult {
   if (bytes.length > ctx.maxBytes) {
     return reject('too-large', `${bytes.length} bytes exceeds the command limit of ${ctx.maxBytes}`);
   }
@@ -146,13 +161,22 @@ export function checkFleetCommand(bytes: Uint8Array, ctx: CheckContext): CheckRe
       `lifetime ${command.exp - command.iat} s exceeds the limit of ${ctx.maxTtlS} s`,
     );
   }
+  return { ok: true, command, kids: verified.kids };
+}
+
+/** `expired` and `not-yet-valid` (the latter only while the wall clock is trusted). */
+export function checkTimeWindow(
+  command: FleetCommand,
+  ctx: Pick<CheckContext, 'nowMs' | 'clockTrusted' | 'skewMs'>,
+): { readonly ok: true } | (CheckResult & { readonly ok: false }) {
+  const fail = (code: RejectCode, reason: string) => ({ ok: false as const, code, reason, command });
   if (command.exp * 1000 + ctx.skewMs <= ctx.nowMs) {
     return fail('expired', `expired at ${iso(command.exp)} (now ${iso(ctx.nowMs / 1000)})`);
   }
   if (ctx.clockTrusted && command.iat * 1000 - ctx.skewMs > ctx.nowMs) {
     return fail('not-yet-valid', `issued at ${iso(command.iat)}, later than now (${iso(ctx.nowMs / 1000)})`);
   }
-  return { ok: true, command, kids: verified.kids };
+  return { ok: true };
 }
 
 function reject(code: RejectCode, reason: string): CheckResult {

@@ -19,7 +19,7 @@
 import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { Encoder } from 'cbor-x';
-import type { IClientOptions, IClientPublishOptions, MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import { Backoff } from '../core/backoff.js';
 import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
@@ -31,6 +31,9 @@ import {
 } from '../core/startup-error.js';
 import { LinkError } from './errors.js';
 import { loadMqttConnect } from './load-mqtt.js';
+import { endClient, publishOn, waitForClose } from './mqtt-client-events.js';
+import { mqttClientOptions } from './mqtt-client-options.js';
+import { guardIncomingPackets, maximumPacketSizeFor } from './packet-size.js';
 import { deviceTopics, topicMatches } from './topics.js';
 import type {
   IncomingMessage,
@@ -74,7 +77,14 @@ export interface MqttLinkOptions {
   readonly backoff: { readonly baseMs: number; readonly maxMs: number };
   /** Extra fields of the retained `online` status (boot id, version). */
   readonly status?: () => Record<string, string | number | boolean>;
+  /**
+   * The largest payload we accept from the broker (the fleet's `maxCommandBytes`: commands are all it
+   * sends us); with the topic and headers it makes the MQTT 5 Maximum Packet Size. Default 64 KiB.
+   */
+  readonly maxIncomingPayloadBytes?: number | undefined;
 }
+
+const DEFAULT_MAX_INCOMING_PAYLOAD_BYTES = 64 * 1024;
 
 /** A session must last this long before the reconnect backoff starts again from its base. */
 const STABLE_SESSION_MS = 30_000;
@@ -115,6 +125,15 @@ export class MqttLink extends EventEmitter<LinkEvents> implements Link {
     this.#connect = deps.connect;
   }
 
+  /** The MQTT 5 Maximum Packet Size stated in CONNECT and enforced on what arrives. */
+  get maximumPacketSize(): number {
+    const longestTopic = Object.values(this.topics).reduce((a, b) => (a.length >= b.length ? a : b));
+    return maximumPacketSizeFor(
+      this.#opts.maxIncomingPayloadBytes ?? DEFAULT_MAX_INCOMING_PAYLOAD_BYTES,
+      longestTopic,
+    );
+  }
+
   get connected(): boolean {
     return this.#state === 'up';
   }
@@ -145,7 +164,7 @@ export class MqttLink extends EventEmitter<LinkEvents> implements Link {
     const client = this.#client;
     if (client && this.#state === 'up') {
       await this.#withTimeout(
-        this.#publishRaw(client, this.topics.status, this.#statusPayload('offline'), {
+        publishOn(client, this.topics.status, this.#statusPayload('offline'), {
           qos: 1,
           retain: true,
         }),
@@ -163,7 +182,7 @@ export class MqttLink extends EventEmitter<LinkEvents> implements Link {
     if (!client || this.#state !== 'up') {
       return Promise.reject(new LinkError('ENOTCONNECTED', `not connected to ${redact(this.#opts.url)}`));
     }
-    return this.#publishRaw(client, topic, payload, options);
+    return publishOn(client, topic, payload, options);
   }
 
   subscribe(filter: string, handler: MessageHandler, options: { readonly qos?: 0 | 1 } = {}): () => void {
@@ -250,6 +269,12 @@ export class MqttLink extends EventEmitter<LinkEvents> implements Link {
     const client = this.#connect(this.#opts.url, options);
     // MQTT.js emits `error` for socket errors at any time; an unheard one would crash the process.
     client.on('error', () => undefined);
+    guardIncomingPackets(client.stream, this.maximumPacketSize, (over) => {
+      this.#deps.log.warn(
+        { sizeBytes: over.sizeBytes, packetType: over.type, maximumPacketSize: this.maximumPacketSize },
+        'broker sent a packet over the maximum packet size: connection dropped',
+      );
+    });
     this.#client = client;
     return new Promise<MqttClient>((resolve, reject) => {
       const timer = this.#deps.clock.setTimeout(
@@ -282,33 +307,14 @@ export class MqttLink extends EventEmitter<LinkEvents> implements Link {
     });
   }
 
-  async #clientOptions(): Promise<IClientOptions> {
-    const o = this.#opts;
-    const read = this.#deps.readFile ?? readFile;
-    const options: IClientOptions = {
-      protocolVersion: 5,
+  #clientOptions(): Promise<IClientOptions> {
+    return mqttClientOptions(this.#opts, {
       clientId: this.#clientId,
-      clean: true,
-      keepalive: o.keepaliveS,
-      reconnectPeriod: 0,
-      connectTimeout: o.connectTimeoutMs,
-      resubscribe: false,
-      properties: { sessionExpiryInterval: 0 },
-      will: {
-        topic: this.topics.status,
-        payload: Buffer.from(this.#statusPayload('offline')),
-        qos: 1,
-        retain: true,
-        properties: { contentType: 'application/cbor' },
-      },
-    };
-    if (o.username !== undefined) options.username = o.username;
-    if (o.password !== undefined) options.password = o.password;
-    if (o.tls?.ca) options.ca = await read(o.tls.ca);
-    if (o.tls?.cert) options.cert = await read(o.tls.cert);
-    if (o.tls?.key) options.key = await read(o.tls.key);
-    if (o.tls?.rejectUnauthorized !== undefined) options.rejectUnauthorized = o.tls.rejectUnauthorized;
-    return options;
+      willTopic: this.topics.status,
+      willPayload: this.#statusPayload('offline'),
+      maximumPacketSize: this.maximumPacketSize,
+      readFile: this.#deps.readFile ?? readFile,
+    });
   }
 
   async #sessionUp(client: MqttClient): Promise<void> {
@@ -335,7 +341,7 @@ export class MqttLink extends EventEmitter<LinkEvents> implements Link {
         }
       }
     });
-    await this.#publishRaw(client, this.topics.status, this.#statusPayload('online'), {
+    await publishOn(client, this.topics.status, this.#statusPayload('online'), {
       qos: 1,
       retain: true,
     });
@@ -347,38 +353,6 @@ export class MqttLink extends EventEmitter<LinkEvents> implements Link {
     this.#setState('up');
     this.#deps.log.info({ url: redact(this.#opts.url), clientId: this.#clientId }, 'link up');
     this.emit('up');
-  }
-
-  #publishRaw(
-    client: MqttClient,
-    topic: string,
-    payload: Uint8Array,
-    options: PublishOptions,
-  ): Promise<void> {
-    const publishOptions: IClientPublishOptions = {
-      qos: options.qos ?? 1,
-      retain: options.retain ?? false,
-    };
-    if (options.userProperties || options.contentType) {
-      publishOptions.properties = {};
-      if (options.userProperties) publishOptions.properties.userProperties = { ...options.userProperties };
-      if (options.contentType) publishOptions.properties.contentType = options.contentType;
-    }
-    const buffer = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-    return new Promise<void>((resolve, reject) => {
-      client.publish(topic, buffer, publishOptions, (error) => {
-        if (!error) {
-          resolve();
-          return;
-        }
-        const reasonCode = (error as { code?: unknown }).code;
-        if (typeof reasonCode === 'number') {
-          reject(new LinkError('EREJECTED', error.message, { cause: error, reasonCode }));
-        } else {
-          reject(new LinkError('ECLOSED', error.message, { cause: error }));
-        }
-      });
-    });
   }
 
   #statusPayload(state: 'online' | 'offline'): Uint8Array {
@@ -404,35 +378,6 @@ export class MqttLink extends EventEmitter<LinkEvents> implements Link {
   #setState(state: LinkState): void {
     this.#state = state;
   }
-}
-
-function waitForClose(client: MqttClient, signal: AbortSignal): Promise<string> {
-  return new Promise((resolve) => {
-    let lastError: string | undefined;
-    const onError = (e: Error) => {
-      lastError = e.message;
-    };
-    const done = (reason: string) => {
-      client.off('close', onClose);
-      client.off('error', onError);
-      signal.removeEventListener('abort', onAbort);
-      resolve(reason);
-    };
-    const onClose = () => done(lastError ?? 'connection closed');
-    const onAbort = () => done('stopped');
-    client.on('error', onError);
-    client.on('close', onClose);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-/** Ends a client; `force` drops the socket and fails its pending callbacks with `Connection closed`. */
-function endClient(client: MqttClient, force: boolean): Promise<void> {
-  return new Promise((resolve) => {
-    client.removeAllListeners('message');
-    client.on('error', () => undefined);
-    client.end(force, {}, () => resolve());
-  });
 }
 
 /** The URL without user:password. */

@@ -8,8 +8,14 @@
  * dropped, so every command with `exp <= floor` counts as seen whatever the clock says later. The file
  * is rewritten whole (temp, fsync, rename) when it holds twice `capacity` lines.
  *
- * Trusted time is `max(wall clock, trusted)`, where `trusted` is the latest `iat` accepted (a time the
- * fleet signed, so it has passed): a board that boots in 1970 still judges `exp` sensibly.
+ * Trusted time is the wall clock while that is trusted (NTP, an RTC); otherwise `max(wall clock,
+ * trusted)`, where `trusted` is the latest `iat` accepted (a time the fleet signed, so it has passed):
+ * a board that boots in 1970 still judges `exp` sensibly. Because a signed `iat` can be wrong (a
+ * signer's clock a year ahead), `trusted` is never left more than the skew ahead of a trusted wall
+ * clock: `clampTo` lowers it — and the `iat` of every entry, so reloading does not raise it again, and
+ * the floor to the highest `exp` a command issued by then could have — and persists that. `resetTo`
+ * is the signed way back for a board with no trusted clock (`fleet.reset-time`, trusted-time.ts).
+ * Entries keep their own `exp`, so a command from the future stays `replayed` until it expires.
  */
 import { type FileHandle, open } from 'node:fs/promises';
 import path from 'node:path';
@@ -57,9 +63,43 @@ export class ReplayCache {
     return this.#trustedMs;
   }
 
-  /** Trusted time: the later of `wallMs` and `trustedMs`. */
-  nowMs(wallMs: number): number {
-    return Math.max(wallMs, this.#trustedMs);
+  /** Trusted time: the wall clock while it is trusted, else the later of `wallMs` and `trustedMs`. */
+  nowMs(wallMs: number, wallTrusted: boolean): number {
+    return wallTrusted ? wallMs : Math.max(wallMs, this.#trustedMs);
+  }
+
+  /**
+   * Brings a trusted time (and entries, and the floor) from the future back to `ceilingMs` — a
+   * trusted wall clock plus the skew — durably. Returns the trusted time it had, or undefined when
+   * nothing was ahead. No legitimate command issued by `ceilingMs` expires after `ceiling + maxTtlS`,
+   * so a floor above that can only come from a command from the future.
+   */
+  async clampTo(ceilingMs: number, maxTtlS: number): Promise<number | undefined> {
+    const floorCapS = Math.floor(ceilingMs / 1000) + maxTtlS;
+    if (this.#trustedMs <= ceilingMs && this.#floorS <= floorCapS) return undefined;
+    const before = this.#trustedMs;
+    this.#rebase(Math.min(this.#trustedMs, ceilingMs), floorCapS);
+    await this.#compact();
+    return before;
+  }
+
+  /**
+   * Sets trusted time to `iatS` (that of a verified `fleet.reset-time`) and records its id, in one
+   * durable rewrite. The floor comes down to what a command issued by then (within the skew) could
+   * expire at; entries keep their `exp`, so their ids stay refused.
+   */
+  async resetTo(id: string, expS: number, iatS: number, skewMs: number, maxTtlS: number): Promise<void> {
+    if (this.#entries.has(id)) throw new TypeError(`command ${id} is not fresh`);
+    this.#rebase(iatS * 1000, iatS + Math.ceil(skewMs / 1000) + maxTtlS);
+    this.#entries.set(id, { exp: expS, iat: iatS });
+    await this.#compact();
+  }
+
+  #rebase(trustedMs: number, floorCapS: number): void {
+    this.#trustedMs = trustedMs;
+    const iatCapS = Math.floor(trustedMs / 1000);
+    for (const e of this.#entries.values()) e.iat = Math.min(e.iat, iatCapS);
+    this.#floorS = Math.min(this.#floorS, floorCapS);
   }
 
   check(id: string, expS: number): ReplayVerdict {

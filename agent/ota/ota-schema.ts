@@ -4,6 +4,7 @@
  * block devices, or directories (for a tar bundle) — and its own boot backend (boot/registry.ts).
  */
 import { z } from 'zod';
+import { CONFIG_LIMITS, hasAtMostKeys, tooManyEntries } from '../core/config-limits.js';
 import { bootOptionsSchema } from './boot/registry.js';
 
 const componentName = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'expected a lower-case component name');
@@ -24,12 +25,16 @@ export const otaSchema = z.strictObject({
   trust: z.union([
     z.strictObject({ root: z.string().min(1) }),
     z.strictObject({
-      keys: z.array(z.string().min(1)).min(1),
+      keys: z.array(z.string().min(1)).min(1).max(CONFIG_LIMITS.trustKeys),
       threshold: z.number().int().min(1).default(1),
     }),
   ]),
   /** Run to reboot; the boot backend may append arguments (tryboot: `0 tryboot`). */
-  rebootCommand: z.array(z.string().min(1)).min(1).default(['systemctl', 'reboot']),
+  rebootCommand: z
+    .array(z.string().min(1))
+    .min(1)
+    .max(CONFIG_LIMITS.commandWords)
+    .default(['systemctl', 'reboot']),
   /** Where the running system learns its booted slot and boot id (the emulator points these elsewhere). */
   bootInfo: z
     .strictObject({
@@ -72,18 +77,19 @@ export const otaSchema = z.strictObject({
       deadlineMs: z.number().int().min(100).default(120_000),
       pollMs: z.number().int().min(50).default(1000),
       /** Points that must be `good`. */
-      points: z.array(z.string().min(1)).default([]),
+      points: z.array(z.string().min(1)).max(CONFIG_LIMITS.healthPoints).default([]),
       /** Every control loop must be running. */
       loopsRunning: z.boolean().default(true),
       /** The fleet's server must accept a TCP connection. */
       link: z.strictObject({ host: z.string().min(1), port: z.number().int().min(1).max(65_535) }).optional(),
       /** A board script that must exit 0. */
-      command: z.array(z.string().min(1)).min(1).optional(),
+      command: z.array(z.string().min(1)).min(1).max(CONFIG_LIMITS.commandWords).optional(),
     })
     .default({}),
   components: z
     .record(componentName, otaComponentSchema)
-    .refine((c) => Object.keys(c).length > 0, 'expected at least one component'),
+    .refine((c) => Object.keys(c).length > 0, 'expected at least one component')
+    .refine(hasAtMostKeys(CONFIG_LIMITS.otaComponents), tooManyEntries(CONFIG_LIMITS.otaComponents)),
 });
 
 export type OtaConfig = z.infer<typeof otaSchema>;

@@ -5,6 +5,7 @@
  * first matching key wins, merged over `defaults`.
  */
 import { z } from 'zod';
+import { CONFIG_LIMITS, hasAtMostKeys, tooManyEntries } from '../core/config-limits.js';
 import { parseByteSize } from '../core/units.js';
 import { PRIORITIES } from './reading.js';
 
@@ -80,10 +81,16 @@ export const telemetrySchema = z
     /** How often the telemetry.* and link.* metric points are updated. */
     metricsPeriodMs: z.number().int().min(100).max(600_000).default(1000),
     /** Points to send (globs); `exclude` wins. Metric points are excluded: no feedback loop. */
-    include: z.array(z.string().min(1)).default(['*']),
-    exclude: z.array(z.string().min(1)).default(['telemetry.*', 'link.*']),
+    include: z.array(z.string().min(1)).max(CONFIG_LIMITS.telemetryPatterns).default(['*']),
+    exclude: z
+      .array(z.string().min(1))
+      .max(CONFIG_LIMITS.telemetryPatterns)
+      .default(['telemetry.*', 'link.*']),
     defaults: filterSchema.default({}),
-    points: z.record(z.string().min(1), filterSchema).default({}),
+    points: z
+      .record(z.string().min(1), filterSchema)
+      .refine(hasAtMostKeys(CONFIG_LIMITS.telemetryPoints), tooManyEntries(CONFIG_LIMITS.telemetryPoints))
+      .default({}),
   })
   .default({});
 

@@ -452,7 +452,7 @@ function peakRssMb(): number {
   return round(process.resourceUsage().maxRSS / 1024, 1);
 }
 
-class Broker {
+export class Broker {
   readonly url: string;
   readonly #child: ChildProcess;
   readonly #dir: string;

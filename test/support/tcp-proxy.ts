@@ -2,13 +2,15 @@
  * A loopback TCP proxy in front of a real server, for tests that need a connection to die the way a
  * cable pull or a NAT timeout kills it: `cut()` destroys both sides of every open connection, so the
  * client and the broker each see the socket close without a protocol goodbye. New connections are
- * forwarded as before.
+ * forwarded as before. `injectToClients(bytes)` plays a hostile or broken server: the bytes reach
+ * every connected client as if the server had sent them.
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 
 export class TcpProxy {
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
+  readonly #clients = new Set<Socket>();
   connections = 0;
 
   private constructor(server: Server) {
@@ -19,6 +21,8 @@ export class TcpProxy {
     const proxy: TcpProxy = new TcpProxy(
       createServer((client) => {
         proxy.connections++;
+        proxy.#clients.add(client);
+        client.on('close', () => proxy.#clients.delete(client));
         const upstream = createConnection(target);
         for (const [a, b] of [
           [client, upstream],
@@ -46,6 +50,11 @@ export class TcpProxy {
     const address = this.#server.address();
     if (address === null || typeof address === 'string') throw new Error('proxy is not listening');
     return address.port;
+  }
+
+  /** Writes `bytes` to every connected client, as if the server had sent them. */
+  injectToClients(bytes: Uint8Array): void {
+    for (const c of this.#clients) c.write(bytes);
   }
 
   /** Kills every open connection, both ways, with no protocol goodbye. */

@@ -23,6 +23,7 @@ import { COSE_ALGORITHMS, COSE_HEADERS } from '../../../agent/core/cose.js';
 import { SENML_UNITS } from '../../../agent/core/senml-units.js';
 import { COMMAND_RESULT_KEYS, FLEET_COMMAND_KEYS } from '../../../agent/link/fleet-command.js';
 import { TOPIC_SUFFIXES } from '../../../agent/link/topics.js';
+import { CHANNEL_COMMANDS } from '../../../agent/link/trusted-time.js';
 import { MANIFEST_KEYS } from '../../../agent/ota/manifest.js';
 import { TRUST_ROOT_KEYS } from '../../../agent/ota/trust.js';
 import { SENML_CBOR_LABELS } from '../../../agent/telemetry/senml.js';
@@ -108,6 +109,12 @@ const SECTIONS: readonly Section[] = [
     source: 'agent/link/fleet-command.ts FLEET_COMMAND_KEYS',
     compare: 'names',
     code: names(FLEET_COMMAND_KEYS),
+  },
+  {
+    title: 'Channel commands',
+    source: 'agent/link/trusted-time.ts CHANNEL_COMMANDS',
+    compare: 'names',
+    code: names(CHANNEL_COMMANDS),
   },
   {
     title: 'Command result keys',

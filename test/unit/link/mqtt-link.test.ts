@@ -5,6 +5,7 @@
  * mosquitto in test/integration/telemetry/link.test.ts.
  */
 import { EventEmitter } from 'node:events';
+import { PassThrough } from 'node:stream';
 import { decode } from 'cbor-x';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { describe, expect, it } from 'vitest';
@@ -14,6 +15,8 @@ import { FakeClock } from '../../support/fake-clock.js';
 
 class FakeClient extends EventEmitter {
   ended = false;
+  /** The connection's byte stream, where the link watches incoming packet sizes. */
+  readonly stream = new PassThrough();
   readonly published: { topic: string; retain: boolean }[] = [];
   end(_force: boolean, _opts: unknown, cb: () => void): this {
     this.ended = true;
@@ -74,8 +77,10 @@ describe('MqttLink', () => {
       clean: true,
       keepalive: 30,
       reconnectPeriod: 0,
-      properties: { sessionExpiryInterval: 0 },
+      properties: { sessionExpiryInterval: 0, maximumPacketSize: link.maximumPacketSize },
     });
+    // The default 64 KiB command limit, plus the longest topic and the header allowance.
+    expect(link.maximumPacketSize).toBe(64 * 1024 + 5 + 2 + 'edge/gw-1/cmd/result'.length + 2 + 2048);
     expect(String(o.ca)).toBe('contents of /etc/edge/ca.pem');
     expect(String(o.cert)).toBe('contents of /etc/edge/gw.crt');
     expect(String(o.key)).toBe('contents of /etc/edge/gw.key');
