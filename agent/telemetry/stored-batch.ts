@@ -10,11 +10,13 @@
  * on. A part is plain CBOR (no cbor-x records): a small header, a name and unit dictionary, and the
  * items as a flat array of fixed stride, with times as deltas from the part's base — compact and fast
  * to encode at 100 k readings/s. `decodePart` validates the whole structure, because a part that does
- * not decode is quarantined (outbox.ts), never trusted.
+ * not decode is quarantined (outbox.ts), never trusted; a unit written by an earlier agent that this one
+ * no longer produces is converted to its primary unit as the part is read (legacy-units.ts).
  */
 import { Decoder, Encoder } from 'cbor-x';
 import type { PointValue } from '../core/points.js';
 import { isSenmlUnit, type SenmlUnit } from '../core/senml-units.js';
+import { convertValue, legacyUnit, type UnitConversion } from './legacy-units.js';
 import { type Aggregate, PRIORITIES, type Priority, type Reading, type TelemetryEvent } from './reading.js';
 
 export type BatchKind = 'raw' | 'agg' | 'event';
@@ -174,24 +176,29 @@ function validate(doc: unknown): DecodedPart {
     if (typeof n !== 'string' || n.length === 0) throw new Invalid('names must be text');
     return n;
   });
-  const units = array(d.u, 'u').map((u) => {
-    if (u === null) return undefined;
-    if (typeof u !== 'string' || !isSenmlUnit(u)) throw new Invalid(`unknown unit ${String(u)}`);
-    return u;
+  // A unit an earlier agent wrote and this one no longer produces is converted, not refused.
+  const units = array(d.u, 'u').map((u): { unit: SenmlUnit | undefined; legacy?: UnitConversion } => {
+    if (u === null) return { unit: undefined };
+    if (typeof u !== 'string') throw new Invalid(`unknown unit ${String(u)}`);
+    if (isSenmlUnit(u)) return { unit: u };
+    const legacy = legacyUnit(u);
+    if (!legacy) throw new Invalid(`unknown unit ${u}`);
+    return { unit: legacy.unit, legacy };
   });
   if (units.length !== names.length) throw new Invalid('names and units differ in length');
   const header = { kind, priority, trusted: d.tr } as const;
-  const nameAt = (i: unknown): [string, SenmlUnit | undefined] => {
+  const nameAt = (i: unknown): [string, SenmlUnit | undefined, (v: number) => number] => {
     if (typeof i !== 'number' || !Number.isInteger(i) || i < 0 || i >= names.length) {
       throw new Invalid(`bad name index ${String(i)}`);
     }
-    return [names[i] as string, units[i]];
+    const { unit, legacy } = units[i]!;
+    return [names[i] as string, unit, legacy ? (v) => convertValue(v, legacy) : (v) => v];
   };
   const readingsOf = (flat: unknown[]): Reading[] => {
     if (flat.length % 4 !== 0) throw new Invalid('reading array length is not a multiple of 4');
     const out: Reading[] = [];
     for (let i = 0; i < flat.length; i += 4) {
-      const [name, unit] = nameAt(flat[i]);
+      const [name, unit, convert] = nameAt(flat[i]);
       const value = flat[i + 1];
       if (
         !(
@@ -205,7 +212,7 @@ function validate(doc: unknown): DecodedPart {
       out.push({
         name,
         unit,
-        value,
+        value: typeof value === 'number' ? convert(value) : value,
         wallMs: w0 + finite(flat[i + 2], 'dw'),
         monoMs: m0 + finite(flat[i + 3], 'dm'),
       });
@@ -221,15 +228,16 @@ function validate(doc: unknown): DecodedPart {
     if (flat.length % 7 !== 0) throw new Invalid('aggregate array length is not a multiple of 7');
     const aggregates: Aggregate[] = [];
     for (let i = 0; i < flat.length; i += 7) {
-      const [name, unit] = nameAt(flat[i]);
+      const [name, unit, convert] = nameAt(flat[i]);
       const count = finite(flat[i + 4], 'count');
       if (!Number.isInteger(count) || count < 1) throw new Invalid('count must be a positive integer');
       aggregates.push({
         name,
         unit,
-        min: finite(flat[i + 1], 'min'),
-        max: finite(flat[i + 2], 'max'),
-        mean: finite(flat[i + 3], 'mean'),
+        // every conversion has a positive scale, so min and max stay min and max
+        min: convert(finite(flat[i + 1], 'min')),
+        max: convert(finite(flat[i + 2], 'max')),
+        mean: convert(finite(flat[i + 3], 'mean')),
         count,
         wallMs: w0 + finite(flat[i + 5], 'dw'),
         monoMs: m0 + finite(flat[i + 6], 'dm'),

@@ -9,11 +9,14 @@
  * |-----------------|--------------------|--------|--------------------------------------------|
  * | `bme280`        | `bme280/`          | i2c    | temperature Cel, humidity %RH, pressure Pa |
  * | `sht31`         | `sht31/`           | i2c    | temperature Cel, humidity %RH              |
- * | `pms5003`       | `pms5003/`         | serial | pm1_0, pm2_5, pm10 ug/m3                   |
+ * | `pms5003`       | `pms5003/`         | serial | pm1_0, pm2_5, pm10 kg/m3                   |
  * | `bthome`        | `bthome/`          | ble    | temperature, humidity, battery, … (v2)     |
  * | `relay`         | `relay/`           | gpio   | state (writable boolean)                   |
  * | `digital-input` | `digital-input/`   | gpio   | state (boolean, debounced)                 |
- * | `pulse-counter` | `pulse-counter/`   | gpio   | rate (e.g. l/s), total (e.g. l)            |
+ * | `pulse-counter` | `pulse-counter/`   | gpio   | rate (e.g. m3/s), total (e.g. m3)          |
+ *
+ * Every channel's unit is a primary SenML unit the agent produces (agent/core/senml-units.ts): a
+ * driver converts what its device reports (µg/m³, hPa, kWh, …) into it before publishing.
  *
  * Shared by the folders: `driver-factory.ts` (the contract), `gpio-options.ts`, `number-in.ts`.
  */

@@ -4,8 +4,10 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../agent/config/load-config.js';
 import { hostPaths } from '../../../agent/core/host-paths.js';
+import { isSenmlUnit } from '../../../agent/core/senml-units.js';
 import { DRIVERS } from '../../../agent/hal/drivers/registry.js';
 import { REPO_ROOT } from '../../support/agent-process.js';
+import { onlyBuses } from '../../support/only-buses.js';
 import { tempDirs } from '../../support/temp-dir.js';
 
 const tempDir = tempDirs();
@@ -58,5 +60,15 @@ describe('shipped wiring files', () => {
     expect(loaded.devices.map((d) => d.entry.id)).toEqual(CHAMBER_KIT);
     expect(loaded.devices.every((d) => d.file === path.join(WIRING, 'chamber-kit-sim.yaml'))).toBe(true);
     expect(loaded.sim).toMatchObject({ seed: 42, chamber: { heater: 'heater', sensor: 'chamber' } });
+  });
+
+  it.each(files)('%s: every channel is in a primary SenML unit a producer may use, or none', async (file) => {
+    const loaded = await loadWith(boardOf(file) as string, file);
+    for (const d of loaded.devices) {
+      // Constructing a device only declares its channels; it touches no bus before open().
+      for (const { channel, unit } of d.factory.create(d.options, onlyBuses({})).channels) {
+        if (unit !== undefined) expect(isSenmlUnit(unit), `${d.entry.id}.${channel}: ${unit}`).toBe(true);
+      }
+    }
   });
 });

@@ -20,7 +20,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CLAIM } from '../../../agent/attest/eat.js';
 import { COSE_ALGORITHMS, COSE_HEADERS } from '../../../agent/core/cose.js';
-import { SENML_UNITS } from '../../../agent/core/senml-units.js';
+import { NOT_RECOMMENDED_UNITS, SENML_UNITS } from '../../../agent/core/senml-units.js';
 import { COMMAND_RESULT_KEYS, FLEET_COMMAND_KEYS } from '../../../agent/link/fleet-command.js';
 import { TOPIC_SUFFIXES } from '../../../agent/link/topics.js';
 import { CHANNEL_COMMANDS } from '../../../agent/link/trusted-time.js';
@@ -79,6 +79,12 @@ const SECTIONS: readonly Section[] = [
     source: 'agent/core/senml-units.ts SENML_UNITS',
     compare: 'names',
     code: names(SENML_UNITS),
+  },
+  {
+    title: 'SenML units never produced',
+    source: 'agent/core/senml-units.ts NOT_RECOMMENDED_UNITS',
+    compare: 'names',
+    code: names(Object.keys(NOT_RECOMMENDED_UNITS)),
   },
   {
     title: 'COSE header labels',

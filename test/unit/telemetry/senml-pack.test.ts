@@ -53,8 +53,8 @@ const readings: Reading[] = [
   { name: 'air.label', value: 'ok', wallMs: T0 + 1700, monoMs: 6700 },
   ...Array.from({ length: 3 }, (_, i) => ({
     name: 'air.pm2_5',
-    unit: 'ug/m3' as const,
-    value: 9 + i,
+    unit: 'kg/m3' as const,
+    value: (9 + i) * 1e-9,
     wallMs: T0 + i * 250,
     monoMs: 5000 + i * 250,
   })),

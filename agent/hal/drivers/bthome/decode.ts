@@ -236,10 +236,13 @@ function decodeValue(spec: BthomeObjectSpec, bytes: Uint8Array): BthomeValue {
   }
 }
 
-/** `raw × factor`, rounded to the factor's decimals so 2506 × 0.01 is 25.06, not 25.060000000000002. */
+/**
+ * `raw × factor`, rounded to 15 significant digits so 2506 × 0.01 is 25.06, not 25.060000000000002,
+ * and 12 × 1e-9 is 1.2e-8 (factors include a unit conversion, objects.ts). A double holds 15 digits
+ * exactly; BTHome's integers and resolutions need at most 12.
+ */
 export function scale(raw: number, factor: number): number {
-  const decimals = (String(factor).split('.')[1] ?? '').length;
-  return Number((raw * factor).toFixed(decimals));
+  return Number((raw * factor).toPrecision(15));
 }
 
 function readUint(bytes: Uint8Array): number {

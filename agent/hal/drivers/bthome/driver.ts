@@ -26,13 +26,17 @@ import type { DriverFactory } from '../driver-factory.js';
 import { BTHOME_UUID, type BthomePacket, decodeBthome } from './decode.js';
 import { BTHOME_OBJECTS } from './objects.js';
 
-/** Channel → unit, for every property in the object table, plus the signal strength. */
+/**
+ * Channel → unit, for every property in the object table, plus the signal strength: radios report it
+ * in dBm, a secondary unit (RFC 8798 §3), so it is published in the primary dBW (dBm − 30).
+ */
 const KNOWN_CHANNELS: ReadonlyMap<string, SenmlUnit | undefined> = new Map([
   ...[...BTHOME_OBJECTS.values()]
     .filter((spec) => spec.id !== 0x00)
     .map((spec) => [spec.property, spec.unit] as const),
-  ['rssi', 'dBm'],
+  ['rssi', 'dBW'],
 ]);
+const DBM_IN_DBW = -30;
 /** Event channels report happenings, not a state that could go stale. */
 const EVENT_CHANNELS = new Set(['button', 'dimmer']);
 const DUPLICATE_WINDOW_MS = 4000;
@@ -140,7 +144,7 @@ export class BthomeDevice implements Device {
     for (const m of packet.measurements) {
       if (this.#wanted.has(m.property)) ctx.publish(m.property, m.value);
     }
-    if (this.#wanted.has('rssi')) ctx.publish('rssi', advertisement.rssi);
+    if (this.#wanted.has('rssi')) ctx.publish('rssi', advertisement.rssi + DBM_IN_DBW);
     if (packet.stopped && !this.#unknownLogged.has(packet.stopped.objectId)) {
       this.#unknownLogged.add(packet.stopped.objectId);
       ctx.log.warn(

@@ -1,8 +1,9 @@
 /**
  * Builds BTHome v2 service data (the bytes after UUID 0xFCD2) from object ids and values — what a
  * BTHome sensor firmware does — for the simulated sensor and for tests. Encryption follows
- * bthome.io/encryption (see decode.ts). Values are given in the object's unit (25.06 for a 0x02
- * temperature) and rounded to its resolution; a value that does not fit throws RangeError naming it.
+ * bthome.io/encryption (see decode.ts). Values are given in the object's unit, the primary SenML unit
+ * decoding returns (25.06 for a 0x02 temperature in Cel, 100883 for a 0x04 pressure in Pa), and rounded
+ * to its resolution; a value that does not fit throws RangeError naming it.
  */
 import { createCipheriv } from 'node:crypto';
 import { addressBytes } from '../../ble/address.js';

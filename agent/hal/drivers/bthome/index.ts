@@ -1,7 +1,8 @@
 /**
  * `bthome`: a BTHome v2 sensor (https://bthome.io) broadcasting its readings in BLE advertisements,
- * a push device (no connection, no pairing). Channels: the BTHome properties named in `channels`
- * (units from the object table), plus `rssi` dBm.
+ * a push device (no connection, no pairing). Channels: the BTHome properties named in `channels`, in
+ * primary SenML units (the object table converts: pressure in Pa, energy in J, PM in kg/m3, CO2 and
+ * moisture as the ratio `/`), plus `rssi` in dBW (dBm − 30).
  *
  * | option         | default                            | meaning                                         |
  * |----------------|------------------------------------|-------------------------------------------------|

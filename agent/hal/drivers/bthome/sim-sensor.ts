@@ -31,7 +31,7 @@ export interface SimBthomeReadings {
   readonly temperatureC?: number;
   readonly humidityPct?: number;
   readonly batteryPct?: number;
-  readonly pressureHpa?: number;
+  readonly pressurePa?: number;
   readonly voltageV?: number;
   readonly windowOpen?: boolean;
 }
@@ -114,7 +114,7 @@ export class SimBthomeSensor {
     if (r.batteryPct !== undefined) objects.push({ id: 0x01, value: r.batteryPct });
     if (r.temperatureC !== undefined) objects.push({ id: 0x02, value: r.temperatureC });
     if (r.humidityPct !== undefined) objects.push({ id: 0x03, value: r.humidityPct });
-    if (r.pressureHpa !== undefined) objects.push({ id: 0x04, value: r.pressureHpa });
+    if (r.pressurePa !== undefined) objects.push({ id: 0x04, value: r.pressurePa });
     if (r.voltageV !== undefined) objects.push({ id: 0x0c, value: r.voltageV });
     if (r.windowOpen !== undefined) objects.push({ id: 0x2d, value: r.windowOpen });
     const encryption = this.#bindkey && {

@@ -2,7 +2,9 @@
  * Plantower PMS5003 particulate sensor on a UART (9600 8N1, datasheet V2.3 §"Digital interface").
  * After power-up the sensor is in active mode and pushes a frame by itself — every 200–800 ms while
  * the concentration changes fast, every ~2.3 s while it is stable — so this is a push device: `open`
- * listens, each good frame publishes `pm1_0`, `pm2_5` and `pm10` in µg/m³; once open, a bad checksum
+ * listens, each good frame publishes `pm1_0`, `pm2_5` and `pm10` — the sensor counts in µg/m³, the
+ * channels are in kg/m³, SenML's primary unit (µg/m³ is a secondary unit, RFC 8798 §3, which a SenML
+ * version 10 pack may not carry): 12 µg/m³ is published as 1.2e-8; once open, a bad checksum
  * is a failure (`ctx.fail`) and a port that closes under us (USB adapter pulled) is `ctx.lost`. Nothing
  * is ever written to the sensor: active mode is its power-up default, and a receive-only driver works
  * with only the sensor's TX wired.
@@ -51,9 +53,9 @@ export class Pms5003Device implements Device {
     this.#serial = serial;
     const staleAfterMs = options.staleAfterMs;
     this.channels = [
-      { channel: 'pm1_0', unit: 'ug/m3', staleAfterMs },
-      { channel: 'pm2_5', unit: 'ug/m3', staleAfterMs },
-      { channel: 'pm10', unit: 'ug/m3', staleAfterMs },
+      { channel: 'pm1_0', unit: 'kg/m3', staleAfterMs },
+      { channel: 'pm2_5', unit: 'kg/m3', staleAfterMs },
+      { channel: 'pm10', unit: 'kg/m3', staleAfterMs },
     ];
   }
 
@@ -113,10 +115,15 @@ export class Pms5003Device implements Device {
   }
 
   #publish(reading: Pms5003Reading, ctx: DeviceContext): void {
-    ctx.publish('pm1_0', reading.pm1_0Atm);
-    ctx.publish('pm2_5', reading.pm2_5Atm);
-    ctx.publish('pm10', reading.pm10Atm);
+    ctx.publish('pm1_0', kgPerM3(reading.pm1_0Atm));
+    ctx.publish('pm2_5', kgPerM3(reading.pm2_5Atm));
+    ctx.publish('pm10', kgPerM3(reading.pm10Atm));
   }
+}
+
+/** µg/m³ (whole numbers from the sensor) in kg/m³; toPrecision keeps 12 µg/m³ at 1.2e-8 exactly. */
+export function kgPerM3(microgramsPerM3: number): number {
+  return Number((microgramsPerM3 * 1e-9).toPrecision(15));
 }
 
 function deferred(): { promise: Promise<void>; resolve: () => void; reject: (error: Error) => void } {

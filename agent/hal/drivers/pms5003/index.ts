@@ -1,7 +1,7 @@
 /**
  * `pms5003`: Plantower PMS5003 particulate sensor on a UART, a push device (it sends frames by
- * itself; nothing is written to it). Channels: `pm1_0`, `pm2_5`, `pm10` in ug/m3 (the atmospheric
- * values).
+ * itself; nothing is written to it). Channels: `pm1_0`, `pm2_5`, `pm10` in kg/m3 (the atmospheric
+ * values; the sensor's µg/m³ × 1e-9: 35 µg/m³ is 3.5e-8).
  *
  * | option         | default    | meaning                                                               |
  * |----------------|------------|-----------------------------------------------------------------------|

@@ -2,13 +2,15 @@
  * Counts pulses on one GPIO input — a hall-effect flow meter, a water or gas meter's reed contact, an
  * energy meter's S0 output — and turns them into a rate and a total. `pulsesPerUnit` is the meter's
  * K-factor in pulses per unit of `totalUnit` (YF-S201: F = 7.5·Q with Q in L/min, so 450 pulses per
- * litre). Each poll publishes `rate` in `totalUnit` per second (`unit`, default l/s) averaged over the
- * last `windowMs` of edge timestamps (over the time since open until a full window has passed), and
- * `total` since the agent started. Every edge is counted once, when it arrives, into a running total
- * that polls only read — so nothing is lost between windows, and a reopen continues the total.
+ * litre, 450 000 per m³). Each poll publishes `rate` in `totalUnit` per second (`unit`, default m3/s)
+ * averaged over the last `windowMs` of edge timestamps (over the time since open until a full window
+ * has passed), and `total` since the agent started. Every edge is counted once, when it arrives, into
+ * a running total that polls only read — so nothing is lost between windows, and a reopen continues
+ * the total. Both units are ones the agent produces (senml-units.ts): litres are NOT RECOMMENDED by
+ * RFC 8428 §12.1, hence the defaults m3 and m3/s.
  */
 import { z } from 'zod';
-import { SENML_UNITS } from '../../../core/senml-units.js';
+import { PRODUCED_UNITS } from '../../../core/senml-units.js';
 import type { Buses } from '../../buses.js';
 import type { ChannelDecl, Device, DeviceContext } from '../../device.js';
 import type { GpioBackend, GpioInput } from '../../gpio/types.js';
@@ -22,9 +24,9 @@ export const pulseCounterOptions = z.strictObject({
   pulsesPerUnit: z.number().positive().finite(),
   windowMs: z.number().int().min(100).max(3_600_000).default(1000),
   /** SenML unit of `rate` (`totalUnit` per second). */
-  unit: z.enum(SENML_UNITS).default('l/s'),
+  unit: z.enum(PRODUCED_UNITS).default('m3/s'),
   /** SenML unit of `total`. */
-  totalUnit: z.enum(SENML_UNITS).default('l'),
+  totalUnit: z.enum(PRODUCED_UNITS).default('m3'),
   /** Hall-effect sensors give clean edges (0); reed contacts need a few ms. */
   debounceMs: z.number().int().min(0).max(10_000).default(0),
   pull: pullOption,

@@ -58,10 +58,10 @@ describeWithTools(['socat'], 'pms5003 driver over a pty (socat)', () => {
 
   it('publishes the atmospheric concentrations of frames written to the far end', async () => {
     await sendWhileOpening();
-    expect(ctx.last('pm2_5')).toBe(12);
+    expect(ctx.last('pm2_5')).toBe(1.2e-8); // 12 µg/m³
     await sensorEnd.write(frame(40));
-    await vi.waitFor(() => expect(ctx.last('pm2_5')).toBe(40), { timeout: 3000 });
-    expect([ctx.last('pm1_0'), ctx.last('pm10')]).toEqual([37, 44]);
+    await vi.waitFor(() => expect(ctx.last('pm2_5')).toBe(4e-8), { timeout: 3000 });
+    expect([ctx.last('pm1_0'), ctx.last('pm10')]).toEqual([3.7e-8, 4.4e-8]); // 37, 44 µg/m³
     expect(ctx.failures).toEqual([]);
   });
 
@@ -71,7 +71,7 @@ describeWithTools(['socat'], 'pms5003 driver over a pty (socat)', () => {
     await sensorEnd.write(Uint8Array.from([0x00, 0x13, ...f.subarray(0, 11)]));
     await new Promise((r) => setTimeout(r, 100));
     await sensorEnd.write(f.subarray(11));
-    await vi.waitFor(() => expect(ctx.last('pm2_5')).toBe(77), { timeout: 3000 });
+    await vi.waitFor(() => expect(ctx.last('pm2_5')).toBe(7.7e-8), { timeout: 3000 });
     expect(ctx.failures).toEqual([]);
   });
 

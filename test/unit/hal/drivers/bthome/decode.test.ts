@@ -1,6 +1,7 @@
 import { createCipheriv } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { isSenmlUnit } from '../../../../../agent/core/senml-units.js';
 import { decodeBthome, scale } from '../../../../../agent/hal/drivers/bthome/decode.js';
 import { type BthomeObjectValue, encodeBthome } from '../../../../../agent/hal/drivers/bthome/encode.js';
 import { BTHOME_OBJECTS } from '../../../../../agent/hal/drivers/bthome/objects.js';
@@ -44,26 +45,38 @@ describe('BTHome v2 decode', () => {
     ['02 ca09', 'temperature', 25.06, 'Cel'],
     ['03 bf13', 'humidity', 50.55, '%RH'],
     ['2e 23', 'humidity', 35, '%RH'],
-    ['04 138a01', 'pressure', 1008.83, 'hPa'],
+    // Values in primary SenML units: BTHome's own unit and value in the comment (bthome.io/format).
+    ['04 138a01', 'pressure', 100883, 'Pa'], // 1008.83 hPa
     ['05 138a14', 'illuminance', 13460.67, 'lx'],
     ['06 5e1f', 'mass', 80.3, 'kg'],
-    ['07 3e1d', 'mass_lb', 74.86, undefined],
+    ['07 3e1d', 'mass', 33.9559248182, 'kg'], // 74.86 lb × 0.45359237
     ['08 ca06', 'dewpoint', 17.38, 'Cel'],
     ['09 60', 'count', 96, 'count'],
-    ['0a 138a14', 'energy', 1346.067, 'kWh'],
-    ['0d 120c', 'pm2_5', 3090, 'ug/m3'],
-    ['12 e204', 'co2', 1250, 'ppm'],
-    ['14 020c', 'moisture', 30.74, '%'],
-    ['2f 23', 'moisture', 35, '%'],
+    ['0a 138a14', 'energy', 4845841200, 'J'], // 1346.067 kWh
+    ['0d 120c', 'pm2_5', 3.09e-6, 'kg/m3'], // 3090 µg/m³
+    ['0e 0200', 'pm10', 2e-9, 'kg/m3'], // 2 µg/m³
+    ['13 3301', 'tvoc', 3.07e-7, 'kg/m3'], // 307 µg/m³
+    ['12 e204', 'co2', 0.00125, '/'], // 1250 ppm
+    ['14 020c', 'moisture', 0.3074, '/'], // 30.74 %
+    ['2f 23', 'moisture', 0.35, '/'], // 35 %
     ['3d 0960', 'count', 24585, 'count'],
     ['3e 2a2c0960', 'count', 1611213866, 'count'],
-    ['40 0c00', 'distance_mm', 12, 'mm'],
+    ['40 0c00', 'distance', 0.012, 'm'], // 12 mm
     ['41 4e00', 'distance', 7.8, 'm'],
     ['42 4e3400', 'duration', 13.39, 's'],
     ['43 4e34', 'current', 13.39, 'A'],
     ['4b 138a14', 'gas', 1346.067, 'm3'],
     ['4c 41018a01', 'gas', 25821.505, 'm3'],
-    ['4d 12138a14', 'energy', 344593.17, 'kWh'],
+    ['4d 12138a14', 'energy', 1240535412000, 'J'], // 344593.17 kWh
+    ['47 8756', 'volume', 2.2151, 'm3'], // 2215.1 L
+    ['48 dc87', 'volume', 0.03478, 'm3'], // 34780 mL
+    ['4e 87562000', 'volume', 2.119303, 'm3'], // 2119.303 L
+    ['4f 87562000', 'water', 2.119303, 'm3'], // 2119.303 L
+    ['55 87562000', 'volume_storage', 2.119303, 'm3'], // 2119.303 L
+    ['56 8756', 'conductivity', 2.2151, 'S/m'], // 22151 µS/cm
+    ['5f 3c00', 'precipitation', 0.006, 'm'], // 6.0 mm
+    ['61 3c00', 'rotational_speed', 1, '1/s'], // 60 rpm
+    ['52 020c', 'gyroscope', 3.074, undefined], // °/s: SenML has no angular-velocity unit
     ['0c 020c', 'voltage', 3.074, 'V'],
     ['45 1601', 'temperature', 27.8, 'Cel'],
     ['45 f0ff', 'temperature', -1.6, 'Cel'],
@@ -85,6 +98,27 @@ describe('BTHome v2 decode', () => {
     expect(ok(hex(`40 ${object}`)).measurements).toEqual([
       { objectId: hex(object)[0], property, value, unit },
     ]);
+  });
+
+  it.each([
+    ['3f 020c', 'rotation', (307.4 * Math.PI) / 180], // 307.4°
+    ['5e 3075', 'direction', (300 * Math.PI) / 180], // 300.00°
+  ] as const)('object %s is %s in rad', (object, property, radians) => {
+    const [m] = ok(hex(`40 ${object}`)).measurements;
+    expect(m).toMatchObject({ property, unit: 'rad' });
+    expect(m?.value).toBeCloseTo(radians, 12);
+  });
+
+  it('object 49 is a volume flow rate in m3/s (34.780 m³/h)', () => {
+    const [m] = ok(hex('40 49 dc87')).measurements;
+    expect(m).toMatchObject({ property: 'volume_flow_rate', unit: 'm3/s' });
+    expect(m?.value).toBeCloseTo(34.78 / 3600, 15);
+  });
+
+  it('gives every object with a unit a primary SenML unit a producer may use', () => {
+    for (const spec of BTHOME_OBJECTS.values()) {
+      if (spec.unit !== undefined) expect(isSenmlUnit(spec.unit), `0x${spec.id.toString(16)}`).toBe(true);
+    }
   });
 
   it('decodes a Shelly BLU H&T Display packet (bthome-ble test vector)', () => {
@@ -233,6 +267,8 @@ describe('BTHome v2 decode', () => {
     expect(scale(2506, 0.01)).toBe(25.06);
     expect(scale(1346067, 0.001)).toBe(1346.067);
     expect(scale(-1, 0.35)).toBe(-0.35);
+    expect(scale(12, 1e-9)).toBe(1.2e-8);
+    expect(scale(1346067, 0.001 * 3.6e6)).toBe(4845841200);
   });
 
   const numberSpecs = [...BTHOME_OBJECTS.values()].filter((s) => s.kind === 'number' && s.id !== 0x00);

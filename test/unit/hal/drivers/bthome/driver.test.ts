@@ -1,11 +1,13 @@
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../../../agent/core/log.js';
+import { isSenmlUnit } from '../../../../../agent/core/senml-units.js';
 import { isBleUnavailable } from '../../../../../agent/hal/ble/errors.js';
 import { SimBle } from '../../../../../agent/hal/ble/sim.js';
 import { type Device, DeviceDataError } from '../../../../../agent/hal/device.js';
 import { type BthomeOptions, bthomeDriver } from '../../../../../agent/hal/drivers/bthome/driver.js';
 import { type BthomeObjectValue, encodeBthome } from '../../../../../agent/hal/drivers/bthome/encode.js';
+import { BTHOME_OBJECTS } from '../../../../../agent/hal/drivers/bthome/objects.js';
 import { SimBthomeSensor } from '../../../../../agent/hal/drivers/bthome/sim-sensor.js';
 import { FakeClock } from '../../../../support/fake-clock.js';
 import { onlyBuses } from '../../../../support/only-buses.js';
@@ -61,10 +63,10 @@ describe('bthome driver', () => {
       staleAfterMs: 60_000,
     });
     expect(d.channels).toEqual([
-      { channel: 'pressure', unit: 'hPa', staleAfterMs: 60_000 },
+      { channel: 'pressure', unit: 'Pa', staleAfterMs: 60_000 },
       { channel: 'window', staleAfterMs: 60_000 },
       { channel: 'button' },
-      { channel: 'rssi', unit: 'dBm', staleAfterMs: 60_000 },
+      { channel: 'rssi', unit: 'dBW', staleAfterMs: 60_000 },
       { channel: 'temperature_2', unit: 'Cel', staleAfterMs: 60_000 },
     ]);
   });
@@ -136,11 +138,30 @@ describe('bthome driver', () => {
     expect(ctx.failures).toEqual([]);
   });
 
-  it('publishes the signal strength when asked for rssi', async () => {
+  it('publishes the signal strength when asked for rssi, in dBW (dBm is a secondary unit)', async () => {
     device = create(ble, { channels: ['temperature', 'rssi'] });
     await device.open(ctx);
     await send([{ id: 0x02, value: 20 }]);
-    expect(ctx.last('rssi')).toBe(-70);
+    expect(ctx.last('rssi')).toBe(-100); // -70 dBm
+  });
+
+  it('declares every channel it can publish in a primary SenML unit a producer may use, or none', () => {
+    const properties = [...new Set([...BTHOME_OBJECTS.values()].map((spec) => spec.property))];
+    const all = create(ble, { channels: [...properties.filter((p) => p !== 'packet_id'), 'rssi'] });
+    for (const { channel, unit } of all.channels) {
+      if (unit !== undefined) expect(isSenmlUnit(unit), `${channel}: ${unit}`).toBe(true);
+    }
+  });
+
+  it('publishes a pressure sent in hPa in Pa (BTHome 0x04: 1008.83 hPa is 100883 Pa)', async () => {
+    device = create(ble, { channels: ['pressure'] });
+    await device.open(ctx);
+    ble.advertise({
+      address: ADDRESS,
+      serviceData: [{ uuid: 'fcd2', data: Uint8Array.of(0x40, 0x04, 0x13, 0x8a, 0x01) }],
+    });
+    await clock.advance(0);
+    expect(ctx.last('pressure')).toBe(100883);
   });
 
   it('reports an unreadable packet as a DeviceDataError', async () => {

@@ -45,11 +45,11 @@ describe('pms5003 driver', () => {
     await opening;
   }
 
-  it('declares pm1_0, pm2_5 and pm10 in µg/m³, going stale after 10 s by default', () => {
+  it('declares pm1_0, pm2_5 and pm10 in kg/m³ (µg/m³ is a secondary unit), stale after 10 s by default', () => {
     expect(device.channels).toEqual([
-      { channel: 'pm1_0', unit: 'ug/m3', staleAfterMs: 10_000 },
-      { channel: 'pm2_5', unit: 'ug/m3', staleAfterMs: 10_000 },
-      { channel: 'pm10', unit: 'ug/m3', staleAfterMs: 10_000 },
+      { channel: 'pm1_0', unit: 'kg/m3', staleAfterMs: 10_000 },
+      { channel: 'pm2_5', unit: 'kg/m3', staleAfterMs: 10_000 },
+      { channel: 'pm10', unit: 'kg/m3', staleAfterMs: 10_000 },
     ]);
   });
 
@@ -60,17 +60,17 @@ describe('pms5003 driver', () => {
     expect(pms5003Driver.bus).toBe('serial');
   });
 
-  it('opens the port at 9600 baud and publishes each frame the sensor pushes', async () => {
+  it('opens the port at 9600 baud and publishes each frame the sensor pushes, µg/m³ as kg/m³', async () => {
     await open();
     expect(port.hostBaudRate).toBe(9600);
     expect(ctx.published.map((p) => [p.channel, p.value])).toEqual([
-      ['pm1_0', 8],
-      ['pm2_5', 12],
-      ['pm10', 15],
+      ['pm1_0', 8e-9],
+      ['pm2_5', 1.2e-8],
+      ['pm10', 1.5e-8],
     ]);
     sensor.setConcentrations({ pm1_0: 30, pm2_5: 55, pm10: 80 });
     await clock.advance(2000);
-    expect(ctx.values('pm2_5')).toEqual([12, 55, 55]);
+    expect(ctx.values('pm2_5')).toEqual([1.2e-8, 5.5e-8, 5.5e-8]);
     expect(ctx.failures).toEqual([]);
   });
 
@@ -84,7 +84,7 @@ describe('pms5003 driver', () => {
       pm10Atm: 120,
     });
     await open();
-    expect([ctx.last('pm1_0'), ctx.last('pm2_5'), ctx.last('pm10')]).toEqual([70, 99, 120]);
+    expect([ctx.last('pm1_0'), ctx.last('pm2_5'), ctx.last('pm10')]).toEqual([7e-8, 9.9e-8, 1.2e-7]);
   });
 
   it('reports a frame with a bad checksum as a DeviceDataError and keeps reading', async () => {
@@ -103,7 +103,7 @@ describe('pms5003 driver', () => {
     sensor.injectNoise([0x00, 0xff, 0x13, 0x37]);
     await clock.advance(1000);
     expect(ctx.failures).toEqual([]);
-    expect(ctx.values('pm2_5')).toEqual([12, 12]);
+    expect(ctx.values('pm2_5')).toEqual([1.2e-8, 1.2e-8]);
   });
 
   it('reports a frame cut short, and reads the next one', async () => {
@@ -111,7 +111,7 @@ describe('pms5003 driver', () => {
     sensor.truncateNextFrames(1);
     await clock.advance(2000);
     expect(ctx.failures.map((e) => e.constructor)).toEqual([DeviceDataError]);
-    expect(ctx.values('pm2_5')).toEqual([12, 12]);
+    expect(ctx.values('pm2_5')).toEqual([1.2e-8, 1.2e-8]);
   });
 
   it('does not report bad frames while opening: open() itself answers for them', async () => {
@@ -120,7 +120,7 @@ describe('pms5003 driver', () => {
     await clock.advance(3000);
     await opening;
     expect(ctx.failures).toEqual([]);
-    expect(ctx.values('pm2_5')).toEqual([12]);
+    expect(ctx.values('pm2_5')).toEqual([1.2e-8]);
   });
 
   it('reports the device lost when the USB adapter is pulled', async () => {

@@ -11,12 +11,15 @@ import { gpioDriverHarness } from '../../../../support/gpio-driver-harness.js';
 const LINE = { chip: 'pinctrl-bcm2711', offset: 22 };
 /** YF-S201 hall-effect flow sensor: F [Hz] = 7.5 · Q [L/min], i.e. 7.5 · 60 = 450 pulses per litre. */
 const YF_S201_PULSES_PER_LITRE = 7.5 * 60;
+/** The K-factor per m³, the unit the agent produces (litres are NOT RECOMMENDED, RFC 8428 §12.1). */
+const YF_S201_PULSES_PER_M3 = YF_S201_PULSES_PER_LITRE * 1000;
+const LITRE_IN_M3 = 1e-3;
 
 function flowMeter(options: Record<string, unknown> = {}) {
   const h = gpioDriverHarness();
   const parsed = pulseCounterDriver.options.parse({
     line: LINE,
-    pulsesPerUnit: YF_S201_PULSES_PER_LITRE,
+    pulsesPerUnit: YF_S201_PULSES_PER_M3,
     ...options,
   });
   const device = pulseCounterDriver.create(parsed, h.buses);
@@ -35,14 +38,14 @@ async function pulseTrain(line: SimLine, clock: FakeClock, hz: number, durationM
 }
 
 describe('pulse counter options', () => {
-  it('counts rising edges over a one-second window in l/s and l by default', () => {
-    expect(pulseCounterDriver.options.parse({ line: LINE, pulsesPerUnit: 450 })).toEqual({
+  it('counts rising edges over a one-second window in m3/s and m3 by default', () => {
+    expect(pulseCounterDriver.options.parse({ line: LINE, pulsesPerUnit: 450_000 })).toEqual({
       line: LINE,
-      pulsesPerUnit: 450,
+      pulsesPerUnit: 450_000,
       edge: 'rising',
       windowMs: 1000,
-      unit: 'l/s',
-      totalUnit: 'l',
+      unit: 'm3/s',
+      totalUnit: 'm3',
       debounceMs: 0,
     });
   });
@@ -51,6 +54,9 @@ describe('pulse counter options', () => {
     ['a missing K-factor', { line: LINE }],
     ['a zero K-factor', { line: LINE, pulsesPerUnit: 0 }],
     ['a unit SenML does not have', { line: LINE, pulsesPerUnit: 450, unit: 'l/min' }],
+    ['a NOT RECOMMENDED unit (RFC 8428 §12.1)', { line: LINE, pulsesPerUnit: 450, unit: 'l/s' }],
+    ['a NOT RECOMMENDED total unit', { line: LINE, pulsesPerUnit: 450, totalUnit: 'l' }],
+    ['a secondary unit (RFC 8798 §3)', { line: LINE, pulsesPerUnit: 1, unit: 'kW', totalUnit: 'kWh' }],
     ['both edges (a pulse is one edge)', { line: LINE, pulsesPerUnit: 450, edge: 'both' }],
   ])('rejects %s', (_name, options) => {
     expect(pulseCounterDriver.options.safeParse(options).success).toBe(false);
@@ -66,14 +72,15 @@ describe('pulse counter options', () => {
 });
 
 describe('pulse counter', () => {
-  it('turns a YF-S201 pulse train of 75 Hz into 10 L/min (1/6 l/s), and counts the litres', async () => {
+  it('turns a YF-S201 pulse train of 75 Hz into 10 L/min (1/6 l/s) in m3/s, and counts the m3', async () => {
     const { device, ctx, line, clock } = flowMeter();
     await device.open(ctx);
     await pulseTrain(line, clock, 75, 2000); // 150 pulses = 1/3 litre
     await device.poll?.();
     const [rate] = ctx.values('rate') as number[];
-    expect(rate).toBeCloseTo(10 / 60, 2);
-    expect(ctx.values('total')).toEqual([150 / YF_S201_PULSES_PER_LITRE]);
+    expect(rate).toBeCloseTo((10 / 60) * LITRE_IN_M3, 5);
+    expect(ctx.values('total')).toEqual([150 / YF_S201_PULSES_PER_M3]);
+    expect(ctx.last('total')).toBeCloseTo((1 / 3) * LITRE_IN_M3, 12);
   });
 
   it('publishes a rate of 0 when no pulses came in the window', async () => {
@@ -83,7 +90,7 @@ describe('pulse counter', () => {
     await clock.advance(1500);
     await device.poll?.();
     expect(ctx.values('rate')).toEqual([0]);
-    expect(ctx.values('total')).toEqual([25 / YF_S201_PULSES_PER_LITRE]);
+    expect(ctx.values('total')).toEqual([25 / YF_S201_PULSES_PER_M3]);
   });
 
   it('averages over the time since open until a full window has passed', async () => {
@@ -91,7 +98,7 @@ describe('pulse counter', () => {
     await device.open(ctx);
     await pulseTrain(line, clock, 45, 1000); // 6 L/min
     await device.poll?.();
-    expect(ctx.values('rate')[0]).toBeCloseTo(6 / 60, 3);
+    expect(ctx.values('rate')[0]).toBeCloseTo((6 / 60) * LITRE_IN_M3, 6);
   });
 
   it('counts only the configured edge', async () => {
