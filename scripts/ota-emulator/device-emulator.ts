@@ -3,11 +3,12 @@
  * and reboot, then starts the agent (or a minimal installer process) as the "operating system".
  *
  * At power-on it reads each component's boot environment the way `fw_printenv` does (the U-Boot
- * environment natively, redundant copy included; the file backend's file), applies the rules of
- * boards/uboot-ab.script (`chooseBootSlot`: the first slot in `BOOT_ORDER` with attempts left is booted
- * and loses one; none left → all reset and the board resets), saves the environment (`saveenv`), and
- * boots the slot: a slot whose image starts with `EDGE-SIM-PANIC` (or a directory holding a `PANIC`
- * file) "panics" and the board resets, spending the attempt. The chosen slots go on the emulated
+ * environment natively, redundant copy included; the file backend's file), runs boards/uboot-ab.script
+ * over it as U-Boot's hush would (`./uboot-hush.ts`: the first slot in `BOOT_ORDER` with attempts left
+ * is booted and loses one; none left → all reset and the board resets), writes back what the script's
+ * `saveenv` saved (for the file backend only its `BOOT_` variables), and boots the slot named by
+ * `rauc.slot=` in the script's `bootargs`: a slot whose image starts with `EDGE-SIM-PANIC` (or a
+ * directory holding a `PANIC` file) "panics" and the board resets, spending the attempt. The chosen slots go on the emulated
  * kernel command line (`rauc.slot=B edge.agent.slot=A`), with a fresh boot id, in files the agent's
  * `ota.bootInfo` points at. The agent asks for a reboot by running `rebootCommand()`, which leaves a
  * request file the emulator picks up; it then stops the child and powers on again.
@@ -17,12 +18,15 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { type BootVars, chooseBootSlot, effectiveChanges } from '../../agent/ota/boot/boot-order.js';
+import { fileURLToPath } from 'node:url';
+import { type BootVars, effectiveChanges } from '../../agent/ota/boot/boot-order.js';
 import { FileEnvStore } from '../../agent/ota/boot/file.js';
 import type { SlotName } from '../../agent/ota/boot/types.js';
 import { NativeUbootEnv, type UbootEnvStore } from '../../agent/ota/boot/uboot-env-store.js';
+import { runBootScript } from './uboot-hush.js';
 
 export const PANIC_MARKER = 'EDGE-SIM-PANIC';
 
@@ -35,7 +39,6 @@ export interface EmulatedComponent {
   readonly slots: Readonly<
     Record<SlotName, { readonly kind: 'image' | 'block' | 'dir'; readonly path: string }>
   >;
-  readonly attempts?: number;
 }
 
 export interface BootRecord {
@@ -68,7 +71,29 @@ export interface RunOptions {
 /** What the emulator says about its power-ons: `warn` for a failed boot or a crashed child. */
 export type EmulatorLog = (line: string, level?: 'info' | 'warn') => void;
 
-const MAX_FAILED_BOOTS = 12;
+// More than two full budgets of 15 attempts (the most `boot.attempts` allows) and a reset.
+const MAX_FAILED_BOOTS = 40;
+
+/**
+ * The board's own variables the script expects in the environment (its "Board:" lines), under what the
+ * environment holds; only what the script changes is written back.
+ */
+export const EMULATED_BOARD_ENV: ReadonlyMap<string, string> = new Map([
+  ['bootpart_A', '/dev/emu-a'],
+  ['bootpart_B', '/dev/emu-b'],
+  ['bootdev_A', 'emu 0:2'],
+  ['bootdev_B', 'emu 0:3'],
+  ['default_bootargs', 'console=ttyEMU0'],
+]);
+
+/** boards/uboot-ab.script, found upwards from this module (it runs from the sources and from dist/). */
+export function findBootScript(from = path.dirname(fileURLToPath(import.meta.url))): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'boards/uboot-ab.script');
+    if (existsSync(candidate)) return candidate;
+    if (path.dirname(dir) === dir) throw new Error(`boards/uboot-ab.script not found above ${from}`);
+  }
+}
 
 export class DeviceEmulator {
   readonly dir: string;
@@ -77,6 +102,8 @@ export class DeviceEmulator {
   readonly #requestFile: string;
   readonly #components: readonly EmulatedComponent[];
   readonly #log: EmulatorLog;
+  readonly #scriptFile: string;
+  #script: string | undefined;
   #cut: (() => void) | undefined;
   #stop: ((signal: NodeJS.Signals) => void) | undefined;
   #boots = 0;
@@ -85,8 +112,11 @@ export class DeviceEmulator {
     dir: string;
     components: readonly EmulatedComponent[];
     log?: EmulatorLog;
+    /** The boot script the emulated U-Boot runs (default: boards/uboot-ab.script). */
+    bootScript?: string;
   }) {
     this.dir = options.dir;
+    this.#scriptFile = options.bootScript ?? findBootScript();
     this.#components = options.components;
     this.#log = options.log ?? (() => undefined);
     this.cmdlineFile = path.join(this.dir, 'cmdline');
@@ -125,18 +155,26 @@ export class DeviceEmulator {
       for (const c of this.#components) {
         const store = this.#store(c);
         const vars: BootVars = await store.read().catch(() => new Map<string, string>());
-        const choice = chooseBootSlot(vars, c.attempts);
-        const changes = effectiveChanges(vars, choice.changes);
-        if (Object.keys(changes).length > 0) await store.write(changes); // saveenv
-        if (!choice.slot) {
-          failed = `${c.name}: no slot with attempts left; reset`;
+        this.#script ??= await readFile(this.#scriptFile, 'utf8');
+        const seen = new Map([...EMULATED_BOARD_ENV, ...vars]);
+        const run = runBootScript(this.#script, seen);
+        if (run.saved) {
+          const changes = effectiveChanges(seen, savedChanges(seen, run.saved, c.boot.kind === 'file'));
+          if (Object.keys(changes).length > 0) await store.write(changes); // saveenv
+        }
+        const slot = /(?:^| )rauc\.slot=([AB])(?: |$)/.exec(run.bootargs ?? '')?.[1] as SlotName | undefined;
+        if (run.outcome !== 'boot' || !slot) {
+          failed =
+            run.outcome === 'reset'
+              ? `${c.name}: no slot with attempts left; reset`
+              : `${c.name}: the boot script did not boot a slot (${run.console.at(-1) ?? run.outcome})`;
           break;
         }
-        if (await this.#panics(c, choice.slot)) {
-          failed = `${c.name}: slot ${choice.slot} panicked`;
+        if (await this.#panics(c, slot)) {
+          failed = `${c.name}: slot ${slot} panicked`;
           break;
         }
-        slots[c.name] = choice.slot;
+        slots[c.name] = slot;
       }
       if (failed) {
         this.#log(`boot ${this.#boots}: ${failed}`, 'warn');
@@ -256,6 +294,19 @@ export class DeviceEmulator {
     );
     return head === PANIC_MARKER;
   }
+}
+
+/** What `saveenv` changed: every variable for U-Boot; for the file backend only the A/B ones. */
+function savedChanges(
+  before: BootVars,
+  saved: BootVars,
+  bootVarsOnly: boolean,
+): Record<string, string | null> {
+  const keep = (k: string) => !bootVarsOnly || k.startsWith('BOOT_');
+  const changes: Record<string, string | null> = {};
+  for (const [k, v] of saved) if (keep(k)) changes[k] = v;
+  for (const k of before.keys()) if (keep(k) && !saved.has(k)) changes[k] = null;
+  return changes;
 }
 
 function kill(child: ChildProcess, signal: NodeJS.Signals, group: boolean): void {

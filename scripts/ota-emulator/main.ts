@@ -104,7 +104,6 @@ for (const [name, c] of Object.entries(ota.components)) {
       boot: { kind: 'uboot', fwEnvConfig: cfg },
       cmdlineParam: c.boot.cmdlineParam,
       slots,
-      attempts: c.boot.attempts,
     });
   } else {
     const file = resolve(c.boot.file);
@@ -114,7 +113,6 @@ for (const [name, c] of Object.entries(ota.components)) {
       boot: { kind: 'file', file },
       cmdlineParam: c.boot.cmdlineParam,
       slots,
-      attempts: c.boot.attempts,
     });
   }
 }

@@ -1,20 +1,21 @@
 /**
  * The A/B rules over `BOOT_ORDER` and `BOOT_<slot>_LEFT`, RAUC's U-Boot scheme
- * (rauc `src/bootloaders/uboot.c`; boards/uboot-ab.script is the bootloader's half). Pure functions
- * on a variable map, shared by the U-Boot backend, the file backend and the device emulator, so the
- * agent's writes and the emulated bootloader's choice follow one definition.
+ * (rauc `src/bootloaders/uboot.c`; boards/uboot-ab.script is the bootloader's half, and the device
+ * emulator runs that script itself). Pure functions on a variable map, shared by the U-Boot backend
+ * and the file backend.
  *
  * - A slot is good when it is listed in `BOOT_ORDER` and has attempts left; the primary is the first
  *   such slot in the order.
  * - set-primary puts the slot first and gives it a fresh budget; set-state bad removes it from the
  *   order and zeroes its budget; set-state good restores the budget (and lists the slot last if it was
  *   missing, so a confirmed slot is always a fallback).
- * - The bootloader (`chooseBootSlot`) fills in missing variables with defaults, boots the first slot
- *   in the order with attempts left and spends one attempt; with none left it resets every budget and
- *   resets the board (the next boot tries again from the top).
- * Counters are written in hex, as U-Boot's `setexpr` and RAUC write them, and read as hex.
+ * - The bootloader (boards/uboot-ab.script) boots the first slot in the order with attempts left and
+ *   spends one attempt; with none left it resets every budget and resets the board.
+ * Counters are written in hex without a prefix (`a` for ten), as U-Boot's `setexpr` and RAUC write
+ * them, and read as hex; the script compares them as `test 0x${BOOT_A_LEFT} -gt 0`, because U-Boot's
+ * `test` reads a bare `a` as decimal, i.e. 0.
  */
-import { SLOT_NAMES, type SlotName, type SlotState } from './types.js';
+import type { SlotName, SlotState } from './types.js';
 
 export type BootVars = ReadonlyMap<string, string>;
 /** Variables to set (a string) or delete (null). */
@@ -97,37 +98,6 @@ export function mismatches(vars: BootVars, changes: BootVarChanges): string[] {
   return Object.entries(changes)
     .filter(([k, v]) => (v === null ? vars.has(k) : vars.get(k) !== v))
     .map(([k]) => k);
-}
-
-export interface BootChoice {
-  /** The slot booted, or undefined when none had attempts left (the board resets). */
-  readonly slot: SlotName | undefined;
-  /** The variables the bootloader saves (`saveenv`) before booting or resetting. */
-  readonly changes: BootVarChanges;
-}
-
-/**
- * What boards/uboot-ab.script does at power-on, as a function: defaults for missing variables, the
- * first slot in `BOOT_ORDER` with attempts left is booted and loses one attempt; if none has any,
- * every budget is reset to `defaultAttempts` and the board resets without booting.
- */
-export function chooseBootSlot(vars: BootVars, defaultAttempts = DEFAULT_ATTEMPTS): BootChoice {
-  const changes: Record<string, string> = {};
-  // test -n "${BOOT_ORDER}" || setenv BOOT_ORDER "A B"; likewise the counters.
-  if (!vars.get(BOOT_ORDER)) changes[BOOT_ORDER] = SLOT_NAMES.join(' ');
-  for (const s of SLOT_NAMES) if (!vars.get(leftVar(s))) changes[leftVar(s)] = hex(defaultAttempts);
-  const seen = applyChanges(vars, changes);
-  // The script walks BOOT_ORDER word by word (no dedup); the first match with attempts left wins.
-  for (const name of (seen.get(BOOT_ORDER) ?? '').split(' ')) {
-    if (name !== 'A' && name !== 'B') continue;
-    const left = attemptsLeft(seen, name);
-    if (left > 0) {
-      changes[leftVar(name)] = hex(left - 1);
-      return { slot: name, changes };
-    }
-  }
-  for (const s of SLOT_NAMES) changes[leftVar(s)] = hex(defaultAttempts);
-  return { slot: undefined, changes };
 }
 
 function hex(n: number): string {
