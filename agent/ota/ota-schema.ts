@@ -30,6 +30,11 @@ export const otaSchema = z.strictObject({
   ]),
   /** Run to reboot; the boot backend may append arguments (tryboot: `0 tryboot`). */
   rebootCommand: z.array(z.string().min(1)).min(1).default(['systemctl', 'reboot']),
+  /**
+   * The only directories `ota.install file=… manifest=…` may read from (symbolic links resolved
+   * first); default `<stateDir>/ota/inbox`. Add a USB stick's mount point here to install from it.
+   */
+  localInstallDirs: z.array(z.string().min(1)).min(1).optional(),
   /** Where the running system learns its booted slot and boot id (the emulator points these elsewhere). */
   bootInfo: z
     .strictObject({
