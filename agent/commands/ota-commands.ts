@@ -1,12 +1,13 @@
 /**
  * Update commands for the technician and the fleet: `ota.status` (slots, their states, which runs,
  * the install in progress and its bytes), `ota.install` (a local payload file and its signed manifest,
- * `<file>.cose` beside it unless named), `ota.commit` and `ota.rollback`. `ota.install` returns once
+ * `<file>.cose` beside it unless named, both inside `ota.localInstallDirs`), `ota.commit` and
+ * `ota.rollback`. `ota.install` returns once
  * the offer is accepted or rejected; the install continues in the background (watch `ota.status`).
  */
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { errorMessage } from '../core/errors.js';
+import { confineLocalPath, readLocalFile } from '../ota/local-paths.js';
+import { MANIFEST_LIMITS } from '../ota/manifest.js';
 import type { InstallResult, OtaManager } from '../ota/ota-manager.js';
 import { CommandError, type CommandRegistry, sourceOf } from './registry.js';
 
@@ -53,14 +54,12 @@ export function registerOtaCommands(registry: CommandRegistry, deps: { ota: OtaM
       component: z.string().min(1).optional(),
     }),
     run: async ({ file, manifest, component }) => {
-      const manifestFile = manifest ?? `${file}.cose`;
-      let bytes: Uint8Array;
-      try {
-        bytes = new Uint8Array(await readFile(manifestFile));
-      } catch (e) {
-        throw new CommandError('ENO_MANIFEST', `cannot read manifest ${manifestFile}: ${errorMessage(e)}`);
-      }
-      return accepted(await ota.install({ manifest: bytes, file, component }));
+      const dirs = ota.localInstallDirs;
+      const signed = await readLocalFile(manifest ?? `${file}.cose`, dirs, MANIFEST_LIMITS.maxBytes);
+      if (!signed.ok) throw localError(signed, 'ENO_MANIFEST');
+      const payload = await confineLocalPath(file, dirs);
+      if (!payload.ok) throw localError(payload, 'ENO_PAYLOAD');
+      return accepted(await ota.install({ manifest: signed.bytes, file: payload.path, component }));
     },
   });
   registry.register({
@@ -91,6 +90,10 @@ export function registerOtaCommands(registry: CommandRegistry, deps: { ota: OtaM
     args: z.strictObject({ component: z.string().min(1).optional() }),
     run: async ({ component }, ctx) => ota.rollback(sourceOf(ctx), component),
   });
+}
+
+function localError(e: { code: 'not-allowed' | 'unreadable'; reason: string }, unreadable: string) {
+  return new CommandError(e.code === 'not-allowed' ? 'ENOT_ALLOWED' : unreadable, e.reason);
 }
 
 /** What `ota.install` and `ota.offer` answer once the offer is accepted; a rejection is the error. */

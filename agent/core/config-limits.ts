@@ -34,6 +34,8 @@ export const CONFIG_LIMITS = {
   healthPoints: 256,
   /** `ota.components`. */
   otaComponents: 16,
+  /** `ota.localInstallDirs`. */
+  localInstallDirs: 16,
   /** A board profile's `matches`, GPIO chips, I2C buses and serial ports. */
   boardItems: 64,
 } as const;

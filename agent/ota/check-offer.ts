@@ -1,6 +1,7 @@
 /**
  * Everything the device checks before it accepts an update offer, in order, stopping at the first
- * failure with a reason code for the `rejected` report: the COSE signatures against the trust root
+ * failure with a reason code for the `rejected` report: a component name the offer may give that is
+ * one (`bad-component`: no `../x`), the COSE signatures against the trust root
  * (manifest.ts), a component this device has, a known running slot (the other one is the target),
  * the manifest's own device checks (board, seq above the committed one, expiry on the trusted clock,
  * size within the slot and its free space), a payload format the slot takes, a chunk size the
@@ -11,7 +12,13 @@ import type { SlotName } from './boot/types.js';
 import { otherSlot } from './boot/types.js';
 import type { CommittedState } from './committed-state.js';
 import type { OtaComponent } from './installer.js';
-import { checkManifest, type Manifest, trustedNowMs, verifySignedManifest } from './manifest.js';
+import {
+  checkManifest,
+  isComponentName,
+  type Manifest,
+  trustedNowMs,
+  verifySignedManifest,
+} from './manifest.js';
 import { capacityBytes, formatOf, roomBytes } from './slots/slot-device.js';
 import type { TrustRoot } from './trust.js';
 
@@ -53,6 +60,11 @@ export type OfferVerdict =
     };
 
 export async function checkOffer(request: InstallRequest, ctx: OfferContext): Promise<OfferVerdict> {
+  if (request.component !== undefined && !isComponentName(request.component)) {
+    // Untrusted text that ends up in ids and file names ("../x"): refused, and quoted only in part.
+    const shown = JSON.stringify(request.component.slice(0, 64));
+    return { ok: false, code: 'bad-component', reason: `${shown} is not a component name` };
+  }
   const signed = verifySignedManifest(request.manifest, ctx.trust);
   if (!signed.ok)
     return { ok: false, code: signed.code, reason: signed.reason, component: request.component };

@@ -89,6 +89,7 @@ export function createOta(config: OtaConfig, deps: CreateOtaDeps): OtaManager {
     health: new HealthMonitor({ clock: deps.clock, checks, deadlineMs: h.deadlineMs, pollMs: h.pollMs }),
     settings: config.download,
     collectGarbage: deps.collectGarbage,
+    localInstallDirs: config.localInstallDirs?.map(resolve),
     reboot: async (args) => {
       const out = await run([...config.rebootCommand, ...args]);
       if (out.code !== 0) {

@@ -112,6 +112,11 @@ export const MANIFEST_LIMITS = {
 } as const;
 
 const COMPONENT = /^[a-z0-9][a-z0-9._-]*$/;
+
+/** A component name as manifests and the configuration spell it (it becomes part of file names). */
+export function isComponentName(name: string): boolean {
+  return name.length <= 64 && COMPONENT.test(name);
+}
 const BOARD = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
 /** Printable text without control characters (versions end up in logs and reports). */
 const PRINTABLE = /^[^\p{Cc}]+$/u;

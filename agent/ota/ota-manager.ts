@@ -24,7 +24,7 @@ import type { HealthMonitor } from './health.js';
 import { InstallError } from './install-errors.js';
 import type { FlowOutcome, InstallSettings, OtaComponent, OtaProgress } from './installer.js';
 import { Journal } from './journal.js';
-import { type Manifest, verifySignedManifest } from './manifest.js';
+import { isComponentName, type Manifest, verifySignedManifest } from './manifest.js';
 import { componentStatus, type OtaStatus } from './ota-status.js';
 import { type InstallRecord, isInstallRecord, type PlanContext } from './plan-install.js';
 import { type OtaReport, ReportQueue } from './report-queue.js';
@@ -54,6 +54,8 @@ export interface OtaManagerDeps {
   reboot(args: readonly string[]): Promise<void>;
   /** A minor-GC hint for downloads (gc-hint.ts). */
   readonly collectGarbage?: (() => void) | undefined;
+  /** Where `ota.install` may read payloads and manifests (local-paths.ts); default `<stateDir>/inbox`. */
+  readonly localInstallDirs?: readonly string[] | undefined;
 }
 
 export type InstallResult =
@@ -99,10 +101,16 @@ export class OtaManager extends EventEmitter<OtaEvents> {
     this.#components = new Map(deps.components.map((c) => [c.name, c]));
   }
 
+  /** The directories local installs may read from (the default inbox is made at start). */
+  get localInstallDirs(): readonly string[] {
+    return this.#d.localInstallDirs ?? [path.join(this.#d.stateDir, 'inbox')];
+  }
+
   /** Resumes an install from the journal, or marks the running slots good. Returns at once. */
   async start(): Promise<void> {
     this.#abort = new AbortController();
     await ensurePrivateDir(this.#d.stateDir);
+    if (!this.#d.localInstallDirs) await ensurePrivateDir(path.join(this.#d.stateDir, 'inbox'));
     const loaded = await this.#journal.load();
     if (loaded.kind === 'corrupt') {
       this.#log.error({ err: loaded.error }, 'ota journal is corrupt; abandoning the install it held');
@@ -420,6 +428,8 @@ export class OtaManager extends EventEmitter<OtaEvents> {
   }
 
   #newId(component: string, seq: number): string {
-    return `${component}-${seq}-${randomBytes(4).toString('hex')}`;
+    // The id names report files: an offer's unchecked component ("../x") must not end up in it.
+    const stem = isComponentName(component) ? component : 'offer';
+    return `${stem}-${seq}-${randomBytes(4).toString('hex')}`;
   }
 }

@@ -35,6 +35,11 @@ export const otaSchema = z.strictObject({
     .min(1)
     .max(CONFIG_LIMITS.commandWords)
     .default(['systemctl', 'reboot']),
+  /**
+   * The only directories `ota.install file=… manifest=…` may read from (symbolic links resolved
+   * first); default `<stateDir>/ota/inbox`. Add a USB stick's mount point here to install from it.
+   */
+  localInstallDirs: z.array(z.string().min(1)).min(1).max(CONFIG_LIMITS.localInstallDirs).optional(),
   /** Where the running system learns its booted slot and boot id (the emulator points these elsewhere). */
   bootInfo: z
     .strictObject({

@@ -43,7 +43,11 @@ export function addOtaTools(program: Command, proc: CliProcess): void {
     .option('--url <url>', 'where devices download the payload (http or https)')
     .option('--expires <iso>', 'ISO 8601 time after which devices refuse the manifest')
     .option('--format <format>', 'raw (image) or tar (directory bundle)', 'raw')
-    .option('--chunk <bytes>', 'also hash the payload in chunks of this size (e.g. 1M)')
+    .option(
+      '--chunk <bytes>',
+      'hash the payload in chunks of this size (default 1M, larger for huge payloads)',
+    )
+    .option('--no-chunk', 'no per-chunk hashes: devices can check the payload only once it is all written')
     .option('--key <file>', 'PKCS#8 PEM private key to sign with (repeatable)', collect)
     .requiredOption('-o, --output <file>', 'where to write the signed manifest')
     .action(

@@ -2,10 +2,17 @@
  * `edge-agent manifest create`: describes a payload file (size, SHA-256 and per-chunk hashes, by
  * streaming it once) and signs the manifest with every `--key` — one key gives a COSE_Sign1, several a
  * COSE_Sign for threshold signing. `created` is set to now. Prints the manifest as JSON.
+ *
+ * Chunk hashes are made by default: with them a device checks every chunk before it reaches the slot
+ * and resumes after the last chunk that verifies; without them it writes bytes it can only check once
+ * the whole payload has arrived. The default chunk is 1 MiB, doubled until the payload needs no more
+ * than the manifest's limit of chunks (at most 32 MiB, what a device takes); `--chunk` picks one,
+ * `--no-chunk` leaves them out.
  */
 import { stat } from 'node:fs/promises';
 import { kidOf } from '../../core/ed25519-keys.js';
 import { errorMessage } from '../../core/errors.js';
+import { MAX_CHUNK_BYTES } from '../../ota/check-offer.js';
 import { digestFile } from '../../ota/digest-file.js';
 import { MANIFEST_LIMITS, type Manifest, signManifest } from '../../ota/manifest.js';
 import { CliError, type CliIo, EXIT_USAGE, usageError } from '../shared/cli-io.js';
@@ -23,7 +30,8 @@ export interface ManifestCreateOptions {
   readonly url?: string;
   readonly expires?: string;
   readonly format?: string;
-  readonly chunk?: string;
+  /** A size (`1M`), or false for `--no-chunk`; absent: the default. */
+  readonly chunk?: string | false;
   readonly key?: string[];
   readonly output: string;
 }
@@ -35,7 +43,7 @@ export async function manifestCreateCommand(opts: ManifestCreateOptions, io: Cli
   const format = opts.format ?? 'raw';
   if (format !== 'raw' && format !== 'tar') throw usageError(`--format must be raw or tar, got "${format}"`);
   const expires = opts.expires === undefined ? undefined : parseIsoSeconds('--expires', opts.expires);
-  const chunk = opts.chunk === undefined ? undefined : parseByteCount('--chunk', opts.chunk);
+  const givenChunk = typeof opts.chunk === 'string' ? parseByteCount('--chunk', opts.chunk) : undefined;
   if (keyFiles.length === 0) throw usageError('at least one --key is required');
   if (hw.length === 0) throw usageError('at least one --hw is required');
   const keys = await Promise.all(keyFiles.map(readPrivateKeyFile));
@@ -48,7 +56,13 @@ export async function manifestCreateCommand(opts: ManifestCreateOptions, io: Cli
   } catch (e) {
     throw new CliError(EXIT_USAGE, `${opts.payload}: cannot read payload: ${errorMessage(e)}`);
   }
+  const chunk = opts.chunk === false ? undefined : (givenChunk ?? defaultChunkBytes(sizeBytes));
   if (chunk !== undefined && Math.ceil(sizeBytes / chunk) > MANIFEST_LIMITS.maxChunks) {
+    if (givenChunk === undefined) {
+      throw usageError(
+        `the payload needs more than ${MANIFEST_LIMITS.maxChunks} chunks of ${MAX_CHUNK_BYTES} bytes; use --no-chunk`,
+      );
+    }
     throw usageError(
       `--chunk ${chunk} makes more than ${MANIFEST_LIMITS.maxChunks} chunks; choose a larger one`,
     );
@@ -91,4 +105,11 @@ export async function manifestCreateCommand(opts: ManifestCreateOptions, io: Cli
       ),
     )}\n`,
   );
+}
+
+/** 1 MiB, doubled until `sizeBytes` fits in the manifest's chunk limit, at most what devices take. */
+export function defaultChunkBytes(sizeBytes: number): number {
+  let chunk = 1 << 20;
+  while (chunk < MAX_CHUNK_BYTES && Math.ceil(sizeBytes / chunk) > MANIFEST_LIMITS.maxChunks) chunk *= 2;
+  return chunk;
 }

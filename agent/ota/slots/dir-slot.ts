@@ -2,7 +2,8 @@
  * Directory slots (the agent's own bundle, a `tar` payload). The verified tar is unpacked into
  * `<slot>.new`, every file and directory fsynced, then swapped in: the old slot directory is removed
  * and `<slot>.new` renamed over it, and the parent fsynced. The slot was marked bad before, so a power
- * cut in the middle leaves a slot nobody boots; the next attempt starts the unpacking over.
+ * cut in the middle leaves a slot nobody boots; the next attempt starts the unpacking over. A failed
+ * unpack removes `<slot>.new` before it throws.
  *
  * Read-back compares the slot with the tar entry by entry (type, size, SHA-256 of contents, link
  * target). Unpacking is strict: absolute paths and `..` are refused (node-tar's defaults), and only
@@ -22,7 +23,22 @@ const ALLOWED = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory', 'Symb
 export async function unpackIntoSlot(tarFile: string, slotDir: string): Promise<void> {
   const staging = `${slotDir}.new`;
   await rm(staging, { recursive: true, force: true });
-  await mkdir(staging, { recursive: true });
+  try {
+    await mkdir(staging, { recursive: true });
+    await extractInto(tarFile, staging);
+    await syncTree(staging);
+  } catch (e) {
+    // A refused or broken tar (node-tar's decompression-ratio limit, a truncated archive, a full disk)
+    // must not leave what it unpacked so far taking the slot filesystem's room.
+    await rm(staging, { recursive: true, force: true });
+    throw e;
+  }
+  await rm(slotDir, { recursive: true, force: true });
+  await rename(staging, slotDir);
+  await fsyncDir(path.dirname(slotDir));
+}
+
+async function extractInto(tarFile: string, staging: string): Promise<void> {
   const refused: string[] = [];
   try {
     await extract({
@@ -52,10 +68,6 @@ export async function unpackIntoSlot(tarFile: string, slotDir: string): Promise<
       `tar holds entries of refused types: ${refused.join(', ')}`,
     );
   }
-  await syncTree(staging);
-  await rm(slotDir, { recursive: true, force: true });
-  await rename(staging, slotDir);
-  await fsyncDir(path.dirname(slotDir));
 }
 
 /** Differences between the tar and the unpacked slot; empty when they agree. */

@@ -108,7 +108,8 @@ describe('the agent on the simulated board', () => {
 
     expect((await emulator.powerOn()).slots.rootfs).toBe('A');
     let a = await boot();
-    const payload = path.join(dir, 'update.img');
+    // The default ota.localInstallDirs: the inbox under the state directory, made at start.
+    const payload = path.join(dir, 'state/ota/inbox/update.img');
     const image = fakeImage('2.0.0', 1 << 20);
     await writeFile(payload, image);
     const digest = await digestFile(payload, 1 << 16);

@@ -153,6 +153,34 @@ describe('edge-agent manifest', () => {
     expect((await readFile(path.join(dir, 'update.cose')).then((b) => b[0])) === 0xd2).toBe(true);
   });
 
+  it('hashes 1 MiB chunks by default, and leaves chunk hashes out only with --no-chunk', async () => {
+    const dir = await tempDir();
+    json(await runCli(['keygen', '--out', dir]));
+    const { file, data } = await payloadFile(dir, 2 * 1024 * 1024 + 1);
+    const create = (...more: string[]) =>
+      runCli([
+        ...createArgs(file),
+        '--key',
+        path.join(dir, 'fleet.pem'),
+        '-o',
+        path.join(dir, 'u.cose'),
+        ...more,
+      ]);
+    const byDefault = json(await create());
+    expect(byDefault).toMatchObject({ chunk: 2 ** 20 });
+    expect(byDefault.chunks).toEqual(
+      [0, 1, 2].map((i) =>
+        createHash('sha256')
+          .update(data.subarray(i * 2 ** 20, (i + 1) * 2 ** 20))
+          .digest('hex'),
+      ),
+    );
+    const unchunked = json(await create('--no-chunk'));
+    expect(unchunked).not.toHaveProperty('chunk');
+    expect(unchunked).not.toHaveProperty('chunks');
+    expect(json(await create('--chunk', '512K'))).toMatchObject({ chunk: 512 * 1024 });
+  });
+
   it('works with keys made by openssl genpkey and openssl pkey -pubout', async () => {
     const dir = await tempDir();
     const key = path.join(dir, 'ossl.pem');

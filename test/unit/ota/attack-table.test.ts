@@ -104,6 +104,14 @@ describe('offers refused before anything is written', () => {
       },
     },
     {
+      name: 'a path-traversal component ("../x") in the offer',
+      code: 'bad-component',
+      offer: async (d) => {
+        const rel = await d.release(image, { seq: 2 });
+        return { manifest: rel.manifest, component: '../x' };
+      },
+    },
+    {
       name: 'a tar payload for an image slot',
       code: 'format-mismatch',
       offer: async (d) => {
