@@ -2,7 +2,7 @@
  * Update commands for the technician and the fleet: `ota.status` (slots, their states, which runs,
  * the install in progress and its bytes), `ota.install` (a local payload file and its signed manifest,
  * `<file>.cose` beside it unless named, both inside `ota.localInstallDirs`), `ota.commit` and
- * `ota.rollback`. `ota.install` returns once
+ * `ota.rollback` (which also cancels an install not armed yet). `ota.install` returns once
  * the offer is accepted or rejected; the install continues in the background (watch `ota.status`).
  */
 import { z } from 'zod';
@@ -85,7 +85,8 @@ export function registerOtaCommands(registry: CommandRegistry, deps: { ota: OtaM
   });
   registry.register({
     name: 'ota.rollback',
-    summary: 'abandon the trial and reboot into the previous slot, or switch to the other good slot',
+    summary:
+      'abandon the trial and reboot into the previous slot, cancel an install not armed yet, or switch to the other good slot',
     actuates: true,
     args: z.strictObject({ component: z.string().min(1).optional() }),
     run: async ({ component }, ctx) => ota.rollback(sourceOf(ctx), component),

@@ -3,9 +3,11 @@
  * source yields the payload from a given offset to its end, so an interrupted transfer resumes with
  * `Range: bytes=<offset>-` (RFC 9110 §14) instead of starting over. One `read` is one attempt; the
  * transfer loop (transfer.ts) retries. Failures are `InstallError('EDOWNLOAD')`:
- *  - transient (retry with backoff): network errors, 408, 429 and 5xx (honouring `Retry-After`),
- *    a stalled or too-slow transfer (less than `lowSpeedBytesPerS` over `lowSpeedWindowMs`, like
- *    curl's `--speed-limit`/`--speed-time`);
+ *  - transient (retry with backoff): network errors, 408, 429 and 5xx (with the `Retry-After` the
+ *    server asked for, which the transfer clamps to its backoff maximum), no response headers within
+ *    `headerTimeoutMs` (a server dripping header bytes keeps the socket from idling, so the idle timer
+ *    alone would wait for days), a stalled or too-slow body (less than `lowSpeedBytesPerS` over
+ *    `lowSpeedWindowMs`, like curl's `--speed-limit`/`--speed-time`);
  *  - fatal: any other 4xx (`http-404`), a declared length that is not the manifest's size, a
  *    `Content-Range` that does not start at the requested offset, more than 5 redirects.
  * A server that ignores `Range` (200 instead of 206) is handled by skipping the bytes already held.
@@ -112,6 +114,8 @@ export interface HttpSourceOptions {
   readonly lowSpeedWindowMs?: number;
   /** Socket idle timeout (connect, headers, body). */
   readonly idleTimeoutMs?: number;
+  /** From sending the request to having the response headers, whatever trickles meanwhile. */
+  readonly headerTimeoutMs?: number;
   readonly headers?: Readonly<Record<string, string>>;
   /** Called every `gcEveryBytes` of body: a minor-GC hint (gc-hint.ts) that keeps socket garbage low. */
   readonly collectGarbage?: (() => void) | undefined;
@@ -242,7 +246,26 @@ export class HttpPayloadSource implements PayloadSource {
         ...(offset > 0 ? { range: `bytes=${offset}-` } : {}),
       };
       const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-      const req = send(url, { method: 'GET', headers, signal }, resolve);
+      const headerMs = this.#o.headerTimeoutMs ?? 30_000;
+      const headerTimer = this.#o.clock.setTimeout(
+        () =>
+          req.destroy(
+            new InstallError(
+              'EDOWNLOAD',
+              'header-timeout',
+              `no response headers from ${url.host} in ${headerMs} ms`,
+              {
+                transient: true,
+              },
+            ),
+          ),
+        headerMs,
+      );
+      const req = send(url, { method: 'GET', headers, signal }, (res) => {
+        headerTimer.cancel();
+        resolve(res);
+      });
+      req.once('close', () => headerTimer.cancel());
       req.setTimeout(this.#o.idleTimeoutMs ?? 30_000, () =>
         req.destroy(
           new InstallError('EDOWNLOAD', 'timeout', `no data from ${url.host}`, { transient: true }),
@@ -276,7 +299,10 @@ function headerInt(v: string | string[] | undefined): number | undefined {
   return typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : undefined;
 }
 
-/** `Retry-After`: delta-seconds or an HTTP-date (RFC 9110 §10.2.3). */
+/**
+ * `Retry-After`: delta-seconds or an HTTP-date (RFC 9110 §10.2.3), as the server asked — possibly
+ * weeks; the transfer clamps it to its backoff maximum.
+ */
 function retryAfter(v: string | string[] | undefined, clock: Clock): { retryAfterMs?: number } {
   if (typeof v !== 'string') return {};
   if (/^\d+$/.test(v.trim())) return { retryAfterMs: Number(v.trim()) * 1000 };

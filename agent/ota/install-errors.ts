@@ -20,7 +20,7 @@ export type InstallErrorCode =
   /** Another install, commit or rollback is running, or the state does not allow the request. */
   | 'EBUSY'
   | 'ESTATE'
-  /** The request was stopped (the agent is stopping). */
+  /** The request was stopped (the agent is stopping, or the technician cancelled the install). */
   | 'ECANCELLED';
 
 export class InstallError extends AgentError {

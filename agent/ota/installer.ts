@@ -5,8 +5,8 @@
  * the plan is made again from the journal record; the loop ends when the plan is empty (done, or
  * waiting for a reboot) or the signal aborts (the agent is stopping; the journal holds the place).
  *
- * A failure before the target is armed rejects the install (reported with the error's reason, the
- * target left marked bad); a failure after it leaves the journal as it is and rethrows, so the next
+ * A failure before the target is armed — or the technician's cancel, which stops a download at once —
+ * rejects the install (reported with the error's reason, the target left marked bad); a failure after it leaves the journal as it is and rethrows, so the next
  * start tries the same step again — by then the boot environment may be writable again.
  */
 import { rm } from 'node:fs/promises';
@@ -26,6 +26,7 @@ import {
   type FinalState,
   type InstallRecord,
   type PlanContext,
+  PRE_ARM_PHASES,
   planInstall,
   type Step,
 } from './plan-install.js';
@@ -53,6 +54,9 @@ export interface InstallSettings {
   readonly lowSpeedBytesPerS: number;
   readonly lowSpeedWindowMs: number;
   readonly idleTimeoutMs: number;
+  readonly headerTimeoutMs: number;
+  /** The whole download of one run (see transfer.ts). */
+  readonly deadlineMs: number;
 }
 
 export interface OtaProgress {
@@ -92,6 +96,8 @@ export interface FlowInput {
   readonly bootId: string;
   readonly booted: SlotName | undefined;
   readonly signal: AbortSignal;
+  /** The technician's cancel: an install not armed yet is rejected with the signal's reason (target bad). */
+  readonly cancel: AbortSignal;
   /** The technician's decision about the trial, read at each plan (it may arrive during checks). */
   request(): PlanContext['request'];
 }
@@ -102,8 +108,6 @@ export interface FlowOutcome {
   /** A reboot was requested; the install continues after it. */
   readonly rebootRequested: boolean;
 }
-
-const PRE_ARM = new Set(['accepted', 'target-bad', 'writing', 'written', 'unpacked', 'verified']);
 
 export async function runInstallFlow(deps: InstallerDeps, input: FlowInput): Promise<FlowOutcome> {
   const flow = new Flow(deps, input);
@@ -128,6 +132,9 @@ class Flow {
   async run(): Promise<FlowOutcome> {
     for (;;) {
       this.#in.signal.throwIfAborted();
+      const r = this.#record;
+      if (r && this.#in.cancel.aborted && PRE_ARM_PHASES.has(r.phase))
+        await this.#rejectWith(r, this.#in.cancel.reason);
       const steps = planInstall(this.#record, {
         bootId: this.#in.bootId,
         booted: this.#in.booted,
@@ -142,12 +149,16 @@ class Flow {
         await this.#execute(step, record);
       } catch (e) {
         if (this.#in.signal.aborted) throw this.#in.signal.reason;
-        if (!PRE_ARM.has(record.phase) || step.kind === 'conclude') throw e;
-        const reason = isInstallError(e) ? e.reason : 'install-failed';
-        this.#log.warn({ step: step.kind, reason, err: errorMessage(e) }, 'ota install rejected');
-        await this.#save({ ...record, phase: 'rejected', reason, message: errorMessage(e) });
+        if (!PRE_ARM_PHASES.has(record.phase) || step.kind === 'conclude') throw e;
+        await this.#rejectWith(record, e, step.kind);
       }
     }
+  }
+
+  async #rejectWith(record: InstallRecord, e: unknown, step?: Step['kind']): Promise<void> {
+    const reason = isInstallError(e) ? e.reason : 'install-failed';
+    this.#log.warn({ step, reason, err: errorMessage(e) }, 'ota install rejected');
+    await this.#save({ ...record, phase: 'rejected', reason, message: errorMessage(e) });
   }
 
   async #execute(step: Step, r: InstallRecord): Promise<void> {
@@ -253,6 +264,7 @@ class Flow {
     else if (start > 0) this.#log.info({ journaled: fromOffset, resumeAt: start }, 'ota resuming write');
     await this.#save({ ...r, phase: 'writing', offsetBytes: start });
     const writer = await RawWriter.open(file, kind);
+    const signal = AbortSignal.any([this.#in.signal, this.#in.cancel]);
     const source = this.#source(r);
     let record = this.#record!;
     try {
@@ -268,10 +280,11 @@ class Flow {
         startOffset: start,
         hash: resume.hash,
         clock: this.#d.clock,
-        signal: this.#in.signal,
+        signal,
         maxAttempts: s.maxAttempts,
         retryBaseMs: s.retryBaseMs,
         retryMaxMs: s.retryMaxMs,
+        deadlineMs: s.deadlineMs,
         onCheckpoint: async (offsetBytes) => {
           record = { ...record, offsetBytes };
           await this.#save(record);
@@ -379,6 +392,7 @@ class Flow {
           lowSpeedBytesPerS: s.lowSpeedBytesPerS,
           lowSpeedWindowMs: s.lowSpeedWindowMs,
           idleTimeoutMs: s.idleTimeoutMs,
+          headerTimeoutMs: s.headerTimeoutMs,
           collectGarbage: this.#d.collectGarbage,
         });
   }

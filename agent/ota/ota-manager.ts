@@ -17,7 +17,7 @@ import { ensurePrivateDir, readIfExists, unlinkDurable, writeDurable } from '../
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { BootSlotInfo } from './boot/boot-slot-info.js';
-import { otherSlot, type SlotName } from './boot/types.js';
+import type { SlotName } from './boot/types.js';
 import { checkOffer, type InstallRequest } from './check-offer.js';
 import { CommittedStore } from './committed-state.js';
 import type { HealthMonitor } from './health.js';
@@ -26,8 +26,9 @@ import type { FlowOutcome, InstallSettings, OtaComponent, OtaProgress } from './
 import { Journal } from './journal.js';
 import { isComponentName, type Manifest, verifySignedManifest } from './manifest.js';
 import { componentStatus, type OtaStatus } from './ota-status.js';
-import { type InstallRecord, isInstallRecord, type PlanContext } from './plan-install.js';
+import { type InstallRecord, isInstallRecord, type PlanContext, PRE_ARM_PHASES } from './plan-install.js';
 import { type OtaReport, ReportQueue } from './report-queue.js';
+import { switchToOtherSlot } from './switch-slot.js';
 import type { TrustRoot } from './trust.js';
 
 export type { InstallRequest } from './check-offer.js';
@@ -71,6 +72,10 @@ export type InstallResult =
     }
   | { readonly ok: false; readonly code: string; readonly reason: string };
 
+export type RollbackResult =
+  | { readonly rolledBack: string; readonly reboot: boolean }
+  | { readonly cancelled: string; readonly reboot: false };
+
 export class OtaManager extends EventEmitter<OtaEvents> {
   readonly reports: ReportQueue;
   readonly #d: OtaManagerDeps;
@@ -88,6 +93,8 @@ export class OtaManager extends EventEmitter<OtaEvents> {
   #lastError: string | undefined;
   #progress: OtaProgress | undefined;
   #abort = new AbortController();
+  /** The technician's cancel of the running flow (`rollback` before the target is armed). */
+  #cancel = new AbortController();
   #installerModule: Promise<typeof import('./installer.js')> | undefined;
 
   constructor(deps: OtaManagerDeps) {
@@ -179,10 +186,14 @@ export class OtaManager extends EventEmitter<OtaEvents> {
     return { markedGood: booted };
   }
 
-  /** Abandons the trial (reboots into the old slot), or switches to the other good slot and reboots. */
-  async rollback(who: string, component?: string): Promise<{ rolledBack: string; reboot: boolean }> {
+  /**
+   * Abandons the trial (reboots into the old slot), cancels an install not armed yet (rejected as
+   * `cancelled`, its target left bad), or switches to the other good slot and reboots.
+   */
+  async rollback(who: string, component?: string): Promise<RollbackResult> {
     await this.#housekeeping;
     const r = this.#record;
+    if (r && PRE_ARM_PHASES.has(r.phase)) return this.#cancelInstall(r, who);
     if (r && (r.phase === 'armed' || r.phase === 'healthy')) {
       this.#request = { kind: 'rollback', who };
       if (!this.#flow) this.#launch();
@@ -191,35 +202,30 @@ export class OtaManager extends EventEmitter<OtaEvents> {
     }
     if (r || this.#flow) throw new InstallError('EBUSY', 'busy', `an install is ${r?.phase ?? 'running'}`);
     const comp = this.#component(component);
-    const booted = await comp.boot.getCurrent();
-    if (!booted) throw new InstallError('ESTATE', 'booted-unknown', 'the running slot cannot be told');
-    const other = otherSlot(booted);
-    if ((await comp.boot.getState(other)) !== 'good') {
-      throw new InstallError(
-        'ESTATE',
-        'no-fallback',
-        `slot ${other} is not marked good; nothing to roll back to`,
-      );
-    }
-    await comp.boot.setPrimary(other);
     const id = this.#newId(comp.name, 0);
-    const report = await this.reports.put({
-      id: `${id}.rolled-back`,
-      installId: id,
-      state: 'rolled-back',
-      component: comp.name,
-      version: undefined,
-      seq: undefined,
-      targetSlot: other,
-      bootedSlot: booted,
-      reason: 'manual-rollback',
-      message: `switched to slot ${other} by ${who}`,
-      wallMs: this.#d.clock.nowMs(),
-    });
+    const report = await switchToOtherSlot(comp, who, id, { reports: this.reports, clock: this.#d.clock });
     this.emit('report', report);
     await this.#d.reboot(await comp.boot.rebootArgs());
     this.#rebootRequested = true;
     return { rolledBack: id, reboot: true };
+  }
+
+  /** Stops the install at once (a download waiting or trickling included) and waits for its report. */
+  async #cancelInstall(r: InstallRecord, who: string): Promise<RollbackResult> {
+    const reason = new InstallError('ECANCELLED', 'cancelled', `cancelled by ${who}`);
+    if (!this.#flow) this.#launch();
+    this.#cancel.abort(reason);
+    await this.idle();
+    if (this.#record?.id === r.id) {
+      throw new InstallError(
+        'ESTATE',
+        'cancel-failed',
+        this.#rebootRequested
+          ? 'the install was armed before the cancel took effect: roll the trial back after the reboot'
+          : (this.#lastError ?? 'the install did not stop'),
+      );
+    }
+    return { cancelled: r.id, reboot: false };
   }
 
   async status(): Promise<OtaStatus> {
@@ -326,6 +332,8 @@ export class OtaManager extends EventEmitter<OtaEvents> {
   /** Runs the flow for the journal's record in the background; returns its completion. */
   #launch(): Promise<void> {
     const signal = this.#abort.signal;
+    this.#cancel = new AbortController();
+    const cancel = this.#cancel.signal;
     const run = async () => {
       const record = this.#record!;
       const comp = this.#components.get(record.component);
@@ -368,6 +376,7 @@ export class OtaManager extends EventEmitter<OtaEvents> {
           bootId: await this.#d.bootInfo.bootId(),
           booted: await comp.boot.getCurrent(),
           signal,
+          cancel,
           request: () => this.#request,
         },
       );

@@ -69,10 +69,23 @@ export const otaSchema = z.strictObject({
       /** Consecutive failed attempts before the download gives up. */
       maxAttempts: z.number().int().min(1).max(100).default(10),
       retryBaseMs: z.number().int().min(1).default(1000),
-      retryMaxMs: z.number().int().min(1).default(60_000),
+      /** The longest wait between attempts; a server's `Retry-After` is honoured up to this and no further. */
+      retryMaxMs: z.number().int().min(1).max(3_600_000).default(60_000),
       lowSpeedBytesPerS: z.number().int().min(0).default(1024),
       lowSpeedWindowMs: z.number().int().min(1000).default(60_000),
       idleTimeoutMs: z.number().int().min(1000).default(30_000),
+      /** Each attempt must have its response headers within this (a dripping server defeats the idle timer). */
+      headerTimeoutMs: z.number().int().min(1000).max(3_600_000).default(30_000),
+      /**
+       * The whole download — attempts and the waits between them — within this, else the install is
+       * rejected (`deadline`). Counted from the start of the write, or its resumption after a restart.
+       */
+      deadlineMs: z
+        .number()
+        .int()
+        .min(10_000)
+        .max(7 * 86_400_000)
+        .default(24 * 3_600_000),
     })
     .default({}),
   /** What must hold after a trial boot before the new slot is committed. */

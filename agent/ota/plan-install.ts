@@ -53,6 +53,16 @@ export const INSTALL_PHASES: readonly InstallPhase[] = [
   'rejected',
 ];
 
+/** Before the target is armed: a failure (or the technician's cancel) rejects the install. */
+export const PRE_ARM_PHASES: ReadonlySet<InstallPhase> = new Set<InstallPhase>([
+  'accepted',
+  'target-bad',
+  'writing',
+  'written',
+  'unpacked',
+  'verified',
+]);
+
 export type InstallSource =
   | { readonly kind: 'file'; readonly path: string }
   | { readonly kind: 'url'; readonly url: string };

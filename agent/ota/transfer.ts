@@ -21,7 +21,10 @@
  * Sources that can fill a buffer at an offset (local files) are read straight into the unit buffers;
  * streams (HTTP) are copied. Within one run, a transient failure (dropped connection, 5xx, low speed)
  * is retried with exponential backoff from the exact byte reached; a retry that made progress resets
- * the budget, so only `maxAttempts` failures in a row give up (with the last error's reason).
+ * the budget, so only `maxAttempts` failures in a row give up (with the last error's reason). A
+ * server's `Retry-After` is honoured up to `retryMaxMs` and no further (a hostile server would
+ * otherwise park the install for weeks), and the whole run ends at `deadlineMs` (`deadline`) however
+ * the server paces its bytes.
  * Memory: three unit buffers (four reading a file) and 2 MiB.
  */
 import { createHash, type Hash } from 'node:crypto';
@@ -74,6 +77,8 @@ export interface TransferOptions {
   readonly maxAttempts: number;
   readonly retryBaseMs: number;
   readonly retryMaxMs: number;
+  /** The whole transfer (this run, retries and their waits included) fails after this long. */
+  readonly deadlineMs?: number | undefined;
   /**
    * With chunk hashes, fdatasync and journal only every this many bytes or milliseconds (whichever
    * comes first): a resume re-verifies the chunks on the slot anyway, so this bounds only what a
@@ -94,7 +99,25 @@ export interface TransferResult {
   readonly attempts: number;
 }
 
-export async function transfer(o: TransferOptions): Promise<TransferResult> {
+export async function transfer(options: TransferOptions): Promise<TransferResult> {
+  if (options.deadlineMs === undefined) return run(options);
+  const limit = options.deadlineMs;
+  const expired = new AbortController();
+  const timer = options.clock.setTimeout(
+    () =>
+      expired.abort(
+        new InstallError('EDOWNLOAD', 'deadline', `the download did not finish within ${limit} ms`),
+      ),
+    limit,
+  );
+  try {
+    return await run({ ...options, signal: AbortSignal.any([options.signal, expired.signal]) });
+  } finally {
+    timer.cancel();
+  }
+}
+
+async function run(o: TransferOptions): Promise<TransferResult> {
   const size = o.sizeBytes;
   const unit = o.chunk?.sizeBytes ?? o.checkpointBytes;
   if (!(unit > 0)) throw new TypeError(`unit must be > 0, got ${unit}`);
@@ -312,7 +335,8 @@ export async function transfer(o: TransferOptions): Promise<TransferResult> {
             },
           );
         }
-        const delayMs = Math.max(backoff.next(), e instanceof InstallError ? (e.retryAfterMs ?? 0) : 0);
+        const asked = e instanceof InstallError ? (e.retryAfterMs ?? 0) : 0;
+        const delayMs = Math.min(Math.max(backoff.next(), asked), o.retryMaxMs);
         o.onRetry?.(e, failures, delayMs);
         await o.clock.sleep(delayMs, o.signal);
       }

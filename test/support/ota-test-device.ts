@@ -32,6 +32,8 @@ export const TEST_SETTINGS: InstallSettings = {
   lowSpeedBytesPerS: 1,
   lowSpeedWindowMs: 10_000,
   idleTimeoutMs: 5_000,
+  headerTimeoutMs: 5_000,
+  deadlineMs: 60_000,
 };
 
 export interface OtaTestDeviceOptions {

@@ -2,7 +2,7 @@
  * A loopback HTTP server for update payloads, started by a test: serves byte buffers with
  * `Range: bytes=N-` support (206 + Content-Range), counts the body bytes it sends, and can misbehave
  * on purpose — a status sequence (503 with Retry-After, 404), a connection dropped after N bytes,
- * Range ignored, an endless body, a trickle.
+ * Range ignored, an endless body, a trickle, a status line whose headers drip in one byte at a time.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,7 +11,10 @@ import { drained } from '../../scripts/bench/drained.js';
 export interface Fault {
   /** Answer with this status (no body) instead of the payload. */
   readonly status?: number;
-  readonly retryAfterS?: number;
+  /** `Retry-After`: delta-seconds, or any text (an HTTP-date). */
+  readonly retryAfterS?: number | string;
+  /** Send a status line, then one header byte every this many ms, never finishing the headers. */
+  readonly dripHeadersEveryMs?: number;
   /** Send this many body bytes, then destroy the connection. */
   readonly dropAfterBytes?: number;
   /** Ignore Range and answer 200 with the whole body. */
@@ -40,6 +43,11 @@ export class PayloadServer {
     this.#faults.push(...faults);
   }
 
+  /** Forgets the faults not used yet. */
+  clearFaults(): void {
+    this.#faults.length = 0;
+  }
+
   url(urlPath: string): string {
     const port = (this.#server?.address() as AddressInfo | null)?.port;
     if (!port) throw new Error('server not started');
@@ -64,6 +72,14 @@ export class PayloadServer {
     const fault = this.#faults.shift() ?? {};
     const range = req.headers.range;
     const record = (status: number) => this.requests.push({ path: req.url ?? '', range, status });
+    if (fault.dripHeadersEveryMs !== undefined) {
+      record(200);
+      const socket = req.socket;
+      socket.write('HTTP/1.1 200 OK\r\nx-drip: ');
+      const timer = setInterval(() => socket.write('.'), fault.dripHeadersEveryMs);
+      socket.once('close', () => clearInterval(timer));
+      return;
+    }
     if (fault.status) {
       record(fault.status);
       res.writeHead(

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SystemClock } from '../../../agent/core/clock.js';
 import { FilePayloadSource, HttpPayloadSource } from '../../../agent/ota/download.js';
+import type { InstallError } from '../../../agent/ota/install-errors.js';
 import { fakeImage } from '../../../scripts/ota-emulator/provision.js';
 import { PayloadServer } from '../../support/payload-server.js';
 import { tempDirs } from '../../support/temp-dir.js';
@@ -67,6 +68,26 @@ describe('payload sources', () => {
       reason: 'http-403',
       transient: false,
     });
+  });
+
+  it('reads Retry-After as delta-seconds or an HTTP-date, as far off as the server asks', async () => {
+    // The transfer clamps these (transfer.test.ts); the source reports what was asked.
+    server.fail({ status: 503, retryAfterS: 2_000_000 });
+    await expect(collect(http(server.url('/p.img')).read(0, signal))).rejects.toMatchObject({
+      retryAfterMs: 2_000_000_000,
+    });
+    server.fail({ status: 503, retryAfterS: new Date(Date.now() + 23 * 86_400_000).toUTCString() });
+    const asked = await collect(http(server.url('/p.img')).read(0, signal)).catch((e: unknown) => e);
+    expect((asked as InstallError).retryAfterMs).toBeGreaterThan(22 * 86_400_000);
+  });
+
+  it('gives up on a server that drips its header bytes, however often it keeps the socket busy', async () => {
+    server.fail({ dripHeadersEveryMs: 20 });
+    const started = performance.now();
+    await expect(
+      collect(http(server.url('/p.img'), { headerTimeoutMs: 300, idleTimeoutMs: 60_000 }).read(0, signal)),
+    ).rejects.toMatchObject({ reason: 'header-timeout', transient: true });
+    expect(performance.now() - started).toBeLessThan(5_000);
   });
 
   it('refuses a server whose length disagrees with the manifest', async () => {

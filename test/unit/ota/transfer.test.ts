@@ -8,6 +8,7 @@ import { InstallError } from '../../../agent/ota/install-errors.js';
 import { RawWriter, resumePoint } from '../../../agent/ota/slots/raw-writer.js';
 import { type SlotWriter, type TransferOptions, transfer } from '../../../agent/ota/transfer.js';
 import { fakeImage } from '../../../scripts/ota-emulator/provision.js';
+import { FakeClock } from '../../support/fake-clock.js';
 import { tempDirs } from '../../support/temp-dir.js';
 
 const newDir = tempDirs('ota-transfer-');
@@ -74,6 +75,16 @@ async function run(dir: string, over: Partial<TransferOptions> & Pick<TransferOp
   try {
     const result = await transfer(options(writer, checkpoints, over));
     return { result, checkpoints, file };
+  } finally {
+    await writer.close();
+  }
+}
+
+/** A slot writer opened before the transfer starts, so that a fake clock drives everything after. */
+async function withWriter(body: (writer: RawWriter) => Promise<void>): Promise<void> {
+  const writer = await RawWriter.open(path.join(await newDir(), 'slot.img'), 'image');
+  try {
+    await body(writer);
   } finally {
     await writer.close();
   }
@@ -149,6 +160,65 @@ describe('streaming a payload into a slot', () => {
       code: 'EDOWNLOAD',
       reason: 'truncated',
       transient: false,
+    });
+  });
+
+  it("waits no longer than retryMaxMs whatever a server's Retry-After asks: 23 days, an overflow, a far date", async () => {
+    const clock = new FakeClock();
+    const asking = (retryAfterMs: number) => ({
+      stopAt: 0,
+      error: new InstallError('EDOWNLOAD', 'http-503', 'busy', { transient: true, retryAfterMs }),
+    });
+    // What HttpPayloadSource reads from `Retry-After: 2000000`, `: 999999999` (past setTimeout's
+    // 2^31 ms, which would fire at once) and an HTTP-date 23 days ahead.
+    const { s, offsets } = source(payload, [
+      asking(2_000_000_000),
+      asking(999_999_999_000),
+      asking(23 * 86_400_000),
+    ]);
+    const delays: number[] = [];
+    await withWriter(async (writer) => {
+      const done = transfer(
+        options(writer, [], {
+          source: s,
+          clock,
+          maxAttempts: 10,
+          retryBaseMs: 1000,
+          retryMaxMs: 60_000,
+          onRetry: (_e, _n, ms) => delays.push(ms),
+        }),
+      );
+      for (let i = 1; i <= 3; i++) {
+        await clock.advance(0);
+        expect(delays).toEqual(Array(i).fill(60_000));
+        await clock.advance(59_999);
+        expect(offsets).toHaveLength(i);
+        await clock.advance(1);
+        expect(offsets).toHaveLength(i + 1);
+      }
+      await expect(done).resolves.toMatchObject({ attempts: 4, receivedBytes: SIZE });
+    });
+  });
+
+  it('ends the whole transfer at deadlineMs however steadily a server trickles its bytes', async () => {
+    const clock = new FakeClock();
+    // 100 bytes a second: never idle, never "no progress", and 1000 s for this payload.
+    const trickle: PayloadSource = {
+      origin: 'trickle',
+      async *read(offset, signal) {
+        for (let pos = offset; pos < SIZE; pos += 100) {
+          await clock.sleep(1000, signal);
+          yield Buffer.from(payload.subarray(pos, pos + 100));
+        }
+      },
+    };
+    await withWriter(async (writer) => {
+      const done = transfer(options(writer, [], { source: trickle, clock, deadlineMs: 60_000 }));
+      await expect(clock.settle(done, 120_000, 1000)).rejects.toMatchObject({
+        code: 'EDOWNLOAD',
+        reason: 'deadline',
+      });
+      expect(clock.monotonicMs()).toBeLessThan(65_000); // not the 1000 s the trickle would take
     });
   });
 
