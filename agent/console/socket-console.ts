@@ -5,6 +5,12 @@
  * (and closes the connection) at logout. A stale socket file from a previous run (nobody accepts on
  * it) is replaced; one that a live process still listens on is left alone, and `start` rejects with
  * that EADDRINUSE — the running agent keeps its console.
+ *
+ * Against a hostile or stuck client: at most `maxConnections` are open at once (one more is told so in
+ * one line and closed); a client that does not read what the console writes is no longer read from
+ * once `OUTPUT_PAUSE_BYTES` wait for it (so its typing cannot pile up echo), and is hung up on at
+ * `OUTPUT_MAX_BYTES` (output it did not ask for, a `logs -f` left running). The session closes a
+ * connection that does not log in within `console.loginTimeoutMs`.
  */
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
@@ -19,7 +25,14 @@ export interface SocketConsoleOptions {
   readonly path: string;
   /** File mode of the socket (default 0o660). */
   readonly mode?: number;
+  /** Connections open at once (default 16). */
+  readonly maxConnections?: number;
 }
+
+/** Output waiting for a client beyond which its input is no longer read, until it reads. */
+export const OUTPUT_PAUSE_BYTES = 64 * 1024;
+/** Output waiting for a client that does not read at all: it is hung up on. */
+export const OUTPUT_MAX_BYTES = 1024 * 1024;
 
 export class SocketConsole {
   readonly #server: ConsoleServer;
@@ -31,6 +44,9 @@ export class SocketConsole {
   constructor(deps: { server: ConsoleServer; log: Logger }, options: SocketConsoleOptions) {
     if (typeof options.path !== 'string' || options.path === '')
       throw new TypeError('path must be a non-empty string');
+    const max = options.maxConnections;
+    if (max !== undefined && !(Number.isInteger(max) && max >= 1))
+      throw new TypeError(`maxConnections must be an integer >= 1, got ${max}`);
     this.#server = deps.server;
     this.#log = deps.log;
     this.#options = options;
@@ -74,15 +90,22 @@ export class SocketConsole {
   }
 
   #accept(socket: Socket): void {
+    const max = this.#options.maxConnections ?? 16;
+    if (this.#sockets.size >= max) {
+      this.#log.warn({ open: this.#sockets.size }, 'console connection refused: too many open');
+      socket.on('error', () => undefined);
+      socket.end(`edge-agent console: too many connections (${max} open); try again later\n`, () =>
+        socket.destroy(),
+      );
+      return;
+    }
     this.#sockets.add(socket);
     let session: ConsoleSession;
     try {
       session = this.#server.attach(
         {
           name: 'socket',
-          send: (text) => {
-            if (!socket.destroyed && socket.writable) socket.write(text);
-          },
+          send: (text) => this.#send(socket, text),
           hangup: () => socket.end(),
         },
         { terminal: { ansi: false, columns: 80 }, hangupOnLogout: true },
@@ -110,6 +133,19 @@ export class SocketConsole {
       this.#sockets.delete(socket);
       session.hangup();
     });
+  }
+
+  #send(socket: Socket, text: string): void {
+    if (socket.destroyed || !socket.writable) return;
+    socket.write(text);
+    const queued = socket.writableLength;
+    if (queued > OUTPUT_MAX_BYTES) {
+      this.#log.warn({ queuedBytes: queued }, 'console client does not read its output: hanging up');
+      socket.destroy();
+    } else if (queued > OUTPUT_PAUSE_BYTES && !socket.isPaused()) {
+      socket.pause();
+      socket.once('drain', () => socket.resume());
+    }
   }
 }
 
