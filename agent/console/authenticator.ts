@@ -16,7 +16,7 @@
  */
 import type { Clock } from '../core/clock.js';
 import { DEFAULT_SCRYPT, hashPassword, scryptParamsOf, verifyPassword } from './password-hash.js';
-import { PeerThrottle } from './peer-throttle.js';
+import { PeerThrottle, type PeerTurn } from './peer-throttle.js';
 
 export interface ConsoleUser {
   readonly name: string;
@@ -85,9 +85,10 @@ export class Authenticator {
 
   /**
    * Counts a login attempt from `peer` (a transport: `socket`, `serial:/dev/ttyGS0`, `stdio`) as it
-   * starts; returns how long the attempt must wait first. Every attempt counts, refused ones too.
+   * starts; returns how long the attempt must wait first, or that it is refused (its turn would be
+   * more than `maxSlowdownMs` away; not counted). Every attempt let through counts, failed or not.
    */
-  reserve(peer: string): number {
+  reserve(peer: string): PeerTurn {
     return this.#peers.reserve(peer);
   }
 

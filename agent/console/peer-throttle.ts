@@ -4,8 +4,11 @@
  * peer). Each attempt is counted when it starts, before any password is checked, and gets the next
  * free slot: the first at once, each further one `slowdownMs`, 2×, 4×, … (up to `maxSlowdownMs`) after
  * the one before. So opening forty connections at once, or reconnecting after each failure, buys
- * nothing: the attempts still go through one at a time, further and further apart. A success from the
- * peer clears its count; a peer that has made no attempt for `forgetAfterMs` starts afresh.
+ * nothing: the attempts still go through one at a time, further and further apart. An attempt whose
+ * turn would come more than `maxSlowdownMs` away is refused and not counted, so attempts queue no
+ * deeper than that: connections abandoned while waiting cannot push a peer's next turn ever further
+ * out. A success from the peer clears its count; a peer that has made no attempt for `forgetAfterMs`
+ * starts afresh.
  */
 import type { Clock } from '../core/clock.js';
 
@@ -14,6 +17,11 @@ export interface PeerThrottlePolicy {
   readonly maxSlowdownMs: number;
   readonly forgetAfterMs: number;
 }
+
+/** An attempt's turn: wait `waitMs`, then go on; or refused, try again in `retryAfterMs`. */
+export type PeerTurn =
+  | { readonly allowed: true; readonly waitMs: number }
+  | { readonly allowed: false; readonly retryAfterMs: number };
 
 interface PeerRecord {
   attempts: number;
@@ -34,20 +42,21 @@ export class PeerThrottle {
     this.#policy = policy;
   }
 
-  /** Counts an attempt from `peer`; returns how long it must wait before it may go on (0: at once). */
-  reserve(peer: string): number {
+  /** Counts an attempt from `peer` and gives its turn; a refused attempt is not counted. */
+  reserve(peer: string): PeerTurn {
     const now = this.#clock.monotonicMs();
+    const { slowdownMs, maxSlowdownMs, forgetAfterMs } = this.#policy;
     let record = this.#peers.get(peer);
-    if (record && now - record.nextMs >= this.#policy.forgetAfterMs) record = undefined;
+    if (record && now - record.nextMs >= forgetAfterMs) record = undefined;
     record ??= { attempts: 0, nextMs: now };
     const startMs = Math.max(now, record.nextMs);
+    if (startMs - now > maxSlowdownMs) return { allowed: false, retryAfterMs: startMs - now - maxSlowdownMs };
     record.attempts++;
-    const { slowdownMs, maxSlowdownMs } = this.#policy;
     record.nextMs = startMs + Math.min(maxSlowdownMs, slowdownMs * 2 ** Math.min(30, record.attempts - 1));
     this.#peers.delete(peer);
     this.#peers.set(peer, record);
     if (this.#peers.size > MAX_PEERS) this.#peers.delete(this.#peers.keys().next().value!);
-    return startMs - now;
+    return { allowed: true, waitMs: startMs - now };
   }
 
   /** A login from `peer` succeeded: its next attempt goes through at once. */

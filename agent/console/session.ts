@@ -215,7 +215,7 @@ export class ConsoleSession {
       this.#term.line('Log in with your console user name and password. Before login only help works.');
       return undefined;
     }
-    await this.#waitTurn(signal);
+    if (!(await this.#waitTurn(signal))) return undefined;
     if (!isUserName(name)) {
       // No user can have this name: refused before the password prompt, and never hashed or tracked.
       this.#term.line(this.#term.style('Login incorrect.', 'red'));
@@ -267,12 +267,19 @@ export class ConsoleSession {
     return undefined;
   }
 
-  /** Counts a login attempt against this peer and waits until it is its turn. */
-  async #waitTurn(signal: AbortSignal): Promise<void> {
-    const waitMs = this.#deps.auth.reserve(this.#link.name);
-    if (waitMs <= 0) return;
-    this.#term.line(`Too many failed logins on ${this.#link.name}; wait ${formatDurationMs(waitMs)}.`);
-    await this.#deps.clock.sleep(waitMs, signal);
+  /** Counts a login attempt on this peer, waits its turn; false if refused (unpaced: not audited). */
+  async #waitTurn(signal: AbortSignal): Promise<boolean> {
+    const turn = this.#deps.auth.reserve(this.#link.name);
+    if (!turn.allowed) {
+      const again = formatDurationMs(turn.retryAfterMs);
+      this.#term.line(`Too many login attempts on ${this.#link.name}; try again in ${again}.`);
+      this.#keys.clear(); // a password typed ahead must not become the next user name
+      return false;
+    }
+    if (turn.waitMs <= 0) return true;
+    this.#term.line(`Too many failed logins on ${this.#link.name}; wait ${formatDurationMs(turn.waitMs)}.`);
+    await this.#deps.clock.sleep(turn.waitMs, signal);
+    return true;
   }
 
   /** Waits out a login delay; keys typed meanwhile are dropped. */

@@ -43,11 +43,24 @@ describe('Authenticator', () => {
   it('paces a peer’s attempts whatever the session: each waits for the slot after the one before', async () => {
     const clock = new FakeClock();
     const auth = await authenticator(clock);
-    expect([1, 2, 3, 4, 5].map(() => auth.reserve('socket'))).toEqual([0, 1000, 3000, 7000, 15_000]);
-    expect(auth.reserve('serial:/dev/ttyGS0')).toBe(0);
-    await clock.advance(15_000);
+    const waits = [1, 2, 3, 4].map(() => auth.reserve('socket'));
+    expect(waits).toEqual([0, 1000, 3000, 7000].map((waitMs) => ({ allowed: true, waitMs })));
+    expect(auth.reserve('serial:/dev/ttyGS0')).toEqual({ allowed: true, waitMs: 0 });
+    await clock.advance(7000);
     expect(await auth.login('tech', TEST_PASSWORD, 'socket')).toMatchObject({ ok: true });
-    expect(auth.reserve('socket')).toBe(0);
+    expect(auth.reserve('socket')).toEqual({ allowed: true, waitMs: 0 });
+  });
+
+  it('refuses, uncounted, attempts queued beyond maxSlowdownMs, so abandoned ones cannot push turns out', async () => {
+    const clock = new FakeClock();
+    const auth = await authenticator(clock);
+    // Turns at 0, 1 s, 3 s, 7 s; the next would be 15 s away, more than maxSlowdownMs (8 s).
+    for (let i = 0; i < 4; i++) expect(auth.reserve('socket').allowed).toBe(true);
+    for (let i = 0; i < 1000; i++) {
+      expect(auth.reserve('socket')).toEqual({ allowed: false, retryAfterMs: 15_000 - 8000 });
+    }
+    await clock.advance(7000);
+    expect(auth.reserve('socket')).toEqual({ allowed: true, waitMs: 8000 });
   });
 });
 
@@ -67,25 +80,29 @@ describe('the session’s login against parallel and reconnecting peers', () => 
     await until(() => again.screen.text().includes('Logged in as tech'));
   });
 
-  it('checks one password at a time when 40 connections try at once', async () => {
+  it('lets 40 connections trying at once through one at a time, and refuses those queued too far', async () => {
     const h = await ConsoleHarness.open({ dir: await tempDir(), hangupOnLogout: true });
     const peers = [...Array(40).keys()].map(() => h.attachPeer());
     peers.forEach((p, i) => {
       p.session.input(`tech\r${i === 39 ? TEST_PASSWORD : `guess ${i}`}\r`);
     });
     h.session.input('\x04');
-    const incorrect = () => peers.filter((p) => p.screen.text().includes('Login incorrect.')).length;
-    await until(() => incorrect() === 1);
-    expect(peers.filter((p) => p.screen.text().includes('Too many failed logins on test'))).toHaveLength(39);
-    // Each further second lets at most one more attempt through; none logs in before the lock.
-    for (let s = 0; s < 59; s++) await h.clock.advance(1000);
-    await until(() => incorrect() === DEFAULT_POLICY.maxFailures);
+    const showing = (text: string) => peers.filter((p) => p.screen.text().includes(text)).length;
+    // Turns at 0, 1 s, 3 s and 7 s; the 36 others would wait more than maxSlowdownMs: refused.
+    await until(() => showing('Login incorrect.') === 1);
+    expect(showing('Too many failed logins on test; wait')).toBe(3);
+    expect(showing('Too many login attempts on test; try again in')).toBe(36);
+    for (let s = 0; s < 8; s++) await h.clock.advance(1000);
+    await until(() => showing('Login incorrect.') === DEFAULT_POLICY.maxFailures);
+    await until(() => showing('Login locked') === 1); // at its name, or at its password if a check ran late
     await h.idle();
-    expect(incorrect()).toBe(DEFAULT_POLICY.maxFailures);
-    expect(peers.filter((p) => p.screen.text().includes('Logged in'))).toHaveLength(0);
+    expect(showing('Login incorrect.')).toBe(DEFAULT_POLICY.maxFailures);
+    expect(showing('Logged in')).toBe(0);
     const entries = await h.auditEntries();
     expect(entries.filter((e) => e.event === 'login-failed')).toHaveLength(DEFAULT_POLICY.maxFailures);
     expect(entries.filter((e) => e.event === 'login')).toHaveLength(0);
+    // The refused ones' typed-ahead passwords were dropped, never taken for user names.
+    expect(entries.some((e) => String(e.who).startsWith('guess'))).toBe(false);
   });
 });
 
