@@ -10,7 +10,8 @@
  * one line and closed); a client that does not read what the console writes is no longer read from
  * once `OUTPUT_PAUSE_BYTES` wait for it (so its typing cannot pile up echo), and is hung up on at
  * `OUTPUT_MAX_BYTES` (output it did not ask for, a `logs -f` left running). The session closes a
- * connection that does not log in within `console.loginTimeoutMs`.
+ * connection that does not log in within `console.loginTimeoutMs`. Hanging up stops reading at once
+ * and closes both directions, so a half-open client cannot keep sending into, or holding, a place.
  */
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
@@ -94,9 +95,8 @@ export class SocketConsole {
     if (this.#sockets.size >= max) {
       this.#log.warn({ open: this.#sockets.size }, 'console connection refused: too many open');
       socket.on('error', () => undefined);
-      socket.end(`edge-agent console: too many connections (${max} open); try again later\n`, () =>
-        socket.destroy(),
-      );
+      socket.write(`edge-agent console: too many connections (${max} open); try again later\n`);
+      hangUp(socket);
       return;
     }
     this.#sockets.add(socket);
@@ -106,7 +106,7 @@ export class SocketConsole {
         {
           name: 'socket',
           send: (text) => this.#send(socket, text),
-          hangup: () => socket.end(),
+          hangup: () => hangUp(socket),
         },
         { terminal: { ansi: false, columns: 80 }, hangupOnLogout: true },
       );
@@ -144,9 +144,25 @@ export class SocketConsole {
       socket.destroy();
     } else if (queued > OUTPUT_PAUSE_BYTES && !socket.isPaused()) {
       socket.pause();
-      socket.once('drain', () => socket.resume());
+      socket.once('drain', () => {
+        if (!socket.writableEnded) socket.resume();
+      });
     }
   }
+}
+
+/** Time a hung-up client gets to take the last output before the connection is dropped anyway. */
+const HANGUP_GRACE_MS = 5000;
+
+/**
+ * Ends a connection for good: stops reading (a half-open client could otherwise go on sending, and
+ * hold its place, forever), sends what is queued, then closes both directions — or drops the
+ * connection if the client does not take that output within `HANGUP_GRACE_MS`.
+ */
+function hangUp(socket: Socket): void {
+  socket.pause();
+  socket.setTimeout(HANGUP_GRACE_MS, () => socket.destroy());
+  socket.end(() => socket.destroy());
 }
 
 function listenOn(listener: Server, file: string): Promise<Server> {
