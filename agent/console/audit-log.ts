@@ -2,15 +2,18 @@
  * The console's audit trail: one JSON line per login, logout and command — who, when, from where,
  * what was typed (the resolved command and arguments) and how it ended — appended to
  * `<stateDir>/console-audit.jsonl`. Passwords are never recorded. Lines are appended in order through
- * one queue; at `maxBytes` the file is renamed to `.1` (one generation kept), so an SD card never
- * fills. A failed write is logged and does not stop the console: refusing service because the audit
- * disk is full would lock the technician out of the box they came to fix.
+ * one queue; at `maxBytes` the file becomes `.1`, `.1` becomes `.2`, … up to `generations` older files
+ * (the oldest is dropped), so an SD card never fills. Every field is bounded (`audit-bounds.ts`), so one
+ * entry is a few KiB at most and can never rotate history away on its own. A failed write is logged and
+ * does not stop the console: refusing service because the audit disk is full would lock the technician
+ * out of the box they came to fix.
  */
 import { appendFile, mkdir, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
+import { boundAuditEntry } from './audit-bounds.js';
 
 export type AuditEvent = 'login' | 'login-failed' | 'locked-out' | 'logout' | 'command';
 
@@ -32,19 +35,32 @@ export interface AuditEntry {
 
 export const AUDIT_FILE = 'console-audit.jsonl';
 
+export interface AuditLogOptions {
+  readonly stateDir: string;
+  /** Size at which the file is rotated (default 1 MiB). */
+  readonly maxBytes?: number;
+  /** Older files kept, `.1` (newest) to `.N` (default 4). */
+  readonly generations?: number;
+}
+
 export class AuditLog {
   readonly #file: string;
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #maxBytes: number;
+  readonly #generations: number;
   #queue: Promise<void> = Promise.resolve();
   #sizeBytes: number | undefined;
 
-  constructor(deps: { clock: Clock; log: Logger }, options: { stateDir: string; maxBytes?: number }) {
+  constructor(deps: { clock: Clock; log: Logger }, options: AuditLogOptions) {
+    const generations = options.generations ?? 4;
+    if (!(Number.isInteger(generations) && generations >= 1))
+      throw new TypeError(`generations must be an integer >= 1, got ${generations}`);
     this.#clock = deps.clock;
     this.#log = deps.log;
     this.#file = path.join(options.stateDir, AUDIT_FILE);
     this.#maxBytes = options.maxBytes ?? 1024 * 1024;
+    this.#generations = generations;
   }
 
   get file(): string {
@@ -53,7 +69,7 @@ export class AuditLog {
 
   /** Queues one entry; resolves once it is on disk (or its failure was logged). Never rejects. */
   record(entry: AuditEntry): Promise<void> {
-    const line = `${JSON.stringify({ ts: new Date(this.#clock.nowMs()).toISOString(), ...entry })}\n`;
+    const line = `${JSON.stringify({ ts: new Date(this.#clock.nowMs()).toISOString(), ...boundAuditEntry(entry) })}\n`;
     this.#queue = this.#queue.then(() => this.#append(line));
     return this.#queue;
   }
@@ -72,8 +88,8 @@ export class AuditLog {
           () => 0,
         );
       }
-      if (this.#sizeBytes + line.length > this.#maxBytes && this.#sizeBytes > 0) {
-        await rename(this.#file, `${this.#file}.1`);
+      if (this.#sizeBytes + Buffer.byteLength(line) > this.#maxBytes && this.#sizeBytes > 0) {
+        await this.#rotate();
         this.#sizeBytes = 0;
       }
       await appendFile(this.#file, line, { mode: 0o640 });
@@ -82,5 +98,15 @@ export class AuditLog {
       this.#sizeBytes = undefined;
       this.#log.error({ err: errorMessage(error), file: this.#file }, 'console audit write failed');
     }
+  }
+
+  /** `.N-1` → `.N`, …, `.1` → `.2`, the file → `.1`; the oldest generation is overwritten. */
+  async #rotate(): Promise<void> {
+    for (let n = this.#generations - 1; n >= 1; n--) {
+      await rename(`${this.#file}.${n}`, `${this.#file}.${n + 1}`).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error;
+      });
+    }
+    await rename(this.#file, `${this.#file}.1`);
   }
 }

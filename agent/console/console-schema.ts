@@ -1,11 +1,13 @@
 /**
  * The `console:` section of the agent configuration: where the console listens (a serial port, a Unix
  * socket, stdin/stdout), who may log in (scrypt hashes made by `edge-agent passwd`), how guessing is
- * slowed and locked out, and when an idle session is logged out.
+ * slowed and locked out, how long a socket connection may take to log in and how many may be open,
+ * how big the audit trail grows, and when an idle session is logged out.
  */
 import { z } from 'zod';
 import { CONFIG_LIMITS } from '../core/config-limits.js';
 import { isHashString } from './password-hash.js';
+import { USER_NAME_PATTERN } from './user-name.js';
 
 export const consoleSchema = z
   .strictObject({
@@ -23,6 +25,8 @@ export const consoleSchema = z
         enabled: z.boolean().default(true),
         /** Default: $RUNTIME_DIRECTORY/console.sock (/run/edge-agent under systemd), else <stateDir>/console.sock. */
         path: z.string().min(1).optional(),
+        /** Connections open at once; one more is told so in one line and closed. */
+        maxConnections: z.number().int().min(1).max(1024).default(16),
       })
       .default({}),
     /** A console on the agent's stdin/stdout (development; `npm start` turns it on). */
@@ -30,7 +34,7 @@ export const consoleSchema = z
     users: z
       .array(
         z.strictObject({
-          name: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'expected a lower-case user name (a-z 0-9 _ -)'),
+          name: z.string().regex(USER_NAME_PATTERN, 'expected a lower-case user name (a-z 0-9 _ -)'),
           passwordHash: z
             .string()
             .refine(isHashString, 'expected a $scrypt$… hash: make one with `edge-agent passwd`'),
@@ -46,6 +50,19 @@ export const consoleSchema = z
         slowdownMs: z.number().int().min(0).max(60_000).default(1000),
         maxSlowdownMs: z.number().int().min(0).max(600_000).default(30_000),
         lockoutMs: z.number().int().min(0).max(86_400_000).default(300_000),
+      })
+      .default({}),
+    /** A socket connection not logged in after this long is closed; 0 never. */
+    loginTimeoutMs: z.number().int().min(0).default(60_000),
+    /** The audit trail: rotated at `maxBytes`, `generations` older files kept (`.1` … `.N`). */
+    audit: z
+      .strictObject({
+        maxBytes: z
+          .number()
+          .int()
+          .min(64 * 1024)
+          .default(1024 * 1024),
+        generations: z.number().int().min(1).max(100).default(4),
       })
       .default({}),
     /** Log out after this long without a key; 0 never. */

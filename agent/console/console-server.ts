@@ -10,6 +10,8 @@ import type { TerminalInfo } from './terminal.js';
 export interface ConsoleServerOptions {
   /** Log out after this long without a key (0: never). */
   readonly idleTimeoutMs: number;
+  /** Close a connection (a session that hangs up at logout) not logged in after this long (0: never). */
+  readonly loginTimeoutMs?: number;
 }
 
 export interface AttachOptions {
@@ -46,6 +48,7 @@ export class ConsoleServer {
       terminal: options.terminal,
       idleTimeoutMs: this.#options.idleTimeoutMs,
       hangupOnLogout: options.hangupOnLogout,
+      loginTimeoutMs: this.#options.loginTimeoutMs ?? 0,
     });
     this.#sessions.add(session);
     this.#deps.log.info({ session: session.id }, 'console session opened');

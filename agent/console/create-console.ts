@@ -46,7 +46,10 @@ export interface Console {
 export function createConsole(config: ConsoleConfig, deps: ConsoleDeps): Console {
   const log = deps.log.child({ mod: 'console' });
   const { clock } = deps;
-  const audit = new AuditLog({ clock, log }, { stateDir: deps.stateDir });
+  const audit = new AuditLog(
+    { clock, log },
+    { stateDir: deps.stateDir, maxBytes: config.audit.maxBytes, generations: config.audit.generations },
+  );
   const auth = new Authenticator({ clock }, config.users, config.lockout);
   const server = new ConsoleServer(
     {
@@ -59,13 +62,15 @@ export function createConsole(config: ConsoleConfig, deps: ConsoleDeps): Console
       audit,
       banner: deps.banner,
     },
-    { idleTimeoutMs: config.idleTimeoutMs },
+    { idleTimeoutMs: config.idleTimeoutMs, loginTimeoutMs: config.loginTimeoutMs },
   );
   const runtimeDir = deps.env?.RUNTIME_DIRECTORY?.split(':')[0];
   const socketPath = config.socket.enabled
     ? (config.socket.path ?? path.join(runtimeDir ?? deps.stateDir, 'console.sock'))
     : undefined;
-  const socket = socketPath ? new SocketConsole({ server, log }, { path: socketPath }) : undefined;
+  const socket = socketPath
+    ? new SocketConsole({ server, log }, { path: socketPath, maxConnections: config.socket.maxConnections })
+    : undefined;
   const serialConfig = config.serial;
   const serial =
     serialConfig && deps.serial

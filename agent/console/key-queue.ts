@@ -2,12 +2,19 @@
  * Keys typed ahead, and one reader waiting for the next: what lets the session be written as plain
  * sequential code (`await nextKey()`) while bytes arrive whenever the peer sends them. A waiter is
  * released by an aborted signal with the signal's reason, so idle logout and shutdown unwind any read.
+ * Keys typed ahead are bounded in number and in characters (a key may be a whole pasted chunk), so a
+ * peer flooding while the session is busy — a password being checked — costs bounded memory.
  */
 import type { Clock } from '../core/clock.js';
 import type { Key } from './keys.js';
 
+/** Keys, and characters in them, kept while nobody reads; more is dropped. */
+const MAX_QUEUED_KEYS = 4096;
+const MAX_QUEUED_CHARS = 64 * 1024;
+
 export class KeyQueue {
   readonly #keys: Key[] = [];
+  #queuedChars = 0;
   #waiter: ((key: Key) => void) | undefined;
   #ended = false;
 
@@ -22,8 +29,11 @@ export class KeyQueue {
       this.#waiter = undefined;
       waiter(key);
     } else {
-      // A flood (a pasted file) must not grow without bound; 4096 keys is far beyond any typing.
-      if (this.#keys.length < 4096) this.#keys.push(key);
+      // A flood (a pasted file) must not grow without bound; this is far beyond any typing.
+      const chars = key.name === 'char' ? key.text.length : 1;
+      if (this.#keys.length >= MAX_QUEUED_KEYS || this.#queuedChars + chars > MAX_QUEUED_CHARS) return;
+      this.#keys.push(key);
+      this.#queuedChars += chars;
     }
   }
 
@@ -36,11 +46,15 @@ export class KeyQueue {
   /** Drops keys typed ahead (during a login pause, so guesses cannot be queued up). */
   clear(): void {
     this.#keys.length = 0;
+    this.#queuedChars = 0;
   }
 
   next(signal: AbortSignal): Promise<Key> {
     const queued = this.#keys.shift();
-    if (queued) return Promise.resolve(queued);
+    if (queued) {
+      this.#queuedChars -= queued.name === 'char' ? queued.text.length : 1;
+      return Promise.resolve(queued);
+    }
     if (this.#ended) return Promise.resolve({ name: 'eof' });
     if (signal.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {

@@ -4,6 +4,12 @@
  * arrows to move, Up/Down through history, Ctrl-C to abandon a line, Ctrl-D on an empty line for
  * end-of-input. Cursor movement uses only BS (0x08) and reprinting, which every terminal honours —
  * so editing works the same on a dumb peer as on an ANSI one. Secret prompts (passwords) echo nothing.
+ *
+ * A line holds at most `maxLength` characters (default `MAX_LINE_CHARS`): what is typed beyond is
+ * dropped with one bell per key, counted in `droppedChars`, and the finished line says `truncated` so
+ * that nothing cut short is ever run as if it were what was typed. The bound is what keeps a peer that
+ * sends megabytes without a newline from growing the buffer (one array element per character) until
+ * the heap runs out.
  */
 import type { Key } from './keys.js';
 
@@ -13,10 +19,22 @@ export interface ReadLineOptions {
   readonly secret?: boolean;
   /** Keep the line in history and let Up/Down recall earlier ones (commands, not answers). */
   readonly history?: boolean;
+  /** Characters the line may hold (default `MAX_LINE_CHARS`); more is dropped with a bell. */
+  readonly maxLength?: number;
 }
 
+/** The longest command line, in characters. */
+export const MAX_LINE_CHARS = 4096;
+
+const BELL = '\x07';
+
 export type EditResult =
-  | { readonly done: 'line'; readonly text: string }
+  | {
+      readonly done: 'line';
+      readonly text: string;
+      /** Present when characters were dropped because the line was full: `text` is not what was typed. */
+      readonly truncated?: true;
+    }
   | { readonly done: 'interrupt' }
   | { readonly done: 'eof' };
 
@@ -30,6 +48,7 @@ export class LineEditor {
   /** Position in history while browsing; history.length = the line being typed. */
   #browse = 0;
   #draft: string[] = [];
+  #dropped = 0;
 
   constructor(write: (text: string) => void, options: { historySize?: number } = {}) {
     this.#write = write;
@@ -41,11 +60,19 @@ export class LineEditor {
     return this.#history;
   }
 
+  /** Characters dropped from the current line because it was full. */
+  get droppedChars(): number {
+    return this.#dropped;
+  }
+
   /** Starts a new line: prints the prompt and clears the buffer. */
   begin(options: ReadLineOptions): void {
+    if (options.maxLength !== undefined && !(Number.isInteger(options.maxLength) && options.maxLength > 0))
+      throw new TypeError(`maxLength must be a positive integer, got ${options.maxLength}`);
     this.#options = options;
     this.#buffer = [];
     this.#cursor = 0;
+    this.#dropped = 0;
     this.#browse = this.#history.length;
     this.#draft = [];
     this.#write(options.prompt);
@@ -61,9 +88,15 @@ export class LineEditor {
   /** Applies one key; returns what ended the line, or undefined while it is still being edited. */
   key(key: Key): EditResult | undefined {
     switch (key.name) {
-      case 'char':
-        this.#insert([...key.text]);
+      case 'char': {
+        const { fits, dropped } = this.#fitting(key.text);
+        this.#insert(fits);
+        if (dropped > 0) {
+          this.#dropped += dropped;
+          this.#write(BELL);
+        }
         return undefined;
+      }
       case 'enter':
         return this.#finish();
       case 'interrupt':
@@ -125,11 +158,29 @@ export class LineEditor {
   #finish(): EditResult {
     const text = this.#buffer.join('');
     this.#write('\n');
-    if (this.#options.history && !this.#options.secret && text.trim() !== '') {
+    if (this.#options.history && !this.#options.secret && this.#dropped === 0 && text.trim() !== '') {
       if (this.#history.at(-1) !== text) this.#history.push(text);
       if (this.#history.length > this.#historySize) this.#history.shift();
     }
-    return { done: 'line', text };
+    return this.#dropped > 0 ? { done: 'line', text, truncated: true } : { done: 'line', text };
+  }
+
+  /**
+   * The characters of `text` that still fit on the line, and how many UTF-16 units do not. Walks only
+   * as far as there is room, so a megabyte paste costs no more than the room left.
+   */
+  #fitting(text: string): { fits: string[]; dropped: number } {
+    const room = (this.#options.maxLength ?? MAX_LINE_CHARS) - this.#buffer.length;
+    const chars: string[] = [];
+    let used = 0;
+    if (room > 0) {
+      for (const ch of text) {
+        chars.push(ch);
+        used += ch.length;
+        if (chars.length >= room) break;
+      }
+    }
+    return { fits: chars, dropped: text.length - used };
   }
 
   #echo(text: string): void {
@@ -137,6 +188,7 @@ export class LineEditor {
   }
 
   #insert(chars: string[]): void {
+    if (chars.length === 0) return;
     this.#buffer.splice(this.#cursor, 0, ...chars);
     this.#cursor += chars.length;
     const tail = this.#buffer.slice(this.#cursor).join('');

@@ -37,6 +37,13 @@ export async function verifyPassword(hash: string, password: string): Promise<bo
   return key.length === expected.length && timingSafeEqual(key, expected);
 }
 
+/** The cost parameters of a hash this module can check; undefined for anything else. */
+export function scryptParamsOf(hash: string): ScryptParams | undefined {
+  const m = PHC.exec(hash);
+  if (!m || !isHashString(hash)) return undefined;
+  return { ln: Number(m[1]), r: Number(m[2]), p: Number(m[3]) };
+}
+
 /** Whether a string is a scrypt PHC hash this module can check (for config validation). */
 export function isHashString(hash: string): boolean {
   const m = PHC.exec(hash);

@@ -4,6 +4,10 @@
  * for as long as it is open; logout returns to the login prompt. A port that is missing or goes away
  * (a USB adapter unplugged) is reopened with backoff, never stopping the agent. Serial terminal
  * emulators (picocom, minicom, screen) all speak ANSI, so the session gets colour and in-place updates.
+ * Output waiting for the line is bounded (`SERIAL_OUTPUT_MAX_BYTES`): a peer that floods keys faster
+ * than their echo drains, or a line that stalls, loses output instead of growing the agent's memory.
+ * A session that ends itself (a peer flooding before login) closes the port, which is reopened after
+ * the usual pause.
  */
 
 import { Backoff } from '../core/backoff.js';
@@ -12,6 +16,9 @@ import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { SerialBackend, SerialConnection } from '../hal/serial/types.js';
 import type { ConsoleServer } from './console-server.js';
+
+/** Output waiting to be written to the port beyond which more is dropped (~6 s at 115200 bit/s). */
+export const SERIAL_OUTPUT_MAX_BYTES = 64 * 1024;
 
 export interface SerialConsoleOptions {
   readonly path: string;
@@ -70,6 +77,8 @@ export class SerialConsole {
       const closed = new Promise<void>((resolve) => connection.onClose(() => resolve()));
       // Writes are chained so that the last one (a goodbye) can be waited for before closing.
       let written: Promise<void> = Promise.resolve();
+      let pendingBytes = 0;
+      let dropping = false;
       if (server.closed) {
         await connection.close();
         break;
@@ -79,7 +88,20 @@ export class SerialConsole {
           name: `serial:${path}`,
           send: (text) => {
             if (!connection.isOpen) return;
-            written = written.then(() => connection.write(Buffer.from(text, 'utf8'))).catch(() => undefined);
+            const bytes = Buffer.from(text, 'utf8');
+            if (pendingBytes + bytes.length > SERIAL_OUTPUT_MAX_BYTES) {
+              if (!dropping) log.warn({ path, pendingBytes }, 'console serial output backed up: dropping');
+              dropping = true;
+              return;
+            }
+            dropping = false;
+            pendingBytes += bytes.length;
+            written = written
+              .then(() => connection.write(bytes))
+              .catch(() => undefined)
+              .finally(() => {
+                pendingBytes -= bytes.length;
+              });
           },
           hangup: () => undefined,
         },

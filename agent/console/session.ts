@@ -4,9 +4,16 @@
  * code over a key queue; every wait takes the session's abort signal, so idle logout and `close()`
  * unwind whatever the session was doing (a prompt, `points watch`, a confirmation) in one place.
  *
- * Before login only `help` (and a user name) is accepted. A failed login pauses the prompt for the
- * authenticator's delay, discarding what is typed meanwhile. After login, every command line —
+ * Before login only `help` (and a user name) is accepted. Every login attempt first waits its turn
+ * on the peer's pace (`Authenticator.reserve`, per transport, so reconnecting does not reset it); a
+ * name no user can have is refused before the password prompt. A failed login pauses the prompt for
+ * the authenticator's delay, discarding what is typed meanwhile. After login, every command line —
  * accepted, refused, cancelled or failed — goes to the audit log.
+ *
+ * Hostile peers: a line longer than its prompt allows (32 characters for a name, 1 KiB for a password,
+ * 4 KiB for a command) is dropped with a bell and never run; a peer that goes on typing more than
+ * `PRE_LOGIN_FLOOD_CHARS` beyond a full line before logging in is hung up on; a connection that has
+ * not logged in within `loginTimeoutMs` is closed (transports that can hang up: the socket).
  */
 import type { TimerHandle } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
@@ -15,10 +22,16 @@ import type { AuditEntry, AuditLog } from './audit-log.js';
 import type { Authenticator } from './authenticator.js';
 import { KeyQueue } from './key-queue.js';
 import { type Key, KeyDecoder } from './keys.js';
-import { LineEditor, type ReadLineOptions } from './line-editor.js';
+import { LineEditor, MAX_LINE_CHARS, type ReadLineOptions } from './line-editor.js';
 import { formatDurationMs } from './render.js';
 import { runShellLine, type ShellContext, type ShellDeps } from './shell.js';
 import { Terminal, type TerminalInfo } from './terminal.js';
+import { isUserName, MAX_USER_NAME_CHARS } from './user-name.js';
+
+/** The longest password the prompt takes, in characters. */
+export const MAX_PASSWORD_CHARS = 1024;
+/** Characters dropped from full lines, before login, after which the peer is hung up on. */
+export const PRE_LOGIN_FLOOD_CHARS = 4096;
 
 /** The peer end, as a transport provides it. */
 export interface ConsoleLink {
@@ -43,6 +56,8 @@ export interface SessionOptions {
   readonly idleTimeoutMs: number;
   /** End the connection at logout (socket) instead of offering a new login (serial, stdio). */
   readonly hangupOnLogout: boolean;
+  /** A session that ends its connection (`hangupOnLogout`) and is not logged in by then is closed; 0 never. */
+  readonly loginTimeoutMs?: number;
 }
 
 class SessionEnd extends Error {
@@ -64,6 +79,7 @@ export class ConsoleSession {
   #scope: AbortController | undefined;
   #user: string | undefined;
   #idle: TimerHandle | undefined;
+  #loginTimer: TimerHandle | undefined;
   #reading = false;
   #discarding = false;
   #onInterrupt: (() => void) | undefined;
@@ -143,18 +159,21 @@ export class ConsoleSession {
       this.#term.line(this.#term.style(`*** ${message} ***`, 'bold'));
     }
     this.#idle?.cancel();
+    this.#loginTimer?.cancel();
     this.#closed.abort(new SessionEnd(reason));
   }
 
   async #run(): Promise<void> {
     this.#term.line(this.#deps.banner);
     this.#term.line("Type your user name to log in, or 'help'.");
+    this.#armLoginTimeout();
     let stop = false;
     while (!this.#closed.signal.aborted && !stop) {
       let loggedIn = false;
       try {
         const user = await this.#login();
         loggedIn = user !== undefined;
+        if (loggedIn) this.#loginTimer?.cancel();
         if (user) await this.#shell(user);
       } catch (error) {
         if (error instanceof SessionEnd && error.reason === 'eof') stop = true;
@@ -180,19 +199,27 @@ export class ConsoleSession {
       }
       if (loggedIn && this.#options.hangupOnLogout) stop = true;
     }
+    this.#loginTimer?.cancel();
     this.#closed.abort(new SessionEnd('closed'));
     this.#link.hangup();
   }
 
   async #login(): Promise<string | undefined> {
     const signal = this.#closed.signal;
-    const answer = await this.#readLine({ prompt: 'login: ' }, signal);
+    const answer = await this.#readLine({ prompt: 'login: ', maxLength: MAX_USER_NAME_CHARS }, signal);
     if (answer === null && this.#options.hangupOnLogout) throw new SessionEnd('eof');
     if (answer == null) return undefined;
     const name = answer.trim();
     if (name === '' || name === 'login') return undefined;
     if (name === 'help') {
       this.#term.line('Log in with your console user name and password. Before login only help works.');
+      return undefined;
+    }
+    if (!(await this.#waitTurn(signal))) return undefined;
+    if (!isUserName(name)) {
+      // No user can have this name: refused before the password prompt, and never hashed or tracked.
+      this.#term.line(this.#term.style('Login incorrect.', 'red'));
+      await this.#audit({ event: 'login-failed', who: name, result: 'denied', code: 'invalid-name' });
       return undefined;
     }
     const check = this.#deps.auth.check(name);
@@ -203,9 +230,12 @@ export class ConsoleSession {
       await this.#audit({ event: 'locked-out', who: name, result: 'denied' });
       return undefined;
     }
-    const password = await this.#readLine({ prompt: 'password: ', secret: true }, signal);
+    const password = await this.#readLine(
+      { prompt: 'password: ', secret: true, maxLength: MAX_PASSWORD_CHARS },
+      signal,
+    );
     if (password == null) return undefined;
-    const outcome = await this.#deps.auth.login(name, password);
+    const outcome = await this.#deps.auth.login(name, password, this.#link.name);
     if (outcome.ok) {
       await this.#audit({ event: 'login', who: name, result: 'ok' });
       return name;
@@ -235,6 +265,21 @@ export class ConsoleSession {
     }
     await this.#pause(outcome.delayMs, signal);
     return undefined;
+  }
+
+  /** Counts a login attempt on this peer, waits its turn; false if refused (unpaced: not audited). */
+  async #waitTurn(signal: AbortSignal): Promise<boolean> {
+    const turn = this.#deps.auth.reserve(this.#link.name);
+    if (!turn.allowed) {
+      const again = formatDurationMs(turn.retryAfterMs);
+      this.#term.line(`Too many login attempts on ${this.#link.name}; try again in ${again}.`);
+      this.#keys.clear(); // a password typed ahead must not become the next user name
+      return false;
+    }
+    if (turn.waitMs <= 0) return true;
+    this.#term.line(`Too many failed logins on ${this.#link.name}; wait ${formatDurationMs(turn.waitMs)}.`);
+    await this.#deps.clock.sleep(turn.waitMs, signal);
+    return true;
   }
 
   /** Waits out a login delay; keys typed meanwhile are dropped. */
@@ -308,13 +353,33 @@ export class ConsoleSession {
           continue;
         }
         const result = this.#editor.key(key);
+        if (this.#user === undefined && this.#editor.droppedChars > PRE_LOGIN_FLOOD_CHARS) {
+          this.#deps.log.warn({ session: this.id }, 'console input flood before login: hanging up');
+          this.#end('closed', 'input flood: disconnected');
+          throw new SessionEnd('closed');
+        }
         if (!result) continue;
+        if (result.done === 'line' && result.truncated) {
+          const max = options.maxLength ?? MAX_LINE_CHARS;
+          this.#term.line(`Line too long (over ${max} characters): dropped.`);
+          return undefined;
+        }
         if (result.done === 'line') return result.text;
         return result.done === 'eof' ? null : undefined;
       }
     } finally {
       this.#reading = false;
     }
+  }
+
+  #armLoginTimeout(): void {
+    const timeoutMs = this.#options.loginTimeoutMs ?? 0;
+    if (!this.#options.hangupOnLogout || !(timeoutMs > 0)) return;
+    this.#loginTimer = this.#deps.clock.setTimeout(() => {
+      if (this.#user !== undefined) return;
+      this.#deps.log.info({ session: this.id }, 'console connection not logged in in time: closing');
+      this.#end('closed', `not logged in within ${formatDurationMs(timeoutMs)}: disconnected`);
+    }, timeoutMs);
   }
 
   #armIdle(): void {

@@ -5,6 +5,13 @@
  * (and closes the connection) at logout. A stale socket file from a previous run (nobody accepts on
  * it) is replaced; one that a live process still listens on is left alone, and `start` rejects with
  * that EADDRINUSE — the running agent keeps its console.
+ *
+ * Against a hostile or stuck client: at most `maxConnections` are open at once (one more is told so in
+ * one line and closed); a client that does not read what the console writes is no longer read from
+ * once `OUTPUT_PAUSE_BYTES` wait for it (so its typing cannot pile up echo), and is hung up on at
+ * `OUTPUT_MAX_BYTES` (output it did not ask for, a `logs -f` left running). The session closes a
+ * connection that does not log in within `console.loginTimeoutMs`. Hanging up stops reading at once
+ * and closes both directions, so a half-open client cannot keep sending into, or holding, a place.
  */
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
@@ -19,7 +26,14 @@ export interface SocketConsoleOptions {
   readonly path: string;
   /** File mode of the socket (default 0o660). */
   readonly mode?: number;
+  /** Connections open at once (default 16). */
+  readonly maxConnections?: number;
 }
+
+/** Output waiting for a client beyond which its input is no longer read, until it reads. */
+export const OUTPUT_PAUSE_BYTES = 64 * 1024;
+/** Output waiting for a client that does not read at all: it is hung up on. */
+export const OUTPUT_MAX_BYTES = 1024 * 1024;
 
 export class SocketConsole {
   readonly #server: ConsoleServer;
@@ -31,6 +45,9 @@ export class SocketConsole {
   constructor(deps: { server: ConsoleServer; log: Logger }, options: SocketConsoleOptions) {
     if (typeof options.path !== 'string' || options.path === '')
       throw new TypeError('path must be a non-empty string');
+    const max = options.maxConnections;
+    if (max !== undefined && !(Number.isInteger(max) && max >= 1))
+      throw new TypeError(`maxConnections must be an integer >= 1, got ${max}`);
     this.#server = deps.server;
     this.#log = deps.log;
     this.#options = options;
@@ -74,16 +91,22 @@ export class SocketConsole {
   }
 
   #accept(socket: Socket): void {
+    const max = this.#options.maxConnections ?? 16;
+    if (this.#sockets.size >= max) {
+      this.#log.warn({ open: this.#sockets.size }, 'console connection refused: too many open');
+      socket.on('error', () => undefined);
+      socket.write(`edge-agent console: too many connections (${max} open); try again later\n`);
+      hangUp(socket);
+      return;
+    }
     this.#sockets.add(socket);
     let session: ConsoleSession;
     try {
       session = this.#server.attach(
         {
           name: 'socket',
-          send: (text) => {
-            if (!socket.destroyed && socket.writable) socket.write(text);
-          },
-          hangup: () => socket.end(),
+          send: (text) => this.#send(socket, text),
+          hangup: () => hangUp(socket),
         },
         { terminal: { ansi: false, columns: 80 }, hangupOnLogout: true },
       );
@@ -111,6 +134,35 @@ export class SocketConsole {
       session.hangup();
     });
   }
+
+  #send(socket: Socket, text: string): void {
+    if (socket.destroyed || !socket.writable) return;
+    socket.write(text);
+    const queued = socket.writableLength;
+    if (queued > OUTPUT_MAX_BYTES) {
+      this.#log.warn({ queuedBytes: queued }, 'console client does not read its output: hanging up');
+      socket.destroy();
+    } else if (queued > OUTPUT_PAUSE_BYTES && !socket.isPaused()) {
+      socket.pause();
+      socket.once('drain', () => {
+        if (!socket.writableEnded) socket.resume();
+      });
+    }
+  }
+}
+
+/** Time a hung-up client gets to take the last output before the connection is dropped anyway. */
+const HANGUP_GRACE_MS = 5000;
+
+/**
+ * Ends a connection for good: stops reading (a half-open client could otherwise go on sending, and
+ * hold its place, forever), sends what is queued, then closes both directions — or drops the
+ * connection if the client does not take that output within `HANGUP_GRACE_MS`.
+ */
+function hangUp(socket: Socket): void {
+  socket.pause();
+  socket.setTimeout(HANGUP_GRACE_MS, () => socket.destroy());
+  socket.end(() => socket.destroy());
 }
 
 function listenOn(listener: Server, file: string): Promise<Server> {

@@ -82,6 +82,14 @@ export interface HarnessOptions {
   readonly policy?: LoginPolicy;
   readonly idleTimeoutMs?: number;
   readonly hangupOnLogout?: boolean;
+  readonly loginTimeoutMs?: number;
+}
+
+/** One more peer on the harness's server (a second connection on the same transport). */
+export interface HarnessPeer {
+  readonly session: ConsoleSession;
+  readonly screen: VirtualScreen;
+  readonly hungUp: () => boolean;
 }
 
 export class ConsoleHarness {
@@ -113,7 +121,7 @@ export class ConsoleHarness {
         audit: this.audit,
         banner: 'edge-agent 9.9.9 on test',
       },
-      { idleTimeoutMs: options.idleTimeoutMs ?? 600_000 },
+      { idleTimeoutMs: options.idleTimeoutMs ?? 600_000, loginTimeoutMs: options.loginTimeoutMs ?? 0 },
     );
   }
 
@@ -134,6 +142,23 @@ export class ConsoleHarness {
     );
     await h.settle();
     return h;
+  }
+
+  /** Opens another session on the same server, as the transport `name` (`test`, like the first). */
+  attachPeer(options: { hangupOnLogout?: boolean; name?: string } = {}): HarnessPeer {
+    const screen = new VirtualScreen();
+    let hungUp = false;
+    const session = this.server.attach(
+      {
+        name: options.name ?? 'test',
+        send: (text) => screen.write(text),
+        hangup: () => {
+          hungUp = true;
+        },
+      },
+      { terminal: { ansi: false, columns: 80 }, hangupOnLogout: options.hangupOnLogout ?? true },
+    );
+    return { session, screen, hungUp: () => hungUp };
   }
 
   /**

@@ -1,7 +1,10 @@
-/** The line editor on a virtual screen: mid-line edits with the arrows, Delete, Home/End, secrets. */
+/**
+ * The line editor on a virtual screen: mid-line edits with the arrows, Delete, Home/End, secrets, and
+ * the bound on a line's length.
+ */
 import { describe, expect, it } from 'vitest';
 import { KeyDecoder } from '../../../agent/console/keys.js';
-import { LineEditor } from '../../../agent/console/line-editor.js';
+import { LineEditor, MAX_LINE_CHARS } from '../../../agent/console/line-editor.js';
 import { VirtualScreen } from '../../support/virtual-screen.js';
 
 function editor() {
@@ -38,5 +41,31 @@ describe('LineEditor', () => {
     expect(screen.currentLine).toBe('password:');
     expect(type('\r')).toEqual({ done: 'line', text: 'hunter3' });
     expect(ed.history).toEqual([]);
+  });
+
+  it('keeps 4096 characters of a megabyte sent without a newline, rings once per key, and says so', () => {
+    const { screen, ed, type } = editor();
+    ed.begin({ prompt: '> ', history: true });
+    type('x'.repeat(1024 * 1024));
+    type('yz');
+    expect(ed.droppedChars).toBe(1024 * 1024 - MAX_LINE_CHARS + 2);
+    expect(screen.raw.split('\x07')).toHaveLength(3);
+    const line = type('\r');
+    expect(line).toEqual({ done: 'line', text: 'x'.repeat(MAX_LINE_CHARS), truncated: true });
+    // Not what was typed, so not offered again by Up either.
+    expect(ed.history).toEqual([]);
+    ed.begin({ prompt: '> ' });
+    expect(ed.droppedChars).toBe(0);
+  });
+
+  it('honours a smaller bound per prompt and counts characters, not UTF-16 units', () => {
+    const { ed, type } = editor();
+    ed.begin({ prompt: 'login: ', maxLength: 4 });
+    type('añ😀b');
+    expect(type('\r')).toEqual({ done: 'line', text: 'añ😀b' });
+    ed.begin({ prompt: 'login: ', maxLength: 4 });
+    type('añ😀bc');
+    expect(type('\r')).toEqual({ done: 'line', text: 'añ😀b', truncated: true });
+    expect(() => ed.begin({ prompt: '', maxLength: 0 })).toThrow(TypeError);
   });
 });
