@@ -17,6 +17,7 @@ import type { BatchIndex } from './batch-index.js';
 import { type BadRecord, COUNTERS_KEY, newEntry, quarantineRecords, readParts } from './outbox-scan.js';
 import type { CounterState, IndexEntry, OutboxDeps, OutboxOptions } from './outbox-types.js';
 import type { Aggregate, Priority, Reading, TelemetryEvent } from './reading.js';
+import { isCorruption } from './store-recovery.js';
 import {
   type BatchKind,
   batchId,
@@ -42,6 +43,8 @@ export interface GroupCommitDeps extends Pick<OutboxDeps, 'clock' | 'log' | 'sto
   onSealed(e: IndexEntry): void;
   /** A commit failed; its appends have been rejected. */
   onError(err: Error): void;
+  /** LevelDB reported corruption in a commit, an eviction or a consolidation: the store needs repair. */
+  onCorrupt(err: Error): void;
   /** Runs in the chain after a commit that left the store over `budgetBytes`. */
   evict(): Promise<void>;
 }
@@ -238,6 +241,7 @@ export class GroupCommit {
       waiter.reject(err);
       this.#deps.onError(err);
       this.#afterCommit();
+      this.#reportCorruption(err);
       return;
     }
     for (const { ob, size, items } of writes) {
@@ -260,6 +264,7 @@ export class GroupCommit {
         await this.#deps.evict();
       } catch (error) {
         this.#deps.log.error({ err: errorMessage(error) }, 'outbox eviction failed');
+        this.#reportCorruption(error);
       }
     }
     if (index.deletedSinceCompactBytes > this.#opts.budgetBytes / 4) {
@@ -288,7 +293,11 @@ export class GroupCommit {
       if (e.parts === 0 || e.sealed) continue;
       if (e.parts === 1) this.#seal(e);
       // After this commit (it runs in the chain): one compact part instead of one per commit.
-      else void this.run(() => this.#consolidate(e)).catch(() => this.#seal(e));
+      else
+        void this.run(() => this.#consolidate(e)).catch((error: unknown) => {
+          this.#seal(e);
+          this.#reportCorruption(error);
+        });
     }
     const now = this.#deps.clock.monotonicMs();
     let due = Number.POSITIVE_INFINITY;
@@ -296,6 +305,10 @@ export class GroupCommit {
     if (this.#acks.length > 0) due = Math.min(due, now + this.#opts.commitIntervalMs);
     for (const ob of this.#open.values()) due = Math.min(due, ob.openedMonoMs + this.#maxAgeMs());
     if (due !== Number.POSITIVE_INFINITY) this.#armAt(due);
+  }
+
+  #reportCorruption(error: unknown): void {
+    if (isCorruption(error)) this.#deps.onCorrupt(error instanceof Error ? error : new Error(String(error)));
   }
 
   #maxAgeMs(): number {

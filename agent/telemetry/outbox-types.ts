@@ -107,6 +107,8 @@ export interface OutboxEvents {
   evicted: [EvictionReport];
   /** A fire-and-forget append failed (its commit could not be written). */
   error: [Error];
+  /** LevelDB reported corruption (in a read, a commit, an eviction): the store needs repair. */
+  corrupt: [Error];
 }
 
 /** The index's record of one batch (mutable inside the outbox; callers see `BatchInfo`). */

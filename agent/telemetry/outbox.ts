@@ -15,7 +15,8 @@
  * downsampling and drop is counted (persisted) and reported as an event on `edge/<id>/events`.
  *
  * At `open` every stored part is decoded; a part that does not decode is moved to the quarantine
- * sublevel and counted, never trusted and never fatal. The in-memory index (insertion-ordered `Map`,
+ * sublevel and counted, never trusted and never fatal. Corruption LevelDB itself reports (an unreadable
+ * block) is thrown by `open` and emitted as `corrupt` afterwards: repairing the store is its owner's job. The in-memory index (insertion-ordered `Map`,
  * which is key order: boot counter, then seq) gives depth, bytes and oldest age without I/O.
  *
  * This class is the facade: the commit engine is group-commit.ts, the index and its leases
@@ -38,6 +39,7 @@ import type {
   StoredBatch,
 } from './outbox-types.js';
 import type { Aggregate, Reading, TelemetryEvent } from './reading.js';
+import { isCorruption } from './store-recovery.js';
 import { mergeParts } from './stored-batch.js';
 
 export type {
@@ -100,6 +102,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
         onError: (err) => {
           if (this.listenerCount('error') > 0) this.emit('error', err);
         },
+        onCorrupt: (err) => this.emit('corrupt', err),
         evict: () => evictor.evict(),
       },
       this.#opts,
@@ -217,13 +220,18 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   async read(id: string): Promise<StoredBatch | undefined> {
     const e = this.#index.get(id);
     if (!e) return undefined;
-    const { parts, bad } = await readParts(this.#deps.store, id);
-    if (bad.length > 0) await this.#engine.run(() => this.#engine.quarantine(bad));
-    if (parts.length === 0) {
-      this.#index.forget(e);
-      return undefined;
+    try {
+      const { parts, bad } = await readParts(this.#deps.store, id);
+      if (bad.length > 0) await this.#engine.run(() => this.#engine.quarantine(bad));
+      if (parts.length === 0) {
+        this.#index.forget(e);
+        return undefined;
+      }
+      return { info: e, content: mergeParts(parts) };
+    } catch (error) {
+      if (isCorruption(error)) this.emit('corrupt', error as Error);
+      throw error;
     }
-    return { info: e, content: mergeParts(parts) };
   }
 
   stats(): OutboxStats {

@@ -1,18 +1,30 @@
 /**
  * The telemetry database: one LevelDB (`level`, which is classic-level on Node) in the state directory
  * with three sublevels — `b` batch parts (stored-batch.ts), `q` quarantined records, `m` small metadata
- * (boot counter, last trusted wall time, per-boot clock offsets, counters). A database LevelDB itself
- * reports as corrupt is repaired (`ClassicLevel.repair`, which salvages what it can); if it still does
- * not open it is moved aside to `<dir>.corrupt-<time>` and a fresh one is started, so a damaged SD card
- * costs data, never the agent. What happened is in `recovered` for the caller to report. Two failures
- * are not corruption and are thrown instead: the database open in another process (LevelDB's lock,
- * mapped here to our `LockedError`), and a directory or `LOCK` file this process may not write (the
- * `access` error, EACCES or EROFS) — a state directory chowned without `-R` must not cost the backlog.
+ * (boot counter, last trusted wall time, per-boot clock offsets, counters). A database that does not
+ * open, whose tables exist without the `CURRENT` file (LevelDB would start an empty one over them), or
+ * whose manifest is behind its files (manifest-check.ts: LevelDB would overwrite and delete tables) is
+ * repaired and then read end to end; if that read still fails it is moved aside and a fresh one is
+ * started (store-recovery.ts). The caller asks for the same with `recover` when it finds corruption
+ * later (in the scan, a read, a write). What happened is in `recovered` for the caller to report. Two
+ * failures are not corruption and are thrown instead: the database open in another process (LevelDB's
+ * lock, mapped here to our `LockedError`), and a directory or `LOCK` file this process may not write
+ * (the `access` error, EACCES or EROFS) — a state directory chowned without `-R` must not cost the
+ * backlog.
  */
-import { access, constants, mkdir, rename } from 'node:fs/promises';
+import { access, constants, mkdir } from 'node:fs/promises';
 import { Level } from 'level';
 import { LockedError } from '../core/errors.js';
+import { manifestProblem } from './manifest-check.js';
 import { storeLockFile } from './store-lock.js';
+import {
+  hasDataWithoutCurrent,
+  moveAside,
+  readEverything,
+  repairStore,
+  rootMessage,
+  type StoreRecovery,
+} from './store-recovery.js';
 
 type Db = Level<string, Uint8Array>;
 export type BatchesLevel = ReturnType<typeof sublevels>['batches'];
@@ -22,13 +34,15 @@ export type MetaLevel = ReturnType<typeof sublevels>['meta'];
 interface ClassicLevelExtras {
   compactRange(start: string, end: string): Promise<void>;
 }
-interface ClassicLevelStatics {
-  repair(location: string): Promise<void>;
-}
 
 export interface TelemetryStoreOptions {
   /** LevelDB's write buffer (its `.log` file grows to this before it is turned into a table). */
   readonly writeBufferBytes?: number;
+  /**
+   * Corruption found in this database after an earlier open (LevelDB's message): `repair` it (moved
+   * aside if the repaired database still cannot be read), or `reset` it (moved aside at once).
+   */
+  readonly recover?: { readonly how: 'repair' | 'reset'; readonly error: string };
 }
 
 export interface TelemetryStore {
@@ -36,18 +50,36 @@ export interface TelemetryStore {
   readonly batches: BatchesLevel;
   readonly quarantine: BatchesLevel;
   readonly meta: MetaLevel;
-  /** `repaired`: LevelDB reported corruption and was repaired; `reset`: moved aside, started fresh. */
-  readonly recovered: 'repaired' | 'reset' | undefined;
+  /** Set when the database was corrupt: repaired, or moved aside and started fresh. */
+  readonly recovered: StoreRecovery | undefined;
   /** Asks LevelDB to compact the batch range now (reclaims the space of deleted batches). */
   compact(): Promise<void>;
   close(): Promise<void>;
 }
 
+/**
+ * JSON that reads a damaged value as absent instead of throwing: LevelDB does not checksum what it
+ * reads here, so a flipped bit can turn a boot counter into text that is not JSON. Every reader of
+ * `meta` already treats a missing or mistyped value as never written.
+ */
+const tolerantJson = {
+  name: 'tolerant-json',
+  format: 'utf8' as const,
+  encode: (value: unknown): string => JSON.stringify(value),
+  decode: (text: string): unknown => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return undefined;
+    }
+  },
+};
+
 function sublevels(db: Db) {
   return {
     batches: db.sublevel<string, Uint8Array>('b', { valueEncoding: 'view' }),
     quarantine: db.sublevel<string, Uint8Array>('q', { valueEncoding: 'view' }),
-    meta: db.sublevel<string, unknown>('m', { valueEncoding: 'json' }),
+    meta: db.sublevel<string, unknown>('m', { valueEncoding: tolerantJson }),
   };
 }
 
@@ -65,23 +97,43 @@ export async function openTelemetryStore(
     await db.open();
     return db;
   };
-  let recovered: TelemetryStore['recovered'];
-  let db: Db;
-  try {
-    db = await open();
-  } catch (error) {
-    if (isLocked(error)) throw lockedError(dir, error);
+  let recovered: StoreRecovery | undefined;
+  const reset = async (error: string): Promise<Db> => {
+    recovered = { how: 'reset', error, movedTo: await moveAside(dir, now()) };
+    return open();
+  };
+  const repair = async (error: string): Promise<Db> => {
     await assertWritable(dir);
-    recovered = 'repaired';
     try {
-      await (Level as unknown as ClassicLevelStatics).repair(dir);
-      db = await open();
+      await repairStore(dir);
+      const repaired = await open();
+      await readEverything(repaired).catch(async (unreadable: unknown) => {
+        await repaired.close();
+        throw unreadable;
+      });
+      recovered = { how: 'repaired', error };
+      return repaired;
     } catch (again) {
       if (isLocked(again)) throw lockedError(dir, again);
-      recovered = 'reset';
-      await rename(dir, `${dir}.corrupt-${now()}`);
-      await mkdir(dir, { recursive: true });
-      db = await open();
+      return reset(`${error}; after repair: ${rootMessage(again)}`);
+    }
+  };
+  let db: Db;
+  if (options.recover?.how === 'reset') {
+    await assertWritable(dir);
+    db = await reset(options.recover.error);
+  } else if (options.recover) db = await repair(options.recover.error);
+  else if (await hasDataWithoutCurrent(dir)) db = await repair('CURRENT missing: tables without a manifest');
+  else {
+    const stale = await manifestProblem(dir);
+    if (stale) db = await repair(stale);
+    else {
+      try {
+        db = await open();
+      } catch (error) {
+        if (isLocked(error)) throw lockedError(dir, error);
+        db = await repair(rootMessage(error));
+      }
     }
   }
   const subs = sublevels(db);

@@ -4,23 +4,30 @@
  * composition root reports (alarms) into events, keeps the wall-clock trust, and publishes its own
  * health as `telemetry.*` / `link.*` points. `stop()` ends with the outbox's final group commit, so
  * every reading accepted before SIGTERM is on disk when the process exits.
+ *
+ * At start it also records the current value of every point that already has one (the first poll ran
+ * while the database opened); later changes arrive through the subscription. Corruption LevelDB
+ * reports — at open, in the start-up scan, in a read or a write while running — is repaired (or the
+ * database moved aside, store-recovery.ts) and the outbox reopened on it, reported as the
+ * `telemetry.recovered` event; what arrives meanwhile is held and appended once it is open again.
  */
 import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { PointSnapshot, PointTable } from '../core/points.js';
 import type { Link } from '../link/types.js';
-import { nextBootId } from './boot-id.js';
 import { type FilterOutput, PointFilter } from './filters.js';
-import { Outbox, type OutboxStats } from './outbox.js';
+import type { Outbox, OutboxStats } from './outbox.js';
+import { OutboxSession } from './outbox-session.js';
 import type { TelemetryEvent } from './reading.js';
 import { filterOptionsFor, reportsPoint } from './reporting-filters.js';
-import { openTelemetryStore, type TelemetryStore } from './store.js';
+import type { openTelemetryStore } from './store.js';
 import { telemetryDirIn } from './store-lock.js';
+import { isCorruption, rootMessage } from './store-recovery.js';
 import { declareTelemetryMetrics, publishTelemetryMetrics } from './telemetry-metrics.js';
 import type { TelemetryConfig } from './telemetry-schema.js';
-import { Uplink, type UplinkStats } from './uplink.js';
-import { type IsWallClockTrusted, linuxNtpSynchronized, WallClock } from './wall-clock.js';
+import type { UplinkStats } from './uplink.js';
+import type { IsWallClockTrusted } from './wall-clock.js';
 
 export interface TelemetryServiceDeps {
   readonly clock: Clock;
@@ -56,6 +63,17 @@ export interface TelemetryStatus {
 }
 
 const FILTER_POLL_MS = 250;
+/** Appends held while the database is being repaired; beyond this the oldest are counted as failed. */
+const HELD_MAX = 10_000;
+
+type Append = (outbox: Outbox) => Promise<void>;
+
+/** Corruption found after the first open, for the `telemetry.recovered` event. */
+interface Found {
+  readonly error: unknown;
+  /** Items the outbox held before (what a reset loses; a repair loses the difference). */
+  readonly itemsBefore: number;
+}
 
 export class TelemetryService {
   readonly #deps: TelemetryServiceDeps;
@@ -65,11 +83,9 @@ export class TelemetryService {
   readonly #filters = new Map<string, PointFilter>();
   readonly #polled = new Set<PointFilter>();
   readonly #stops: (() => void)[] = [];
-  #store: TelemetryStore | undefined;
-  #outbox: Outbox | undefined;
-  #wallClock: WallClock | undefined;
-  #uplink: Uplink | undefined;
-  #bootId = '';
+  #session: OutboxSession | undefined;
+  #recovering: Promise<void> | undefined;
+  #held: Append[] = [];
   #lastAppend: Promise<void> | undefined;
   #appendFailures = 0;
 
@@ -82,7 +98,7 @@ export class TelemetryService {
 
   /** The boot id (known after `start`). */
   get bootId(): string {
-    return this.#bootId;
+    return this.#session?.bootId ?? '';
   }
 
   /** The database directory (`telemetry.dir` under the state directory). */
@@ -91,7 +107,7 @@ export class TelemetryService {
   }
 
   get outbox(): Outbox | undefined {
-    return this.#outbox;
+    return this.#session?.outbox;
   }
 
   declarePoints(): void {
@@ -99,88 +115,13 @@ export class TelemetryService {
   }
 
   async start(): Promise<void> {
-    const { clock, log, points, link } = this.#deps;
-    const c = this.#config;
-    const budgetBytes = c.budget;
-    // LevelDB's log grows to its write buffer before it becomes a table: keep it small against the budget.
-    const writeBufferBytes = Math.max(64 * 1024, Math.min(4 * 1024 * 1024, Math.floor(budgetBytes / 8)));
-    const open = this.#deps.openStore ?? openTelemetryStore;
-    const store = await open(this.#dir, { writeBufferBytes }, () => clock.nowMs());
-    this.#store = store;
-    if (store.recovered)
-      log.error({ dir: this.#dir, recovered: store.recovered }, 'telemetry database was corrupt');
-    this.#bootId = await nextBootId(store.meta);
-    const wallClock = new WallClock(
-      {
-        clock,
-        log: log.child({ mod: 'clock' }),
-        meta: store.meta,
-        isWallClockTrusted: this.#deps.isWallClockTrusted ?? linuxNtpSynchronized(),
-      },
-      { mode: c.timeTrust, pollMs: 5000, persistEveryMs: 60_000 },
-    );
-    this.#wallClock = wallClock;
-    await wallClock.start(this.#bootId);
-    const outbox = new Outbox(
-      { clock, log: log.child({ mod: 'outbox' }), store, bootId: this.#bootId, trust: wallClock },
-      {
-        commitIntervalMs: c.commitIntervalMs,
-        commitMaxItems: c.commitMaxReadings,
-        batchMaxAgeMs: c.batchMaxAgeMs,
-        offlineBatchMaxAgeMs: c.offlineBatchMaxAgeMs,
-        batchMaxItems: c.batchMaxReadings,
-        budgetBytes,
-        downsampleWindowMs: c.downsampleWindowS * 1000,
-      },
-    );
-    const opened = await outbox.open();
-    this.#outbox = outbox;
-    await wallClock.prune(outbox.boots());
-    log.info(
-      { boot: this.#bootId, dir: this.#dir, ...opened, clockTrusted: wallClock.trusted },
-      'telemetry outbox open',
-    );
-    if (store.recovered) this.recordEvent('telemetry.recovered', { how: store.recovered });
-    if (opened.quarantined > 0) this.recordEvent('telemetry.quarantine', { records: opened.quarantined });
-
-    const onTrusted = ({ offsetMs }: { offsetMs: number }) => {
-      outbox.sealOpen();
-      this.#uplink?.clockTrusted();
-      this.recordEvent('clock.trusted', { offsetMs });
-    };
-    wallClock.on('trusted', onTrusted);
-    this.#stops.push(() => wallClock.off('trusted', onTrusted));
-    const onError = (e: Error) => log.error({ err: e.message }, 'telemetry write failed');
-    outbox.on('error', onError);
-    this.#stops.push(() => outbox.off('error', onError));
-
-    if (link) {
-      outbox.setLinkUp(link.connected);
-      const onUp = () => outbox.setLinkUp(true);
-      const onDown = () => outbox.setLinkUp(false);
-      link.on('up', onUp);
-      link.on('down', onDown);
-      this.#stops.push(
-        () => link.off('up', onUp),
-        () => link.off('down', onDown),
-      );
-      const uplink = new Uplink(
-        { clock, log: log.child({ mod: 'uplink' }), outbox, link, wallClock },
-        {
-          inFlightMax: c.inFlight,
-          drainReadingsPerS: c.drainReadingsPerS,
-          drainBurstReadings: c.drainBurstReadings,
-          trustWaitMs: c.trustWaitS * 1000,
-          retryMs: 10_000,
-        },
-      );
-      this.#uplink = uplink;
-      uplink.start();
-    }
-
+    const { clock, points } = this.#deps;
+    this.#session = await this.#openSession(undefined);
     this.#stops.push(points.subscribe('*', (p, prev) => this.#onPoint(p, prev)));
+    // Synchronously after subscribing: a value in the table now is not also delivered as a change.
+    for (const p of points.list()) this.#seed(p);
     const poll = clock.setInterval(() => this.#pollFilters(), FILTER_POLL_MS);
-    const metrics = clock.setInterval(() => this.#publishMetrics(), c.metricsPeriodMs);
+    const metrics = clock.setInterval(() => this.#publishMetrics(), this.#config.metricsPeriodMs);
     this.#stops.push(
       () => poll.cancel(),
       () => metrics.cancel(),
@@ -191,29 +132,109 @@ export class TelemetryService {
   /** Stops observing, stops the uplink, writes the final group commit and closes the database. */
   async stop(): Promise<void> {
     for (const stop of this.#stops.splice(0)) stop();
-    await this.#uplink?.stop();
-    await this.#outbox?.close();
-    await this.#wallClock?.stop();
-    await this.#store?.close();
-    this.#outbox = undefined;
-    this.#store = undefined;
+    await this.#recovering;
+    const session = this.#session;
+    this.#session = undefined;
+    await session?.close();
+  }
+
+  /**
+   * Opens the database and the outbox on it. Corruption found on the way (the start-up scan, a meta
+   * read) or before (`found`, while running) is repaired; if it is found again the database is moved
+   * aside. Anything else (the lock, permissions, a full disk) is thrown.
+   */
+  async #openSession(found: Found | undefined): Promise<OutboxSession> {
+    const { clock, log, link, isWallClockTrusted, openStore } = this.#deps;
+    const deps = {
+      clock,
+      log,
+      link,
+      isWallClockTrusted,
+      openStore,
+      onTrusted: (offsetMs: number) => this.recordEvent('clock.trusted', { offsetMs }),
+      onCorrupt: (error: Error) => this.#recover(error),
+    };
+    let recover: { how: 'repair' | 'reset'; error: string } | undefined = found
+      ? { how: 'repair', error: rootMessage(found.error) }
+      : undefined;
+    for (;;) {
+      try {
+        const session = await OutboxSession.open(deps, { config: this.#config, dir: this.#dir, recover });
+        this.#session = session;
+        this.#opened(session, found);
+        return session;
+      } catch (error) {
+        if (!isCorruption(error) || recover?.how === 'reset') throw error;
+        recover = { how: recover ? 'reset' : 'repair', error: rootMessage(error) };
+        log.error({ dir: this.#dir, err: recover.error }, 'telemetry database corrupt');
+      }
+    }
+  }
+
+  /** Logs the open, and reports what a corrupt database cost and what was set aside. */
+  #opened(session: OutboxSession, found: Found | undefined): void {
+    const { log } = this.#deps;
+    const { opened, store, bootId, wallClock } = session;
+    log.info(
+      { boot: bootId, dir: this.#dir, ...opened, clockTrusted: wallClock.trusted },
+      'telemetry outbox open',
+    );
+    const recovered = store.recovered;
+    if (recovered) {
+      const lost = found ? Math.max(0, found.itemsBefore - opened.items) : undefined;
+      log.error({ dir: this.#dir, ...recovered, lost }, 'telemetry database was corrupt');
+      this.recordEvent('telemetry.recovered', {
+        how: recovered.how,
+        during: found ? 'operation' : 'start',
+        error: recovered.error,
+        ...(recovered.movedTo ? { movedTo: recovered.movedTo } : {}),
+        ...(lost !== undefined ? { lost } : {}),
+      });
+    }
+    if (opened.quarantined > 0) this.recordEvent('telemetry.quarantine', { records: opened.quarantined });
+  }
+
+  /** LevelDB reported corruption while running: reopen on the repaired database, then append what waited. */
+  #recover(error: Error): void {
+    const old = this.#session;
+    if (!old || this.#recovering) return;
+    this.#session = undefined;
+    const { log } = this.#deps;
+    log.error({ dir: this.#dir, err: rootMessage(error) }, 'telemetry database corrupt: repairing');
+    this.#recovering = (async () => {
+      const itemsBefore = old.outbox.stats().items;
+      await old.abandon();
+      try {
+        await this.#openSession({ error, itemsBefore });
+      } catch (failed) {
+        log.error(
+          { dir: this.#dir, err: errorMessage(failed) },
+          'telemetry database lost: readings not stored',
+        );
+      }
+    })().finally(() => {
+      this.#recovering = undefined;
+      const held = this.#held.splice(0);
+      const outbox = this.#session?.outbox;
+      if (outbox) for (const append of held) this.#track(append(outbox));
+      else this.#appendFailures += held.length;
+    });
   }
 
   /** An event for `edge/<id>/events` (alarms, state changes). Durable like readings. */
   recordEvent(type: string, data: TelemetryEvent['data']): void {
-    const outbox = this.#outbox;
-    if (!outbox) return;
     const { clock } = this.#deps;
-    this.#track(outbox.appendEvent({ type, data, wallMs: clock.nowMs(), monoMs: clock.monotonicMs() }));
+    const event = { type, data, wallMs: clock.nowMs(), monoMs: clock.monotonicMs() };
+    this.#append((outbox) => outbox.appendEvent(event));
   }
 
   status(): TelemetryStatus {
-    const s = this.#outbox?.stats();
+    const s = this.#session?.outbox.stats();
     const { link } = this.#deps;
     const dropped = s?.dropped ?? { low: 0, normal: 0, high: 0 };
     return {
-      boot: this.#bootId,
-      clockTrusted: this.#wallClock?.trusted ?? false,
+      boot: this.bootId,
+      clockTrusted: this.#session?.wallClock.trusted ?? false,
       queue: {
         batches: s?.batches ?? 0,
         items: s?.items ?? 0,
@@ -227,8 +248,15 @@ export class TelemetryService {
       quarantined: s?.quarantined ?? 0,
       writeFailed: (s?.writeFailed ?? 0) + this.#appendFailures,
       link: link ? link.status() : { state: 'not configured' },
-      uplink: this.#uplink?.stats(),
+      uplink: this.#session?.uplink?.stats(),
     };
+  }
+
+  /** A point's value from before the subscription, with its own time, as if it had just arrived. */
+  #seed(p: PointSnapshot): void {
+    if (!this.#included(p.name) || p.value === undefined || p.quality !== 'good') return;
+    const filter = this.#filterFor(p.name);
+    this.#emit(p, filter.offer({ value: p.value, wallMs: p.wallMs, monoMs: p.monoMs }));
   }
 
   #onPoint(p: PointSnapshot, prev: PointSnapshot): void {
@@ -258,23 +286,36 @@ export class TelemetryService {
   }
 
   #emit(p: PointSnapshot, outputs: FilterOutput[]): void {
-    const outbox = this.#outbox;
-    if (!outbox) return;
     for (const o of outputs) {
       if (o.kind === 'reading') {
-        this.#track(
-          outbox.appendReading({
-            name: p.name,
-            unit: p.unit,
-            value: o.value,
-            wallMs: o.wallMs,
-            monoMs: o.monoMs,
-            priority: o.priority,
-          }),
-        );
+        const reading = {
+          name: p.name,
+          unit: p.unit,
+          value: o.value,
+          wallMs: o.wallMs,
+          monoMs: o.monoMs,
+          priority: o.priority,
+        };
+        this.#append((outbox) => outbox.appendReading(reading));
       } else {
-        this.#track(outbox.appendAggregate({ name: p.name, unit: p.unit, ...o }));
+        const aggregate = { name: p.name, unit: p.unit, ...o };
+        this.#append((outbox) => outbox.appendAggregate(aggregate));
       }
+    }
+  }
+
+  /** Appends now, or holds the append while the database is being repaired. */
+  #append(append: Append): void {
+    const outbox = this.#session?.outbox;
+    if (outbox) {
+      this.#track(append(outbox));
+      return;
+    }
+    if (!this.#recovering) return;
+    this.#held.push(append);
+    if (this.#held.length > HELD_MAX) {
+      this.#held.shift();
+      this.#appendFailures++;
     }
   }
 
@@ -300,7 +341,7 @@ export class TelemetryService {
   }
 
   #publishMetrics(): void {
-    const s = this.#outbox?.stats();
+    const s = this.#session?.outbox.stats();
     if (!s) return;
     publishTelemetryMetrics(this.#deps.points, {
       depth: s.items,
@@ -310,7 +351,7 @@ export class TelemetryService {
       drops: s.dropped.low + s.dropped.normal + s.dropped.high,
       downsampled: s.downsampled,
       quarantined: s.quarantined,
-      clockTrusted: this.#wallClock?.trusted ?? false,
+      clockTrusted: this.#session?.wallClock.trusted ?? false,
       linkConnected: this.#deps.link?.connected ?? false,
     });
   }

@@ -1,7 +1,8 @@
 /**
  * What the telemetry store does with the two open failures that are not corruption: a database another
  * opener holds is a LockedError naming its LOCK file, and a directory this process may not write is
- * that access error — neither is "repaired" or moved aside, so the backlog stays where it is.
+ * that access error — neither is "repaired" or moved aside, so the backlog stays where it is. A
+ * database that must be reset is moved aside, and repeated resets keep only the newest few.
  */
 import { execFile } from 'node:child_process';
 import { chmod, readdir } from 'node:fs/promises';
@@ -31,6 +32,32 @@ describe('openTelemetryStore', () => {
       await first.close();
     }
     expect(await readdir(path.dirname(dir))).toEqual(['telemetry']);
+  });
+
+  it('moves a database it must reset aside and keeps only the newest three moved aside', async () => {
+    const parent = await tempDir();
+    const dir = path.join(parent, 'telemetry');
+    for (let at = 1; at <= 5; at++) {
+      const store = await openTelemetryStore(
+        dir,
+        { recover: { how: 'reset', error: 'Corruption: test' } },
+        () => at,
+      );
+      expect(store.recovered).toEqual({
+        how: 'reset',
+        error: 'Corruption: test',
+        movedTo: `${dir}.corrupt-${at}`,
+      });
+      expect(await store.meta.get('written')).toBeUndefined();
+      await store.meta.put('written', at);
+      await store.close();
+    }
+    expect((await readdir(parent)).sort()).toEqual([
+      'telemetry',
+      'telemetry.corrupt-3',
+      'telemetry.corrupt-4',
+      'telemetry.corrupt-5',
+    ]);
   });
 
   it('throws the access error for a directory it may not write, and moves nothing aside', async () => {

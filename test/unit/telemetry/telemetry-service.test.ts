@@ -19,11 +19,17 @@ import { type TrackedStore, trackStore } from '../../support/tracked-store.js';
 
 const tempDir = tempDirs('edge-telemetry-svc-');
 
-async function setup(config: Record<string, unknown> = {}, stateDir?: string) {
+/** `beforeStart` runs on the point table before telemetry starts (the agent's first poll). */
+async function setup(
+  config: Record<string, unknown> = {},
+  stateDir?: string,
+  beforeStart?: (points: PointTable, clock: FakeClock) => Promise<void>,
+) {
   const clock = new FakeClock();
   const points = new PointTable({ clock });
   points.declare({ name: 'chamber.temp', unit: 'Cel' });
   points.declare({ name: 'door.state' });
+  await beforeStart?.(points, clock);
   const dir = stateDir ?? (await tempDir());
   let tracked: TrackedStore | undefined;
   const telemetry = new TelemetryService(
@@ -102,6 +108,30 @@ describe('TelemetryService', () => {
     expect(events.map((e) => [e.type, e.data])).toEqual([
       ['point.quality', { point: 'door.state', quality: 'fault', previous: 'good' }],
     ]);
+    await h.telemetry.stop();
+  });
+
+  it('records the values points had before it started, with their own times, once (issue 20 pt 15)', async () => {
+    let polledAt = { wallMs: 0, monoMs: 0 };
+    const h = await setup({}, undefined, async (points, clock) => {
+      points.update('chamber.temp', 21.5, 'test');
+      points.update('door.state', true, 'test');
+      polledAt = { wallMs: clock.nowMs(), monoMs: clock.monotonicMs() };
+      await clock.advance(500); // the database opens meanwhile
+    });
+    await h.run(100);
+    h.points.update('chamber.temp', 22, 'test');
+    await h.run(100);
+    const readings = (await contents(h.telemetry.outbox as Outbox)).flatMap((c) =>
+      c.kind === 'raw' ? c.readings : [],
+    );
+    expect(readings.map((r) => [r.name, r.value])).toEqual([
+      ['chamber.temp', 21.5],
+      ['door.state', true],
+      ['chamber.temp', 22],
+    ]);
+    expect(readings[0]).toMatchObject(polledAt);
+    expect(readings[1]).toMatchObject(polledAt);
     await h.telemetry.stop();
   });
 
