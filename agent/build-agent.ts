@@ -86,7 +86,8 @@ export async function buildAgent(
     boot: telemetry?.bootId ?? '',
     version: packageInfo().version,
   }));
-  // With identity.signTelemetry, batches leave as COSE_Sign1 by the device key (attest/sign-batch.ts).
+  // With identity.signTelemetry, telemetry and event batches leave as COSE_Sign1 by the device key
+  // (attest/sign-batch.ts).
   const telemetryLink =
     link && identity && loaded.config.identity.signTelemetry
       ? signingTelemetryLink(link, createBatchSigner(identity.signer))

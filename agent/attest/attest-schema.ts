@@ -4,7 +4,7 @@
  *   identity:               # the device key (default: software Ed25519 under the state directory)
  *     backend: tpm          # software | tpm
  *     tpm: { tcti: "device:/dev/tpmrm0", keyHandle: 0x81010020, akHandle: 0x81010021, pcr: 23 }
- *     signTelemetry: true   # telemetry batches go out as COSE_Sign1 by the device key
+ *     signTelemetry: true   # telemetry and event batches go out as COSE_Sign1 by the device key
  *   attest:
  *     measure: { bundle: /opt/edge-agent }   # what to hash as the running software when OTA has no slots
  *   fleet:                  # signed commands on <prefix>/<id>/cmd
@@ -44,7 +44,7 @@ export const identitySchema = z
       })
       .default({})
       .refine((t) => t.keyHandle !== t.akHandle, { message: 'keyHandle and akHandle must differ' }),
-    /** Sign telemetry batches with the device key, for integrity end to end through the broker. */
+    /** Sign telemetry and event batches with the device key, for integrity end to end through the broker. */
     signTelemetry: z.boolean().default(false),
   })
   .default({});

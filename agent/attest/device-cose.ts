@@ -1,11 +1,14 @@
 /**
  * COSE_Sign1 (RFC 9052 §4.2, tag 18) by the device key: attestation evidence, command results and
- * (optionally) telemetry batches. The profile is core/cose.ts's, widened by one algorithm: protected
- * `{1: alg}` with alg -8 (EdDSA) for a software identity or -7 (ES256) for a TPM identity, unprotected
- * `{4: kid}`. An Ed25519 device object is byte-for-byte what `signCose` makes, so a fleet verifier that
- * only knows core/cose.ts reads it. Verification is against one known device public key: the alg in
- * the protected header must be the one that key signs with and the kid must be that key's, so a
- * mismatch says `key-mismatch` rather than a generic signature failure. Hostile bytes never throw.
+ * (optionally) telemetry and event batches. The profile is core/cose.ts's, widened by one algorithm:
+ * protected `{1: alg}` with alg -8 (EdDSA) for a software identity or -7 (ES256) for a TPM identity,
+ * unprotected `{4: kid}`. A signed batch also names its payload in the protected header, `{1: alg, 3:
+ * content-format}` (RFC 9052 §3.1 `content type` as a CoAP Content-Format number), so the signature
+ * covers what the bytes are. An Ed25519 device object is otherwise byte-for-byte what `signCose`
+ * makes, so a fleet verifier that only knows core/cose.ts reads it. Verification is against one known
+ * device public key: the alg in the protected header must be the one that key signs with and the kid
+ * must be that key's, so a mismatch says `key-mismatch` rather than a generic signature failure.
+ * Hostile bytes never throw.
  */
 import { Decoder, Tag } from 'cbor-x';
 import { scanCbor } from '../core/cbor-scan.js';
@@ -32,6 +35,7 @@ import {
 const HDR_ALG = COSE_HEADERS.alg;
 const HDR_CRIT = COSE_HEADERS.crit;
 const HDR_KID = COSE_HEADERS.kid;
+const HDR_CONTENT_TYPE = COSE_HEADERS['content type'];
 /** Evidence with a TPM quote is ~1 KB, a command result a few KB; telemetry batches are bounded upstream. */
 export const MAX_DEVICE_COSE_BYTES = 1 << 20;
 const EMPTY = new Uint8Array(0);
@@ -48,13 +52,33 @@ export interface DeviceCoseOptions {
   readonly maxBytes?: number;
 }
 
+export interface DeviceSignOptions extends DeviceCoseOptions {
+  /** The payload's CoAP Content-Format, written as protected `content type` (label 3). */
+  readonly contentFormat?: number;
+}
+
 export async function signDeviceCose1(
   payload: Uint8Array,
   signer: DeviceSigner,
-  options: DeviceCoseOptions = {},
+  options: DeviceSignOptions = {},
 ): Promise<Uint8Array> {
   if (!(payload instanceof Uint8Array)) throw new TypeError('payload must be a Uint8Array');
-  const prot = PROTECTED[signer.alg];
+  const cf = options.contentFormat;
+  if (cf !== undefined && !(Number.isInteger(cf) && cf >= 0 && cf <= 0xffff)) {
+    throw new TypeError(`contentFormat must be a CoAP Content-Format (0..65535), got ${cf}`);
+  }
+  // Labels in ascending order: the deterministic encoding (RFC 8949 §4.2.1), e.g. a2 01 27 03 18 70.
+  const prot =
+    cf === undefined
+      ? PROTECTED[signer.alg]
+      : new Uint8Array(
+          plainCbor.encode(
+            new Map<number, number>([
+              [HDR_ALG, signer.alg],
+              [HDR_CONTENT_TYPE, cf],
+            ]),
+          ),
+        );
   const signature = await signer.sign(sigStructure1(prot, options.externalAad ?? EMPTY, payload));
   if (signature.length !== DEVICE_SIGNATURE_BYTES) {
     throw new TypeError(`signer returned a ${signature.length}-byte signature, expected 64`);
@@ -66,7 +90,14 @@ export async function signDeviceCose1(
 export type DeviceCoseCode = 'bad-cose' | 'key-mismatch' | 'bad-signature';
 
 export type DeviceCoseResult =
-  | { ok: true; payload: Uint8Array; alg: DeviceAlg; kid: Uint8Array }
+  | {
+      ok: true;
+      payload: Uint8Array;
+      alg: DeviceAlg;
+      kid: Uint8Array;
+      /** The protected `content type` (label 3), when the signer named the payload. */
+      contentType?: number | string;
+    }
   | { ok: false; code: DeviceCoseCode; reason: string };
 
 /** Parses a device COSE_Sign1 and checks its signature against `publicKey` (raw, 32 or 65 bytes). */
@@ -98,7 +129,13 @@ export function verifyDeviceCose1(
   if (!verifyDeviceSignature(publicKey, tbs, signature)) {
     return { ok: false, code: 'bad-signature', reason: `${algName(alg)} signature verification failed` };
   }
-  return { ok: true, payload, alg, kid };
+  return {
+    ok: true,
+    payload,
+    alg,
+    kid,
+    ...(parsed.contentType !== undefined ? { contentType: parsed.contentType } : {}),
+  };
 }
 
 type Parsed =
@@ -109,6 +146,7 @@ type Parsed =
       kid: Uint8Array;
       payload: Uint8Array;
       signature: Uint8Array;
+      contentType: number | string | undefined;
     }
   | { ok: false; reason: string };
 
@@ -140,6 +178,15 @@ function parseDeviceCose1(bytes: Uint8Array, maxBytes: number): Parsed {
       if (headers.map.has(label)) return fail(`header ${String(label)} is both protected and unprotected`);
     }
     if (unprot.has(HDR_CRIT)) return fail('crit must be protected');
+    const contentType = headers.map.get(HDR_CONTENT_TYPE) ?? unprot.get(HDR_CONTENT_TYPE);
+    // RFC 9052 §3.1: tstr / uint — a Content-Format number or a media type.
+    if (
+      contentType !== undefined &&
+      !(typeof contentType === 'string' && contentType.length > 0) &&
+      !(typeof contentType === 'number' && Number.isSafeInteger(contentType) && contentType >= 0)
+    ) {
+      return fail('content type (label 3) must be an unsigned integer or text');
+    }
     const kid = headers.map.get(HDR_KID) ?? unprot.get(HDR_KID);
     if (!(kid instanceof Uint8Array) || kid.length === 0 || kid.length > 64)
       return fail('kid (label 4) must be a bstr');
@@ -155,6 +202,7 @@ function parseDeviceCose1(bytes: Uint8Array, maxBytes: number): Parsed {
       kid: new Uint8Array(kid),
       payload: new Uint8Array(payload),
       signature: new Uint8Array(signature),
+      contentType,
     };
   } catch (e) {
     return fail(`undecodable COSE: ${e instanceof Error ? e.message : String(e)}`);

@@ -3,7 +3,8 @@
  * keys, signed as COSE_Sign1 by the device key (evidence.ts). Claim keys as registered in the IANA CWT
  * Claims registry by RFC 9711 (§ of RFC 9711 in brackets) and RFC 8392:
  *   2 sub (RFC 8392 §3.1.2): the device id · 6 iat (RFC 8392 §3.1.6; RFC 9711 §4.3.1)
- *   10 eat_nonce (§4.1): the verifier's nonce, 8..64 bytes
+ *   10 eat_nonce (§4.1): the verifier's nonce, 8..64 bytes; read also as §4.1's array of two or more
+ *      such nonces (`nonce-type / [ 2* nonce-type ]`), which the device never writes
  *   256 ueid (§4.2.1): type 0x01 (RAND) + SHA-256 of the device public key (33 bytes)
  *   261 uptime (§4.2.11): seconds since the system booted
  *   265 eat_profile (§4.3.2): `EAT_PROFILE`, which names this layout and the private claims below
@@ -42,6 +43,9 @@ export const CF_APPLICATION_CBOR = 60;
 export const COSE_SHA256 = -16;
 /** CoSWID version-scheme "semver" (RFC 9393 §4.1). */
 export const VERSION_SCHEME_SEMVER = 16384;
+/** nonce-type = bstr .size (8..64) (RFC 9711 §4.1). */
+export const MIN_EAT_NONCE_BYTES = 8;
+export const MAX_EAT_NONCE_BYTES = 64;
 /** UEID type RAND (RFC 9711 §4.2.1.1). */
 export const UEID_RAND = 0x01;
 
@@ -53,7 +57,8 @@ export interface Measurement {
 }
 
 export interface EvidenceClaims {
-  readonly nonce: Uint8Array;
+  /** One nonce as the device writes it, or (RFC 9711 §4.1) several a verifier may have had put in. */
+  readonly nonce: Uint8Array | readonly Uint8Array[];
   readonly ueid: Uint8Array;
   readonly deviceId: string;
   /** POSIX seconds by the device's clock (may be wrong before NTP). */
@@ -135,7 +140,7 @@ export function decodeClaims(bytes: Uint8Array): ClaimsResult {
     const claims: EvidenceClaims = {
       deviceId: get(CLAIM.sub, 'sub', isText),
       iat: get(CLAIM.iat, 'iat', isUint),
-      nonce: get(CLAIM.nonce, 'eat_nonce', isBytes),
+      nonce: decodeNonce(map.get(CLAIM.nonce)),
       ueid: get(CLAIM.ueid, 'ueid', isBytes),
       uptimeS: get(CLAIM.uptime, 'uptime', isUint),
       profile: get(CLAIM.eatProfile, 'eat_profile', isText),
@@ -151,6 +156,17 @@ export function decodeClaims(bytes: Uint8Array): ClaimsResult {
   } catch (e) {
     return { ok: false, reason: e instanceof ClaimError ? e.message : `undecodable claims: ${String(e)}` };
   }
+}
+
+/** RFC 9711 §4.1: `nonce-type / [ 2* nonce-type ]`, nonce-type = `bstr .size (8..64)`. */
+function decodeNonce(v: unknown): Uint8Array | Uint8Array[] {
+  const isNonce = (n: unknown): n is Uint8Array =>
+    n instanceof Uint8Array && n.length >= MIN_EAT_NONCE_BYTES && n.length <= MAX_EAT_NONCE_BYTES;
+  if (isNonce(v)) return v;
+  if (Array.isArray(v) && v.length >= 2 && v.every(isNonce)) return v;
+  throw new ClaimError(
+    `claim eat_nonce (${CLAIM.nonce}) must be ${MIN_EAT_NONCE_BYTES}..${MAX_EAT_NONCE_BYTES} bytes, or an array of two or more such`,
+  );
 }
 
 function decodeMeasurement(entry: unknown, i: number): Measurement {

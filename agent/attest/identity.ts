@@ -1,8 +1,8 @@
 /**
  * The device identity: one signing key (software Ed25519 in a 0600 file, or a P-256 key inside a TPM)
  * and the device id bound to it. On first start the key is made and `identity/identity.json` records
- * the binding — backend, public key, kid and device id. The id is the RFC 4648 base32 of the kid (13
- * characters, a valid MQTT topic level), or a serial from the configuration (`deviceId:`), bound at
+ * the binding — backend, public key, kid and device id. The id is the kid in RFC 4648 §6 base32, lower
+ * case and unpadded (13 characters of a–z 2–7, a valid MQTT topic level), or a serial from the configuration (`deviceId:`), bound at
  * that first start. Afterwards the binding is the truth: a different key, backend or serial in the
  * configuration is refused (`EBINDING`) instead of silently becoming another device; moving the
  * identity directory away is the deliberate way to re-provision.

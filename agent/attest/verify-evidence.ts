@@ -1,8 +1,9 @@
 /**
  * The fleet side of attestation: checks evidence against the device's public key and the nonce it was
  * asked for, then (optionally) against reference values, and says which claim differs. Order: COSE and
- * signature (`bad-cose`, `key-mismatch`, `bad-signature`) → claims schema (`bad-claims`) → nonce
- * (`wrong-nonce`) → ueid bound to the key → TPM quote, when present (`bad-quote`: signature by the AK,
+ * signature (`bad-cose`, `key-mismatch`, `bad-signature`; a CWT tag 61 around the COSE_Sign1 is
+ * accepted, RFC 8392 §6) → claims schema (`bad-claims`) → nonce (`wrong-nonce`: the expected nonce is
+ * the claim, or one of the claim's array, RFC 9711 §4.1) → ueid bound to the key → TPM quote, when present (`bad-quote`: signature by the AK,
  * same nonce, PCR equal to the extend chain over the measurements claim) → reference values
  * (`differs`, listing every difference). Reference values come from a YAML file:
  *
@@ -17,6 +18,7 @@ import { createHash } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { equalBytes } from '../core/cose.js';
+import { unwrapCwtTag } from './cwt-tag.js';
 import { verifyDeviceCose1 } from './device-cose.js';
 import { algName, type DeviceAlg, deviceKidOf } from './device-key.js';
 import { decodeClaims, type EvidenceClaims, UEID_RAND } from './eat.js';
@@ -73,16 +75,19 @@ export function verifyEvidence(
   bytes: Uint8Array,
   options: { readonly publicKey: Uint8Array; readonly nonce: Uint8Array; readonly reference?: Reference },
 ): EvidenceVerdict {
-  const cose = verifyDeviceCose1(bytes, options.publicKey);
+  const unwrapped = unwrapCwtTag(bytes);
+  if (!unwrapped.ok) return { ok: false, code: 'bad-cose', reason: unwrapped.reason };
+  const cose = verifyDeviceCose1(unwrapped.bytes, options.publicKey);
   if (!cose.ok) return { ok: false, code: cose.code, reason: cose.reason };
   const decoded = decodeClaims(cose.payload);
   if (!decoded.ok) return { ok: false, code: 'bad-claims', reason: decoded.reason };
   const { claims } = decoded;
-  if (!equalBytes(claims.nonce, options.nonce)) {
+  const nonces = claims.nonce instanceof Uint8Array ? [claims.nonce] : claims.nonce;
+  if (!nonces.some((n) => equalBytes(n, options.nonce))) {
     return {
       ok: false,
       code: 'wrong-nonce',
-      reason: `evidence is over nonce ${hex(claims.nonce)}, not ${hex(options.nonce)} (stale or replayed)`,
+      reason: `evidence is over nonce ${nonces.map(hex).join(', ')}, not ${hex(options.nonce)} (stale or replayed)`,
       claims,
     };
   }
@@ -164,7 +169,7 @@ export function claimsToJson(
     ...(publicKey ? { kid: hex(deviceKidOf(publicKey)) } : {}),
     deviceId: claims.deviceId,
     iat: claims.iat,
-    nonce: hex(claims.nonce),
+    nonce: claims.nonce instanceof Uint8Array ? hex(claims.nonce) : claims.nonce.map(hex),
     ueid: hex(claims.ueid),
     profile: claims.profile,
     swname: claims.swName,

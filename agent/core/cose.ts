@@ -32,11 +32,12 @@ export {
 export const COSE_SIGN1_TAG = 18;
 export const COSE_SIGN_TAG = 98;
 /**
- * The header labels edge-agent reads or writes (RFC 9052 §3.1, IANA "COSE Header Parameters"); any
- * other label is carried without meaning. One table for every COSE profile of the agent (this module's
- * and the device key's, attest/device-cose.ts), checked against docs/wire-formats.md by a test.
+ * The header labels edge-agent reads or writes (RFC 9052 §3.1, IANA "COSE Header Parameters", named as
+ * IANA names them); any other label is carried without meaning. One table for every COSE profile of the
+ * agent (this module's and the device key's, attest/device-cose.ts), checked against
+ * docs/wire-formats.md by a test. `content type` is written only on signed telemetry and events.
  */
-export const COSE_HEADERS = { alg: 1, crit: 2, kid: 4 } as const;
+export const COSE_HEADERS = { alg: 1, crit: 2, 'content type': 3, kid: 4 } as const;
 /**
  * The signature algorithms (IANA "COSE Algorithms"): EdDSA over Ed25519 for everything the fleet signs
  * and for a software device key; ES256 only for a TPM-resident device key (attest/device-key.ts).

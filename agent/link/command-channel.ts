@@ -3,8 +3,9 @@
  * leaves signed by the device key on `<prefix>/<id>/cmd/result`. A command runs only if it passes
  * every check of fleet-command.ts and its id was never seen (replay-cache.ts, persisted before it runs);
  * it then runs through the same CommandRegistry as the console (`via: 'fleet'`, `who`: the signing
- * key's kid). Commands run one at a time in arrival order; more than `maxQueued` waiting are refused
- * as `busy`. Every rejection is logged with its reason and reported back as a signed `rejected` result —
+ * key's kid). A command the registry does not have never runs: it is `rejected` (`unknown-command`),
+ * its id not spent. Commands run one at a time in arrival order; more than `maxQueued` waiting are
+ * refused as `busy`. Every rejection is logged with its reason and reported back as a signed `rejected` result —
  * at most `rejectReportsPerMinute` of them, so a flood of garbage cannot make the device sign (or log)
  * without bound. A result that cannot be published (link down) is logged and dropped: the fleet asks
  * again with a new id, since the one it used is spent.
@@ -37,7 +38,7 @@ import type { IncomingMessage, Link } from './types.js';
 
 export interface CommandChannelDeps {
   readonly link: Pick<Link, 'deviceId' | 'topics' | 'subscribe' | 'publish'>;
-  readonly registry: Pick<CommandRegistry, 'execute'>;
+  readonly registry: Pick<CommandRegistry, 'execute' | 'get'>;
   readonly signer: DeviceSigner;
   readonly clock: Clock;
   readonly log: Logger;
@@ -177,6 +178,11 @@ export class CommandChannel extends EventEmitter<CommandChannelEvents> {
           ? `command ${command.id} was already accepted`
           : `exp ${command.exp} is at or below the replay floor ${cache.floorS} (already expired or evicted)`;
       return this.#reject({ code: 'replayed', reason, command });
+    }
+    // A command this device does not have never runs: `rejected`, and its id is not spent.
+    if (!this.#d.registry.get(command.cmd)) {
+      const reason = `unknown command ${command.cmd}: this device has no such command`;
+      return this.#reject({ code: 'unknown-command', reason, command });
     }
     try {
       await cache.remember(command.id, command.exp, command.iat, nowMs, this.#o.skewMs);

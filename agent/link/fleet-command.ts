@@ -7,7 +7,8 @@
  * signature by a threshold of trusted keys (`unknown-key`, `bad-signature`, `below-threshold`) → the
  * payload schema, unknown fields refused (`bad-payload`) → device binding (`wrong-device`) → lifetime
  * (`ttl-too-long`) → time window (`expired`, `not-yet-valid`). Nothing in the payload is looked at
- * before the signature verifies. Replay (`replayed`) is the stateful check the channel adds.
+ * before the signature verifies. Replay (`replayed`) and whether the device has the command
+ * (`unknown-command`) are the checks the channel adds.
  *
  * Time: `nowMs` is the trusted time — the wall clock while it is trusted, else the later of the wall
  * clock and the latest `iat` accepted (see replay-cache.ts); `exp` is checked against it always. `iat`
@@ -73,6 +74,7 @@ export type RejectCode =
   | 'expired'
   | 'not-yet-valid'
   | 'replayed'
+  | 'unknown-command'
   | 'busy';
 
 export interface CheckContext {

@@ -6,7 +6,7 @@
  * once is not hammered. Clean start every time: subscriptions are renewed by us after each connect, and
  * unacknowledged QoS 1 publishes of a lost session fail with `ECLOSED` for their owner to resend.
  *
- * Status: on connect a retained `{state: "online", ...}` (CBOR) goes to `<prefix>/<id>/status`; the
+ * Status: on connect a retained `{state: "online", ...}` (CBOR, preferred serialization) goes to `<prefix>/<id>/status`; the
  * last will is the retained `{state: "offline"}`, which the broker publishes if we vanish; `stop()`
  * publishes it itself before a clean DISCONNECT (after which the broker would not send the will).
  * `mqtt` is imported when the first connection is made, so an agent without a link never loads it.
@@ -18,12 +18,12 @@
  */
 import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
-import { Encoder } from 'cbor-x';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { Backoff } from '../core/backoff.js';
 import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
+import { encodePreferredMap } from '../core/preferred-cbor-map.js';
 import {
   describeStartupFailure,
   isNameResolutionError,
@@ -89,7 +89,6 @@ const DEFAULT_MAX_INCOMING_PAYLOAD_BYTES = 64 * 1024;
 /** A session must last this long before the reconnect backoff starts again from its base. */
 const STABLE_SESSION_MS = 30_000;
 const STOP_PUBLISH_TIMEOUT_MS = 2000;
-const cbor = new Encoder({ useRecords: false, tagUint8Array: false });
 
 interface Subscription {
   readonly qos: 0 | 1;
@@ -356,7 +355,7 @@ export class MqttLink extends EventEmitter<LinkEvents> implements Link {
   }
 
   #statusPayload(state: 'online' | 'offline'): Uint8Array {
-    return cbor.encode({ state, ...(this.#opts.status?.() ?? {}) });
+    return encodePreferredMap({ state, ...(this.#opts.status?.() ?? {}) });
   }
 
   #withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

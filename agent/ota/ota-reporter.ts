@@ -3,12 +3,13 @@
  * install runs (QoS 0, at most once a second: a lost progress message is replaced by the next) and
  * every final state — installed, committed, rolled-back, rejected — from the durable report queue
  * (QoS 1). A report leaves the queue only after the broker's PUBACK, so one made offline, or just
- * before a reboot, is sent when the link is next up. Payloads are plain CBOR maps with text keys.
+ * before a reboot, is sent when the link is next up. Payloads are plain CBOR maps with text keys in RFC 8949 §4.1
+ * preferred serialization (core/preferred-cbor-map.ts).
  */
-import { Encoder } from 'cbor-x';
 import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
+import { encodePreferredMap } from '../core/preferred-cbor-map.js';
 import type { Link } from '../link/types.js';
 import type { OtaProgress } from './installer.js';
 import type { OtaEvents } from './ota-manager.js';
@@ -31,7 +32,6 @@ export interface OtaReporterDeps {
   readonly ota: ReporterOta;
 }
 
-const cbor = new Encoder({ useRecords: false, tagUint8Array: false });
 const PROGRESS_EVERY_MS = 1000;
 
 export class OtaReporter {
@@ -74,7 +74,9 @@ export class OtaReporter {
     if (!link.connected) return;
     for (const report of await ota.reports.pending()) {
       try {
-        await link.publish(link.topics.otaStatus, cbor.encode({ type: 'report', ...report }), { qos: 1 });
+        await link.publish(link.topics.otaStatus, encodePreferredMap({ type: 'report', ...report }), {
+          qos: 1,
+        });
         await ota.reports.ack(report.id);
         log.info({ report: report.id, state: report.state }, 'ota report sent');
       } catch (error) {
@@ -93,7 +95,7 @@ export class OtaReporter {
     if (!link.connected || (now - this.#lastProgressMs < PROGRESS_EVERY_MS && p.bytes < p.totalBytes)) return;
     this.#lastProgressMs = now;
     link
-      .publish(link.topics.otaStatus, cbor.encode({ type: 'progress', ...p }), { qos: 0 })
+      .publish(link.topics.otaStatus, encodePreferredMap({ type: 'progress', ...p }), { qos: 0 })
       .catch(() => undefined);
   }
 }

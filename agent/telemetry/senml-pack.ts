@@ -21,8 +21,9 @@
  * Events go to `edge/<id>/events` as plain CBOR: an array of maps `{type, t, ...data}` (t in seconds),
  * with `tq: "unsynced"` when their time could not be corrected.
  */
+
+import { CborWriter } from '../core/cbor-writer.js';
 import type { PointValue } from '../core/points.js';
-import { CborWriter } from './cbor-writer.js';
 import type { StoredBatch } from './outbox.js';
 import type { Aggregate, Reading } from './reading.js';
 import { encodeSenmlCbor, type SenmlRecord } from './senml.js';

@@ -5,7 +5,7 @@
  * prints it. The receiving side (decoding and §4.6 resolution) is not shipped: it lives with the tests
  * in test/support/senml-decode.ts.
  */
-import { CborWriter } from './cbor-writer.js';
+import { CborWriter } from '../core/cbor-writer.js';
 
 /** One SenML record, with the JSON labels. Extension fields are further text keys (§4.4). */
 export interface SenmlRecord {

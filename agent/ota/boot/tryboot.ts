@@ -10,6 +10,13 @@
  * the firmware's flag cannot be read without `vcmailbox`), so `rebootArgs()` returns `0 tryboot`;
  * set-state(good) of the slot booted by tryboot makes it `[all]` (the commit); good = the `[all]`
  * slot. Marking the `[all]` slot bad is refused: the firmware has no other fallback.
+ *
+ * Provisioning: a boot partition with no autoboot.txt (or one whose `[all]` names no partition) gets
+ * the complete file the documentation shows, `[all]
+tryboot_a_b=1
+boot_partition=N` with N the
+ * partition the firmware booted, before the first trial is armed — otherwise `[all]` would name no
+ * partition to fall back to. Without the firmware's word on the booted partition nothing is written.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -50,7 +57,8 @@ export class TrybootBackend implements BootBackend {
 
   async setPrimary(slot: SlotName): Promise<void> {
     const sections = await this.#read();
-    if (this.#slotOf(sections, 'all') === slot) {
+    const committed = this.#slotOf(sections, 'all') ?? (await this.#provision(sections));
+    if (committed === slot) {
       await unlinkDurable(this.#o.stateFile);
       return;
     }
@@ -76,6 +84,11 @@ export class TrybootBackend implements BootBackend {
       return;
     }
     if (persistent === slot) return;
+    // Nothing committed yet and this slot runs without a trial: it is the one to provision as [all].
+    if (persistent === undefined && (await this.getCurrent()) === slot && !(await this.#trybooted())) {
+      await this.#provision(sections);
+      return;
+    }
     // Only a slot that is running by tryboot can be made permanent: the firmware proved it boots.
     if ((await this.getCurrent()) !== slot || !(await this.#trybooted())) {
       throw new InstallError('ESTATE', 'not-trial', `slot ${slot} was not booted by tryboot`);
@@ -103,6 +116,26 @@ export class TrybootBackend implements BootBackend {
     const armed = await this.#armed();
     if (armed) out.armed = armed;
     return out;
+  }
+
+  /**
+   * Writes `[all]` with `tryboot_a_b=1` and `boot_partition` of the booted slot (Raspberry Pi
+   * documentation, "autoboot.txt"), keeping any other lines, and returns that slot.
+   */
+  async #provision(sections: Sections): Promise<SlotName> {
+    const booted = await this.getCurrent();
+    if (!booted) {
+      throw new InstallError(
+        'EBOOT_ENV',
+        'boot-env',
+        `${this.#o.autobootTxt} names no [all] boot_partition and the firmware does not say which partition booted`,
+      );
+    }
+    const all = section(sections, 'all');
+    all.set('tryboot_a_b', '1');
+    all.set('boot_partition', String(this.#o.partitions[booted]));
+    await this.#write(sections);
+    return booted;
   }
 
   /** The slot armed for the next (tryboot) reboot; a reboot since arming consumed it. */

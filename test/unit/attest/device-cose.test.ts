@@ -124,6 +124,20 @@ describe('device COSE_Sign1', () => {
     expect(base32(new TextEncoder().encode('foobar'))).toBe('mzxw6ytboi');
     expect(base32(deviceKidOf(p256TestSigner().publicKey))).toMatch(/^[a-z2-7]{13}$/);
   });
+
+  // RFC 4648 §10, the BASE32 test vectors as printed; the device id is the same text in lower case
+  // without the `=` padding (docs/wire-formats.md "Device id").
+  it.each([
+    ['', ''],
+    ['f', 'MY======'],
+    ['fo', 'MZXQ===='],
+    ['foo', 'MZXW6==='],
+    ['foob', 'MZXW6YQ='],
+    ['fooba', 'MZXW6YTB'],
+    ['foobar', 'MZXW6YTBOI======'],
+  ])('writes BASE32("%s") = "%s" lower-cased and unpadded', (input, rfc) => {
+    expect(base32(new TextEncoder().encode(input))).toBe(rfc.toLowerCase().replace(/=+$/, ''));
+  });
 });
 
 describe('device COSE_Sign1 rejections', () => {

@@ -75,7 +75,13 @@ describe('attestation evidence', () => {
     expect(claims.get(270)).toBe('edge-agent'); // swname
     expect(claims.get(271)).toEqual(['0.3.1', 16384]); // swversion, semver scheme
     const measurements = claims.get(273) as [number, Uint8Array][];
-    expect(measurements.map(([cf]) => cf)).toEqual([60, 60, 60]);
+    // RFC 9711 §4.2.16: measurements-format = [content-type: coap-content-format, content-format: bytes]
+    for (const entry of measurements) {
+      expect(entry).toHaveLength(2);
+      expect(Number.isInteger(entry[0]) && entry[0] >= 0 && entry[0] <= 0xffff).toBe(true);
+      expect(entry[1]).toBeInstanceOf(Uint8Array);
+    }
+    expect(measurements.map(([cf]) => cf)).toEqual([60, 60, 60]); // a profile choice (wire-formats.md)
     const first = decoder.decode(measurements[0]![1]) as Map<string, unknown>;
     expect(first.get('name')).toBe('agent');
     expect((first.get('digest') as unknown[])[0]).toBe(-16);

@@ -58,6 +58,32 @@ describe('command channel', () => {
     await c.stop();
   });
 
+  it('rejects a command the device does not have (it never ran), without spending its id', async () => {
+    const clock = new FakeClock();
+    const calls: string[] = [];
+    const { channel: c } = await channel({ dir: await tempDir(), clock, calls });
+    const bytes = cmd(clock, { cmd: 'frobnicate', args: {} });
+    const outcome = await c.handle(bytes);
+    expect(outcome).toMatchObject({
+      status: 'rejected',
+      code: 'unknown-command',
+      id: 'c-1',
+      cmd: 'frobnicate',
+    });
+    expect(resultOf(outcome.resultBytes!)).toMatchObject({
+      status: 'rejected',
+      code: 'unknown-command',
+      id: 'c-1',
+      cmd: 'frobnicate',
+      message: 'unknown command frobnicate: this device has no such command',
+    });
+    // Not spent: the same command is refused for the same reason, not as a replay.
+    expect(await c.handle(bytes)).toMatchObject({ status: 'rejected', code: 'unknown-command' });
+    expect(calls).toEqual([]);
+    expect(c.stats()).toEqual({ 'unknown-command': 2 });
+    await c.stop();
+  });
+
   it('refuses a replayed command id without running it again, and reports the rejection signed', async () => {
     const clock = new FakeClock();
     const calls: string[] = [];

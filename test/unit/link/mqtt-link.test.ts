@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { createLogger, silentLogger } from '../../../agent/core/log.js';
 import { MqttLink, redact } from '../../../agent/link/mqtt-link.js';
 import { FakeClock } from '../../support/fake-clock.js';
+import { hexBytes } from '../../support/hand-cbor.js';
 
 class FakeClient extends EventEmitter {
   ended = false;
@@ -86,6 +87,18 @@ describe('MqttLink', () => {
     expect(String(o.key)).toBe('contents of /etc/edge/gw.key');
     expect(o.will).toMatchObject({ topic: 'edge/gw-1/status', qos: 1, retain: true });
     expect(decode(o.will?.payload as Buffer)).toEqual({ state: 'offline', boot: 'b1' });
+    await link.stop();
+  });
+
+  it('writes the status map in RFC 8949 §4.1 preferred serialization: a2, not b9 00 02', async () => {
+    const { link, attempts, clock } = setup();
+    link.start();
+    await settle();
+    await clock.advance(0);
+    const options = attempts[0]?.options as IClientOptions;
+    const will = new Uint8Array(options.will?.payload as Buffer);
+    // {"state": "offline", "boot": "b1"} written by hand
+    expect(will).toEqual(hexBytes('a2 65 7374617465 67 6f66666c696e65 64 626f6f74 62 6231'));
     await link.stop();
   });
 

@@ -5,7 +5,9 @@ import { silentLogger } from '../../../agent/core/log.js';
 import type { Link } from '../../../agent/link/types.js';
 import { OtaReporter } from '../../../agent/ota/ota-reporter.js';
 import type { OtaReport } from '../../../agent/ota/report-queue.js';
+import { concatBytes } from '../../support/concat-bytes.js';
 import { FakeClock } from '../../support/fake-clock.js';
+import { cbor, hexBytes } from '../../support/hand-cbor.js';
 
 /** A link whose broker the test controls: up or down, and whether publishes are acknowledged. */
 class TestLink extends EventEmitter {
@@ -13,10 +15,16 @@ class TestLink extends EventEmitter {
   readonly topics = { otaStatus: 'edge/dev1/ota/status' } as Link['topics'];
   connected = true;
   failPublish = false;
-  readonly published: { topic: string; qos: number | undefined; body: Record<string, unknown> }[] = [];
+  readonly published: {
+    topic: string;
+    qos: number | undefined;
+    body: Record<string, unknown>;
+    bytes: Uint8Array;
+  }[] = [];
   async publish(topic: string, payload: Uint8Array, options?: { qos?: 0 | 1 }): Promise<void> {
     if (this.failPublish) throw new Error('connection lost before PUBACK');
-    this.published.push({ topic, qos: options?.qos, body: decode(payload) as Record<string, unknown> });
+    const body = decode(payload) as Record<string, unknown>;
+    this.published.push({ topic, qos: options?.qos, body, bytes: new Uint8Array(payload) });
   }
 }
 
@@ -73,6 +81,50 @@ describe('OtaReporter', () => {
     await reporter.flush();
     expect(acked).toEqual(['i2.rolled-back']);
     expect(link.published[0]?.body).toMatchObject({ type: 'report', state: 'rolled-back' });
+    reporter.stop();
+  });
+
+  it('writes a report in RFC 8949 §4.1 preferred serialization: short map head, wallMs an integer', async () => {
+    const { link, reporter } = setup([
+      {
+        id: 'i4.committed',
+        installId: 'i4',
+        state: 'committed',
+        component: 'rootfs',
+        version: undefined,
+        seq: 14,
+        targetSlot: 'B',
+        bootedSlot: 'B',
+        wallMs: 1768465811123,
+        order: 70000,
+      },
+    ]);
+    reporter.start();
+    await reporter.flush();
+    // Written by hand: 10 pairs (version undefined is left out), so the head is aa, not b9 00 0a;
+    // 1768465811123 = 0x19bc0c6c6b3 needs the 8-byte argument (1b), 70000 the 4-byte one (1a).
+    expect(link.published[0]?.bytes).toEqual(
+      concatBytes([
+        hexBytes('aa'),
+        ...[
+          ['type', 'report'],
+          ['id', 'i4.committed'],
+          ['installId', 'i4'],
+          ['state', 'committed'],
+          ['component', 'rootfs'],
+        ].flatMap(([k, v]) => [cbor.tstr(k!), cbor.tstr(v!)]),
+        cbor.tstr('seq'),
+        hexBytes('0e'),
+        cbor.tstr('targetSlot'),
+        cbor.tstr('B'),
+        cbor.tstr('bootedSlot'),
+        cbor.tstr('B'),
+        cbor.tstr('wallMs'),
+        hexBytes('1b 00 00 01 9b c0 c6 c6 b3'),
+        cbor.tstr('order'),
+        hexBytes('1a 00 01 11 70'),
+      ]),
+    );
     reporter.stop();
   });
 

@@ -5,7 +5,7 @@
 import { decode as cborDecode } from 'cbor-x';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { exactHalf } from '../../../agent/telemetry/cbor-writer.js';
+import { exactHalf } from '../../../agent/core/cbor-writer.js';
 import { encodeSenmlCbor, type SenmlRecord, toSenmlJson } from '../../../agent/telemetry/senml.js';
 import { decodeSenmlCbor, fromSenmlJson, resolveSenml } from '../../support/senml-decode.js';
 

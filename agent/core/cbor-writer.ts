@@ -1,10 +1,13 @@
 /**
- * A small deterministic CBOR writer (RFC 8949) for the data SenML needs: integers, floats, text, bytes,
- * booleans, definite-length arrays and maps. Written here rather than taken from cbor-x because SenML
- * asks for a number representation that converts back to exactly the same double (RFC 8428 §6) and
- * the shortest such one is what makes the packs small: a float is written as half (f9), single (fa)
- * or double (fb) precision, whichever is the shortest that is exact; an integral value as an integer.
- * No tags, no indefinite lengths, nothing cbor-x-specific — any CBOR decoder reads the output.
+ * A small CBOR writer (RFC 8949) in preferred serialization (§4.1): every head — integers, lengths of
+ * strings, arrays and maps — in its shortest form, and floats as half (f9), single (fa) or double (fb)
+ * precision, whichever is the shortest that holds the value exactly. Integers, floats, text, bytes,
+ * booleans, definite-length arrays and maps; no tags, no indefinite lengths, nothing cbor-x-specific —
+ * any CBOR decoder reads the output. Written here rather than taken from cbor-x because SenML asks for
+ * a number representation that converts back to exactly the same double (RFC 8428 §6) and the
+ * shortest such one is what makes the packs small, and because cbor-x writes maps from objects with a
+ * 16-bit length head and large integers as doubles. SenML packs and events (telemetry/), the `status`
+ * message (link/) and OTA status (ota/) are written with it.
  */
 
 const INITIAL_BYTES = 256;
@@ -78,6 +81,19 @@ export class CborWriter {
       return;
     }
     this.float(value);
+  }
+
+  /**
+   * A safe integer (|n| < 2^53) as a CBOR integer of any width (a `1b` head above 2^32, which some
+   * decoders hand back as a BigInt); anything else as `number()` would write it.
+   */
+  integerOrFloat(value: number): void {
+    if (Number.isSafeInteger(value) && !Object.is(value, -0)) {
+      if (value >= 0) this.#head(0, value);
+      else this.#head(1, -1 - value);
+      return;
+    }
+    this.number(value);
   }
 
   /** The shortest of half, single and double precision that holds `value` exactly. */
