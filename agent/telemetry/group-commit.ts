@@ -90,6 +90,11 @@ export class GroupCommit {
     this.#active = true;
   }
 
+  /** Items waiting in memory for the next commit. */
+  staged(): number {
+    return this.#staged;
+  }
+
   /** Items staged or written to batches not sealed yet. */
   openItems(): number {
     let openItems = this.#staged;

@@ -87,6 +87,8 @@ export interface OutboxStats extends OutboxCounters {
   readonly oldestAgeS: number;
   /** Items staged or in open batches, not yet offered to the uplink. */
   readonly openItems: number;
+  /** Items accepted and held in memory for the next group commit (not yet on disk, not in `bytes`). */
+  readonly staged: number;
 }
 
 export interface EvictionReport {

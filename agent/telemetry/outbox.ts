@@ -242,6 +242,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       budgetBytes: this.#opts.budgetBytes,
       oldestAgeS: this.#index.oldestAgeS(this.#deps.clock, this.#deps.bootId),
       openItems: this.#engine.openItems(),
+      staged: this.#engine.staged(),
       ...this.counters(),
     };
   }

@@ -52,7 +52,7 @@ export interface TelemetryStatus {
   readonly clockTrusted: boolean;
   readonly queue: Pick<
     OutboxStats,
-    'batches' | 'items' | 'bytes' | 'budgetBytes' | 'oldestAgeS' | 'openItems'
+    'batches' | 'items' | 'bytes' | 'budgetBytes' | 'oldestAgeS' | 'openItems' | 'staged'
   >;
   readonly drops: OutboxStats['dropped'] & { readonly total: number };
   readonly downsampled: number;
@@ -242,6 +242,7 @@ export class TelemetryService {
         budgetBytes: s?.budgetBytes ?? 0,
         oldestAgeS: s?.oldestAgeS ?? 0,
         openItems: s?.openItems ?? 0,
+        staged: s?.staged ?? 0,
       },
       drops: { ...dropped, total: dropped.low + dropped.normal + dropped.high },
       downsampled: s?.downsampled ?? 0,
