@@ -12,6 +12,7 @@
  * its level lets through (pino.multistream, a level per stream).
  */
 import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
+import { stdoutDestination } from './log-destination.js';
 import { prettyStream } from './log-format.js';
 
 export type { Logger } from 'pino';
@@ -58,7 +59,7 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
   // A terminal is written synchronously (its lines interleave with the console's); a pipe or journal
   // asynchronously, flushed by main.ts before the process exits.
   const target: Flushable =
-    options.destination ?? pino.destination({ fd: 1, sync: usePretty || process.stdout.isTTY === true });
+    options.destination ?? stdoutDestination({ sync: usePretty || process.stdout.isTTY === true });
   const primary: Flushable = usePretty
     ? prettyStream(target, { colour: options.colour ?? stdoutIsTTY })
     : target;

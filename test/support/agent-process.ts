@@ -49,8 +49,9 @@ export class AgentProcess {
         }
       }
     });
+    // 'close', not 'exit': by then stdout has been read to its end, so `records` holds the last lines.
     this.exited = new Promise((resolve) =>
-      this.child.once('exit', (code, signal) => resolve({ code, signal })),
+      this.child.once('close', (code, signal) => resolve({ code, signal })),
     );
   }
 
