@@ -94,6 +94,8 @@ export class Mosquitto {
     const child = this.#child;
     if (!child) return;
     this.#child = undefined;
+    // A broker that died on its own has had its 'exit' already: waiting for it would never end.
+    if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((r) => child.once('exit', r));
     child.kill(signal);
     await exited;

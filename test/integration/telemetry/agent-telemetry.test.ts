@@ -8,22 +8,20 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { decode } from 'cbor-x';
 import { connect } from 'mqtt';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AgentProcess, REPO_ROOT } from '../../support/agent-process.js';
+import { cleanupsAfterEach } from '../../support/cleanups.js';
 import { Mosquitto } from '../../support/mosquitto.js';
 import { TelemetryBackend } from '../../support/telemetry-backend.js';
 import { until } from '../../support/until.js';
 
 const SIM_BOARD = path.join(REPO_ROOT, 'boards/sim.yaml');
 const SIM_WIRING = path.join(REPO_ROOT, 'wiring/chamber-kit-sim.yaml');
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
-});
+const cleanups = cleanupsAfterEach();
 
 async function configFile(text: string): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'edge-agent-telemetry-'));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  cleanups.add('rm', () => rm(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'agent.yaml');
   await writeFile(file, text);
   return file;
@@ -41,7 +39,7 @@ describe('edge-agent telemetry', () => {
     const config = await configFile(CONFIG);
     // Every reading is logged at debug: the test waits for readings, not for a span of time.
     const agent = new AgentProcess(['run', '--config', config], { EDGE_AGENT_LOG_LEVEL: 'debug' });
-    cleanups.push(async () => agent.kill('SIGKILL'));
+    cleanups.add('agent.kill', async () => void agent.kill('SIGKILL'));
     const open = await agent.waitFor((r) => r.msg === 'telemetry outbox open', 10_000, 'the outbox');
     expect(open).toMatchObject({ batches: 0, quarantined: 0, clockTrusted: true });
     await agent.waitFor((r) => r.msg === 'edge-agent running', 10_000, 'start');
@@ -51,7 +49,7 @@ describe('edge-agent telemetry', () => {
     expect((await agent.exited).code).toBe(143);
     expect(agent.stderr).toBe('');
     const again = new AgentProcess(['run', '--config', config]);
-    cleanups.push(async () => again.kill('SIGKILL'));
+    cleanups.add('again.kill', async () => void again.kill('SIGKILL'));
     const reopened = await again.waitFor((r) => r.msg === 'telemetry outbox open', 10_000, 'the outbox');
     expect(reopened.items as number).toBeGreaterThan(10);
     expect(reopened.boot as string).toMatch(/^00000002-/);
@@ -59,13 +57,13 @@ describe('edge-agent telemetry', () => {
 
   it('sends SenML to the broker named by EDGE_AGENT_LINK_URL and goes offline on SIGTERM', async () => {
     const broker = await Mosquitto.start();
-    cleanups.push(() => broker.stop());
+    cleanups.add('broker.stop', () => broker.stop());
     const backend = await TelemetryBackend.connect(broker.url, { clientId: 'backend-agent' });
-    cleanups.push(() => backend.close());
+    cleanups.add('backend.close', () => backend.close());
     const agent = new AgentProcess(['run', '--config', await configFile(CONFIG)], {
       EDGE_AGENT_LINK_URL: broker.url,
     });
-    cleanups.push(async () => agent.kill('SIGKILL'));
+    cleanups.add('agent.kill', async () => void agent.kill('SIGKILL'));
     await agent.waitFor((r) => r.msg === 'link up', 10_000, 'the link');
     await until(
       () => backend.readings.some((r) => r.n === 'urn:dev:gw-sim:chamber.temp'),
@@ -81,7 +79,7 @@ describe('edge-agent telemetry', () => {
     agent.kill('SIGTERM');
     expect((await agent.exited).code).toBe(143);
     const status = await connect(broker.url, { protocolVersion: 5 });
-    cleanups.push(() => status.endAsync(true));
+    cleanups.add('status.end', () => status.endAsync(true));
     const retained = new Promise<Buffer>((resolve) =>
       status.on('message', (_t, payload) => resolve(payload)),
     );

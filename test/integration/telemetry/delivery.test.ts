@@ -3,13 +3,14 @@
  * → broker → a backend that decodes with a generic CBOR decoder and dedupes by boot/seq. The broker
  * is stopped and started while readings flow; every reading must arrive exactly once after dedup.
  */
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { SystemClock } from '../../../agent/core/clock.js';
 import { silentLogger } from '../../../agent/core/log.js';
 import { PointTable } from '../../../agent/core/points.js';
 import { MqttLink } from '../../../agent/link/mqtt-link.js';
 import { telemetrySchema } from '../../../agent/telemetry/telemetry-schema.js';
 import { TelemetryService } from '../../../agent/telemetry/telemetry-service.js';
+import { cleanupsAfterEach } from '../../support/cleanups.js';
 import { Mosquitto } from '../../support/mosquitto.js';
 import { describeWithTools } from '../../support/system-tools.js';
 import { TelemetryBackend } from '../../support/telemetry-backend.js';
@@ -17,10 +18,7 @@ import { tempDirs } from '../../support/temp-dir.js';
 import { until } from '../../support/until.js';
 
 const tempDir = tempDirs('edge-telemetry-it-');
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
-});
+const cleanups = cleanupsAfterEach();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -58,19 +56,18 @@ async function agentOn(url: string, deviceId: string, config: Record<string, unk
   telemetry.declarePoints();
   await telemetry.start();
   link.start();
-  cleanups.push(async () => {
-    await telemetry.stop();
-    await link.stop();
-  });
+  // Undone in reverse: telemetry stops first, then its link.
+  cleanups.add('link.stop', () => link.stop());
+  cleanups.add('telemetry.stop', () => telemetry.stop());
   return { points, link, telemetry };
 }
 
 describeWithTools(['mosquitto'], 'telemetry through a real broker', () => {
   it('delivers every reading exactly once after dedup across broker stop/start cycles, as valid SenML', async () => {
     const broker = await Mosquitto.start({ persistence: true });
-    cleanups.push(() => broker.stop());
+    cleanups.add('broker.stop', () => broker.stop());
     const backend = await TelemetryBackend.connect(broker.url, { clientId: 'backend-delivery' });
-    cleanups.push(() => backend.close());
+    cleanups.add('backend.close', () => backend.close());
     const { points, telemetry } = await agentOn(broker.url, 'gw-delivery');
 
     const total = 12_000;

@@ -7,7 +7,7 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { SystemClock } from '../../../agent/core/clock.js';
 import { silentLogger } from '../../../agent/core/log.js';
 import { PointTable } from '../../../agent/core/points.js';
@@ -15,6 +15,7 @@ import { MqttLink } from '../../../agent/link/mqtt-link.js';
 import { openTelemetryStore } from '../../../agent/telemetry/store.js';
 import { telemetrySchema } from '../../../agent/telemetry/telemetry-schema.js';
 import { TelemetryService } from '../../../agent/telemetry/telemetry-service.js';
+import { cleanupsAfterEach } from '../../support/cleanups.js';
 import { Mosquitto } from '../../support/mosquitto.js';
 import { describeWithTools } from '../../support/system-tools.js';
 import { TelemetryBackend } from '../../support/telemetry-backend.js';
@@ -22,10 +23,7 @@ import { tempDirs } from '../../support/temp-dir.js';
 import { until } from '../../support/until.js';
 
 const tempDir = tempDirs('edge-outage-it-');
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
-});
+const cleanups = cleanupsAfterEach();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -73,7 +71,7 @@ async function startAgent(url: string, deviceId: string, stateDir: string, confi
     await telemetry.stop();
     await link.stop();
   };
-  cleanups.push(stop);
+  cleanups.add('telemetry.stop, link.stop', stop);
   return { points, telemetry, stop };
 }
 
@@ -81,9 +79,9 @@ describeWithTools(['mosquitto'], 'telemetry through an outage', () => {
   it('holds the disk budget during a long outage, reports every drop, and accounts for every reading', async () => {
     // A persistent broker: the backend's session (its subscriptions) outlives the outage.
     const broker = await Mosquitto.start({ persistence: true });
-    cleanups.push(() => broker.stop());
+    cleanups.add('broker.stop', () => broker.stop());
     const backend = await TelemetryBackend.connect(broker.url, { clientId: 'backend-outage' });
-    cleanups.push(() => backend.close());
+    cleanups.add('backend.close', () => backend.close());
     await broker.pause('SIGTERM'); // the outage starts before the agent does
     const stateDir = await tempDir();
     const budgetBytes = 256 * 1024;
@@ -172,7 +170,7 @@ describeWithTools(['mosquitto'], 'telemetry through an outage', () => {
 
   it('quarantines a record corrupted on disk at start, reports it, and delivers the rest', async () => {
     const broker = await Mosquitto.start();
-    cleanups.push(() => broker.stop());
+    cleanups.add('broker.stop', () => broker.stop());
     const stateDir = await tempDir();
     await broker.pause();
     const first = await startAgent(broker.url, 'gw-corrupt', stateDir, { batchMaxReadings: 10 });
@@ -190,7 +188,7 @@ describeWithTools(['mosquitto'], 'telemetry through an outage', () => {
 
     await broker.resume();
     const backend = await TelemetryBackend.connect(broker.url, { clientId: 'backend-corrupt' });
-    cleanups.push(() => backend.close());
+    cleanups.add('backend.close', () => backend.close());
     const second = await startAgent(broker.url, 'gw-corrupt', stateDir, { batchMaxReadings: 10 });
     await until(
       () => backend.events.some((e) => e.type === 'telemetry.quarantine'),
