@@ -52,7 +52,11 @@ const createArgs = (payload: string, seq = 1) => [
   payload,
 ];
 
-describe('edge-agent keygen', () => {
+// Each test runs the CLI up to a dozen times, a Node start-up each: seconds idle, several times
+// that on a loaded machine. The timeout is for a hang, not for a slow machine.
+const CLI_TESTS = { timeout: 60_000 };
+
+describe('edge-agent keygen', CLI_TESTS, () => {
   it('writes a private key only its owner can read, and a public key openssl derives identically', async () => {
     const dir = await tempDir();
     const out = json(await runCli(['keygen', '--out', path.join(dir, 'keys'), '--name', 'release']));
@@ -84,7 +88,7 @@ describe('edge-agent keygen', () => {
   });
 });
 
-describe('edge-agent manifest', () => {
+describe('edge-agent manifest', CLI_TESTS, () => {
   it('creates a manifest by streaming the payload and verifies it, printing the fields as JSON', async () => {
     const dir = await tempDir();
     json(await runCli(['keygen', '--out', dir]));
@@ -336,7 +340,7 @@ describe('edge-agent manifest', () => {
   });
 });
 
-describe('edge-agent trust', () => {
+describe('edge-agent trust', CLI_TESTS, () => {
   it('creates a root, verifies manifests against it, and rotates it to new keys', async () => {
     const dir = await tempDir();
     for (const n of ['a', 'b', 'c', 'd']) json(await runCli(['keygen', '--out', dir, '--name', n]));
