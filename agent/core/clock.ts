@@ -23,6 +23,9 @@ export interface Clock {
   sleep(delayMs: number, signal?: AbortSignal): Promise<void>;
 }
 
+/** The longest delay Node's setTimeout takes as given. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export class SystemClock implements Clock {
   nowMs(): number {
     return Date.now();
@@ -33,8 +36,18 @@ export class SystemClock implements Clock {
   }
 
   setTimeout(fn: () => void, delayMs: number): TimerHandle {
-    // Node truncates a fractional delay, which would fire up to 1 ms before a deadline: round up.
-    const t = setTimeout(fn, Math.max(0, Math.ceil(delayMs)));
+    // Node truncates a fractional delay, which would fire up to 1 ms before a deadline: round up. It
+    // also fires a delay above 2^31-1 ms (~24.8 days) after 1 ms: such a wait is taken in steps.
+    // An infinite (or NaN) delay never fires.
+    if (Number.isNaN(delayMs) || delayMs === Number.POSITIVE_INFINITY) return { cancel: () => undefined };
+    let remaining = Math.max(0, Math.ceil(delayMs));
+    let t: NodeJS.Timeout;
+    const arm = () => {
+      const step = Math.min(remaining, MAX_TIMER_MS);
+      remaining -= step;
+      t = setTimeout(remaining > 0 ? arm : fn, step);
+    };
+    arm();
     return { cancel: () => clearTimeout(t) };
   }
 
