@@ -215,8 +215,17 @@ export class MqttLink extends EventEmitter<LinkEvents> implements Link {
         const client = await this.#connectOnce(signal);
         upAtMs = clock.monotonicMs();
         this.#everUp = true;
-        await this.#sessionUp(client);
-        const reason = await waitForClose(client, signal);
+        const closed = waitForClose(client, signal);
+        // The session's start (online status, subscriptions) waits on the broker's acks, which a
+        // connection lost or a stop meanwhile would leave pending for good (MQTT.js keeps QoS 1
+        // callbacks for a reconnect that never comes): whichever ends first decides.
+        const starting = this.#sessionUp(client);
+        const ended = await Promise.race([starting.then(() => undefined), closed]);
+        if (ended !== undefined) {
+          starting.catch(() => undefined); // rejected once the client is ended below
+          throw new Error(`session ended while starting: ${ended}`);
+        }
+        const reason = await closed;
         this.#lastError = reason;
         log.warn({ reason }, 'link down');
       } catch (error) {
@@ -348,6 +357,7 @@ export class MqttLink extends EventEmitter<LinkEvents> implements Link {
       const map = Object.fromEntries([...this.#subs].map(([filter, s]) => [filter, { qos: s.qos }]));
       await client.subscribeAsync(map);
     }
+    if (this.#client !== client) throw new Error('session ended while starting');
     this.#upSinceWallMs = this.#deps.clock.nowMs();
     this.#setState('up');
     this.#deps.log.info({ url: redact(this.#opts.url), clientId: this.#clientId }, 'link up');

@@ -3,7 +3,8 @@
  * cable pull or a NAT timeout kills it: `cut()` destroys both sides of every open connection, so the
  * client and the broker each see the socket close without a protocol goodbye. New connections are
  * forwarded as before. `injectToClients(bytes)` plays a hostile or broken server: the bytes reach
- * every connected client as if the server had sent them.
+ * every connected client as if the server had sent them. `stallAfterFirstReply()` plays a server that
+ * answers the next connection once (an MQTT CONNACK) and then never again, the connection left open.
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 
@@ -11,6 +12,7 @@ export class TcpProxy {
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
   readonly #clients = new Set<Socket>();
+  #stall: (() => void) | undefined;
   connections = 0;
 
   private constructor(server: Server) {
@@ -24,12 +26,22 @@ export class TcpProxy {
         proxy.#clients.add(client);
         client.on('close', () => proxy.#clients.delete(client));
         const upstream = createConnection(target);
+        const stalled = proxy.#stall;
+        proxy.#stall = undefined;
         for (const [a, b] of [
           [client, upstream],
           [upstream, client],
         ] as const) {
           proxy.#sockets.add(a);
-          a.pipe(b);
+          if (a === upstream && stalled) {
+            upstream.once('data', (first) => {
+              upstream.pause(); // whatever follows stays in the proxy
+              // Resolved when the client answers that reply (an MQTT client's first PUBLISH).
+              client.write(first, () => client.once('data', () => stalled()));
+            });
+          } else {
+            a.pipe(b);
+          }
           a.on('error', () => b.destroy());
           a.on('close', () => {
             proxy.#sockets.delete(a);
@@ -55,6 +67,16 @@ export class TcpProxy {
   /** Writes `bytes` to every connected client, as if the server had sent them. */
   injectToClients(bytes: Uint8Array): void {
     for (const c of this.#clients) c.write(bytes);
+  }
+
+  /**
+   * The next connection gets the server's first reply and nothing after it; resolves once the client
+   * has sent something after that reply (and waits for an answer that never comes).
+   */
+  stallAfterFirstReply(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#stall = resolve;
+    });
   }
 
   /** Kills every open connection, both ways, with no protocol goodbye. */

@@ -110,6 +110,38 @@ describeWithTools(['mosquitto'], 'MqttLink against mosquitto', () => {
     }
   });
 
+  it('drops a session whose connection dies before the broker acks the online status, and reconnects', async () => {
+    const proxy = await TcpProxy.start({ host: '127.0.0.1', port: broker.port });
+    try {
+      const stalled = proxy.stallAfterFirstReply(); // CONNACK, then silence
+      const l = link({ url: `mqtt://127.0.0.1:${proxy.port}` });
+      l.start();
+      await stalled;
+      proxy.cut();
+      await up(l);
+      expect(proxy.connections).toBe(2);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('stops while the broker has not acked the online status yet', async () => {
+    const proxy = await TcpProxy.start({ host: '127.0.0.1', port: broker.port });
+    try {
+      const stalled = proxy.stallAfterFirstReply();
+      const l = link({ url: `mqtt://127.0.0.1:${proxy.port}` });
+      l.start();
+      await stalled;
+      // A clean end waits 2 s for the pending ack, then drops the socket; without that bound the stop
+      // would wait for the keepalive (1.5 × 5 s) to give up on the silent broker.
+      const hung = new Promise<string>((r) => setTimeout(() => r('stop hung'), 6000).unref());
+      expect(await Promise.race([l.stop().then(() => 'stopped'), hung])).toBe('stopped');
+      expect(l.status().state).toBe('stopped');
+    } finally {
+      await proxy.stop();
+    }
+  });
+
   it('keeps its subscriptions across a broker restart', async () => {
     const l = link();
     const received: IncomingMessage[] = [];
