@@ -3,7 +3,7 @@
  * `<slot>.new`, every file and directory fsynced, then swapped in: the old slot directory is removed
  * and `<slot>.new` renamed over it, and the parent fsynced. The slot was marked bad before, so a power
  * cut in the middle leaves a slot nobody boots; the next attempt starts the unpacking over. A failed
- * unpack removes `<slot>.new` before it throws.
+ * unpack removes `<slot>.new` before it throws, and throws why it failed.
  *
  * Read-back compares the slot with the tar entry by entry (type, size, SHA-256 of contents, link
  * target). Unpacking is strict: absolute paths and `..` are refused (node-tar's defaults), and only
@@ -18,6 +18,7 @@ import { fsyncDir } from '../../core/durable-file.js';
 import { errorMessage } from '../../core/errors.js';
 import { InstallError } from '../install-errors.js';
 
+const STAGING_REMOVAL = { recursive: true, force: true, maxRetries: 20, retryDelay: 25 } as const;
 const ALLOWED = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink']);
 
 export async function unpackIntoSlot(tarFile: string, slotDir: string): Promise<void> {
@@ -29,8 +30,11 @@ export async function unpackIntoSlot(tarFile: string, slotDir: string): Promise<
     await syncTree(staging);
   } catch (e) {
     // A refused or broken tar (node-tar's decompression-ratio limit, a truncated archive, a full disk)
-    // must not leave what it unpacked so far taking the slot filesystem's room.
-    await rm(staging, { recursive: true, force: true });
+    // must not leave what it unpacked so far taking the slot filesystem's room. node-tar rejects on the
+    // first error while files it began to write are still being created, so the removal retries on
+    // ENOTEMPTY until they have landed; and a failed clean-up (the next attempt repeats it) never hides
+    // why the unpack failed.
+    await rm(staging, STAGING_REMOVAL).catch(() => undefined);
     throw e;
   }
   await rm(slotDir, { recursive: true, force: true });
