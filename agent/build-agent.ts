@@ -11,6 +11,7 @@ import path from 'node:path';
 import { createAttest } from './attest/create-attest.js';
 import type { Attester } from './attest/evidence.js';
 import type { Identity } from './attest/identity.js';
+import { registerIdentityCommand } from './attest/identity-command.js';
 import { createBatchSigner, signingTelemetryLink } from './attest/sign-batch.js';
 import { buildLocal, type LocalAgent } from './build-local.js';
 import { AGENT_CODE_DIR } from './code-dir.js';
@@ -18,6 +19,7 @@ import { registerControlCommands } from './commands/control-commands.js';
 import { registerCoreCommands } from './commands/core-commands.js';
 import { registerOtaCommands } from './commands/ota-commands.js';
 import { CommandRegistry } from './commands/registry.js';
+import { registerStatusCommand } from './commands/status-command.js';
 import { registerTelemetryCommands } from './commands/telemetry-commands.js';
 import type { LoadedConfig } from './config/load-config.js';
 import type { AlarmManager } from './control/alarms.js';
@@ -99,7 +101,7 @@ export async function buildAgent(
       )
     : undefined;
   const commands = new CommandRegistry();
-  registerCoreCommands(commands, { points, devices: supervisors, clock, version: packageInfo().version });
+  registerCoreCommands(commands, { points, devices: supervisors, clock });
   registerControlCommands(commands, { loops: local.loops, alarms: local.alarms, rules: local.rules, points });
   if (telemetry) registerTelemetryCommands(commands, { telemetry });
   const ota = loaded.config.ota
@@ -120,6 +122,17 @@ export async function buildAgent(
       })
     : undefined;
   if (ota) registerOtaCommands(commands, { ota });
+  registerStatusCommand(commands, {
+    clock,
+    version: packageInfo().version,
+    devices: supervisors,
+    board: profile.id,
+    deviceId,
+    alarms: local.alarms,
+    link,
+    ota,
+  });
+  if (identity) registerIdentityCommand(commands, identity);
   const otaReporter =
     ota && link ? new OtaReporter({ clock, log: log.child({ mod: 'ota' }), link, ota }) : undefined;
   const baseDir = loaded.configFile ? path.dirname(loaded.configFile) : process.cwd();

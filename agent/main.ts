@@ -225,7 +225,6 @@ async function runAgent(options: RunOptions): Promise<never> {
 
   registerRebootCommand(built.commands, { clock, log });
   const notifier = SystemdNotifier.fromEnv(process.env, { log: log.child({ mod: 'service' }) });
-  const deviceId = loaded.config.deviceId ? ` (${loaded.config.deviceId})` : '';
   const consoles = createConsole(consoleConfig, {
     clock,
     log,
@@ -233,7 +232,7 @@ async function runAgent(options: RunOptions): Promise<never> {
     logs: logRing,
     stateDir: loaded.stateDir,
     debug: configuredDebug,
-    banner: `edge-agent ${info.version} on ${loaded.board.profile.id}${deviceId}`,
+    banner: `edge-agent ${info.version} on ${loaded.board.profile.id}`,
     stdio,
     serial: () => new LinuxSerial(),
     env: process.env,

@@ -3,6 +3,7 @@
  * trust, identity, attest, fleet), parsed with commander. It touches no process state of its own:
  * main.ts, the entry, hands it the streams, the environment and what `run` does.
  */
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command } from 'commander';
 import { identitySettingsFrom } from '../attest/attest-schema.js';
@@ -55,9 +56,31 @@ export function buildProgram(io: ProgramIo): Command {
     .command('console')
     .description('the technician console of the running agent, over its Unix socket')
     .option('-s, --socket <path>', 'console socket', DEFAULT_CONSOLE_SOCKET)
-    .action(async (opts: { socket: string }) => {
+    .option('-c, --command <line>', 'run this command line and exit (repeatable)', collect, [])
+    .option('-u, --user <name>', 'with -c: the console user', 'tech')
+    .option(
+      '--password-file <file>',
+      'with -c: read the password from this file (else EDGE_AGENT_CONSOLE_PASSWORD)',
+    )
+    .addHelpText(
+      'after',
+      '\nExit status with -c or piped commands: 0 all succeeded, 1 login failed, 2 a command failed.',
+    )
+    .action(async (opts: { socket: string; command: string[]; user: string; passwordFile?: string }) => {
       const { stdin, stdout, stderr } = io.stdio;
-      io.cli.setExitCode(await runConsoleClient({ socketPath: opts.socket, stdin, stdout, stderr }));
+      let script: { commands: string[]; user: string; password: string } | undefined;
+      if (opts.command.length > 0) {
+        const password = await consolePassword(opts.passwordFile, io);
+        if (password === undefined) {
+          stderr.write(
+            'edge-agent console: no password (--password-file, EDGE_AGENT_CONSOLE_PASSWORD, or a terminal)\n',
+          );
+          io.cli.setExitCode(1);
+          return;
+        }
+        script = { commands: opts.command, user: opts.user, password };
+      }
+      io.cli.setExitCode(await runConsoleClient({ socketPath: opts.socket, stdin, stdout, stderr, script }));
     });
 
   program
@@ -92,4 +115,18 @@ export function buildProgram(io: ProgramIo): Command {
     },
   });
   return program;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** The password for `console -c`: a file's first line, EDGE_AGENT_CONSOLE_PASSWORD, or asked on a tty. */
+async function consolePassword(file: string | undefined, io: ProgramIo): Promise<string | undefined> {
+  if (file) return (await readFile(file, 'utf8')).split(/\r?\n/)[0];
+  const fromEnv = io.env.EDGE_AGENT_CONSOLE_PASSWORD;
+  if (fromEnv) return fromEnv;
+  if (!io.stdio.stdin.isTTY) return undefined;
+  const { readSecret } = await import('../console/passwd-command.js');
+  return readSecret('password: ', io.stdio);
 }

@@ -73,7 +73,7 @@ export function registerControlCommands(registry: CommandRegistry, deps: Control
   });
   registry.register({
     name: 'loop.autotune',
-    summary: 'start a relay autotune (or cancel one with cancel: true)',
+    summary: 'start a relay autotune (`… cancel` stops one)',
     actuates: true,
     args: loopName.extend({ rule: z.enum(AUTOTUNE_RULES).optional(), cancel: z.boolean().default(false) }),
     run: async ({ loop, rule, cancel }, ctx) => {

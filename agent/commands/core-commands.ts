@@ -1,6 +1,6 @@
 /**
- * Commands about the agent itself and its process image: `status`, `points`, `point.set`,
- * `devices`. Results are plain data; the console renders them, the fleet receives them as CBOR.
+ * Commands about the process image and the devices: `points`, `point.set`, `devices` (`status` is
+ * status-command.ts). Results are plain data; the console renders them, the fleet receives them as CBOR.
  */
 import { z } from 'zod';
 import type { Clock } from '../core/clock.js';
@@ -12,26 +12,11 @@ export interface CoreCommandDeps {
   readonly points: PointTable;
   readonly devices: readonly { status(): DeviceStatus }[];
   readonly clock: Clock;
-  readonly version: string;
 }
 
 const noArgs = z.strictObject({});
 
 export function registerCoreCommands(registry: CommandRegistry, deps: CoreCommandDeps): void {
-  const startedMono = deps.clock.monotonicMs();
-  registry.register({
-    name: 'status',
-    summary: 'version, uptime and device health',
-    args: noArgs,
-    run: async () => {
-      const devices = deps.devices.map((d) => d.status());
-      return {
-        version: deps.version,
-        uptimeS: Math.round((deps.clock.monotonicMs() - startedMono) / 1000),
-        devices: { total: devices.length, faulted: devices.filter((d) => d.faulted).map((d) => d.id) },
-      };
-    },
-  });
   registry.register({
     name: 'devices',
     summary: 'each device: state, failures, last error',

@@ -102,7 +102,10 @@ export function resolveCommand(words: readonly string[], registry: CommandRegist
 
 /** The human usages of a command, plus the generic form with its argument names. */
 export function usagesOf(command: Command): string[] {
-  const human = SYNTAXES.filter((s) => s.command === command.name).map((s) => usageOf(s.pattern));
+  // The plain form first, so `help` puts the command's summary beside it (not beside `… cancel`).
+  const human = SYNTAXES.filter((s) => s.command === command.name)
+    .sort((a, b) => Number(a.fixed !== undefined) - Number(b.fixed !== undefined))
+    .map((s) => usageOf(s.pattern));
   const keys = argumentKeys(command.args);
   const generic = [command.name, ...keys.map(([k, optional]) => (optional ? `[${k}=…]` : `${k}=…`))].join(
     ' ',

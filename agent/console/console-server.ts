@@ -4,6 +4,7 @@
  * feed bytes into. The server numbers sessions for the audit log and closes them all, with a message,
  * when the agent stops.
  */
+import { ScriptSession } from './script-session.js';
 import { type ConsoleLink, ConsoleSession, type SessionDeps } from './session.js';
 import type { TerminalInfo } from './terminal.js';
 
@@ -23,6 +24,7 @@ export class ConsoleServer {
   readonly #deps: SessionDeps;
   readonly #options: ConsoleServerOptions;
   readonly #sessions = new Set<ConsoleSession>();
+  readonly #scripts = new Set<ScriptSession>();
   #count = 0;
   #closed = false;
 
@@ -59,10 +61,19 @@ export class ConsoleServer {
     return session;
   }
 
+  /** Starts a script session (`edge-agent console -c`) on a new peer; it removes itself when it ends. */
+  attachScript(link: ConsoleLink): ScriptSession {
+    if (this.#closed) throw new TypeError('the console server is closed');
+    const session = new ScriptSession(this.#deps, link, `${link.name}#${++this.#count}`);
+    this.#scripts.add(session);
+    void session.start().finally(() => this.#scripts.delete(session));
+    return session;
+  }
+
   /** Closes every session with `message` and refuses new ones. */
   async close(message: string): Promise<void> {
     this.#closed = true;
-    await Promise.all([...this.#sessions].map((s) => s.close(message)));
+    await Promise.all([...this.#sessions, ...this.#scripts].map((s) => s.close(message)));
     await this.#deps.audit.flush();
   }
 }

@@ -30,10 +30,14 @@ export class KeyQueue {
       waiter(key);
     } else {
       // A flood (a pasted file) must not grow without bound; this is far beyond any typing.
-      const chars = key.name === 'char' ? key.text.length : 1;
-      if (this.#keys.length >= MAX_QUEUED_KEYS || this.#queuedChars + chars > MAX_QUEUED_CHARS) return;
-      this.#keys.push(key);
-      this.#queuedChars += chars;
+      // A pasted chunk too big for what is left keeps its start, so the line editor still sees (and
+      // counts against its limits) a flood that arrived while the session was busy.
+      const room = MAX_QUEUED_CHARS - this.#queuedChars;
+      if (this.#keys.length >= MAX_QUEUED_KEYS || room <= 0) return;
+      const kept =
+        key.name === 'char' && key.text.length > room ? { ...key, text: key.text.slice(0, room) } : key;
+      this.#keys.push(kept);
+      this.#queuedChars += kept.name === 'char' ? kept.text.length : 1;
     }
   }
 

@@ -60,6 +60,16 @@ export class LineEditor {
     return this.#history;
   }
 
+  /** What is typed on the current line so far. */
+  get typed(): string {
+    return this.#buffer.join('');
+  }
+
+  /** The current line's prompt. */
+  get prompt(): string {
+    return this.#options.prompt;
+  }
+
   /** Characters dropped from the current line because it was full. */
   get droppedChars(): number {
     return this.#dropped;

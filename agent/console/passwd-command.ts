@@ -43,7 +43,10 @@ export async function runPasswd(options: PasswdOptions): Promise<number> {
 }
 
 /** Reads one line from a terminal in raw mode, echoing nothing; undefined on Ctrl-C or Ctrl-D. */
-function readSecret(prompt: string, options: PasswdOptions): Promise<string | undefined> {
+export function readSecret(
+  prompt: string,
+  options: Pick<PasswdOptions, 'stdin' | 'stderr'>,
+): Promise<string | undefined> {
   const { stdin, stderr } = options;
   stderr.write(prompt);
   stdin.setRawMode?.(true);

@@ -4,11 +4,8 @@
  * code over a key queue; every wait takes the session's abort signal, so idle logout and `close()`
  * unwind whatever the session was doing (a prompt, `points watch`, a confirmation) in one place.
  *
- * Before login only `help` (and a user name) is accepted. Every login attempt first waits its turn
- * on the peer's pace (`Authenticator.reserve`, per transport, so reconnecting does not reset it); a
- * name no user can have is refused before the password prompt. A failed login pauses the prompt for
- * the authenticator's delay, discarding what is typed meanwhile. After login, every command line —
- * accepted, refused, cancelled or failed — goes to the audit log.
+ * Before login only `help` (and a user name) is accepted; the login prompt itself is login.ts. After
+ * login, every command line — accepted, refused, cancelled or failed — goes to the audit log.
  *
  * Hostile peers: a line longer than its prompt allows (32 characters for a name, 1 KiB for a password,
  * 4 KiB for a command) is dropped with a bell and never run; a peer that goes on typing more than
@@ -20,16 +17,15 @@ import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { AuditEntry, AuditLog } from './audit-log.js';
 import type { Authenticator } from './authenticator.js';
+import { bannerLines } from './banner.js';
 import { KeyQueue } from './key-queue.js';
 import { type Key, KeyDecoder } from './keys.js';
 import { LineEditor, MAX_LINE_CHARS, type ReadLineOptions } from './line-editor.js';
+import { LOGIN_PROMPT, login } from './login.js';
 import { formatDurationMs } from './render.js';
 import { runShellLine, type ShellContext, type ShellDeps } from './shell.js';
-import { Terminal, type TerminalInfo } from './terminal.js';
-import { isUserName, MAX_USER_NAME_CHARS } from './user-name.js';
+import { type Style, Terminal, type TerminalInfo } from './terminal.js';
 
-/** The longest password the prompt takes, in characters. */
-export const MAX_PASSWORD_CHARS = 1024;
 /** Characters dropped from full lines, before login, after which the peer is hung up on. */
 export const PRE_LOGIN_FLOOD_CHARS = 4096;
 
@@ -46,7 +42,7 @@ export interface SessionDeps extends ShellDeps {
   readonly log: Logger;
   readonly auth: Authenticator;
   readonly audit: AuditLog;
-  /** First line shown, e.g. `edge-agent 0.1.0 on rpi4`. */
+  /** First line of the banner, e.g. `edge-agent 0.1.0 on rpi4`; the rest comes from `status`. */
   readonly banner: string;
 }
 
@@ -104,6 +100,16 @@ export class ConsoleSession {
     return this.#keys.waiting;
   }
 
+  /** Nobody is logged in and the `login:` prompt is empty: Ctrl-C here may mean "stop" (stdio). */
+  get atEmptyLoginPrompt(): boolean {
+    return (
+      this.#user === undefined &&
+      this.#reading &&
+      this.#editor.prompt === LOGIN_PROMPT &&
+      this.#editor.typed === ''
+    );
+  }
+
   get terminal(): Terminal {
     return this.#term;
   }
@@ -123,6 +129,11 @@ export class ConsoleSession {
       if (key.name === 'interrupt' && this.#onInterrupt) this.#onInterrupt();
       else this.#keys.push(key);
     }
+  }
+
+  #floodHangup(): void {
+    this.#deps.log.warn({ session: this.id }, 'console input flood before login: hanging up');
+    this.#end('closed', 'input flood: disconnected');
   }
 
   /** The peer sent its last byte but still reads (a script piped into the socket): Ctrl-D from now on. */
@@ -164,8 +175,7 @@ export class ConsoleSession {
   }
 
   async #run(): Promise<void> {
-    this.#term.line(this.#deps.banner);
-    this.#term.line("Type your user name to log in, or 'help'.");
+    await this.#showBanner();
     this.#armLoginTimeout();
     let stop = false;
     while (!this.#closed.signal.aborted && !stop) {
@@ -206,80 +216,33 @@ export class ConsoleSession {
 
   async #login(): Promise<string | undefined> {
     const signal = this.#closed.signal;
-    const answer = await this.#readLine({ prompt: 'login: ', maxLength: MAX_USER_NAME_CHARS }, signal);
-    if (answer === null && this.#options.hangupOnLogout) throw new SessionEnd('eof');
-    if (answer == null) return undefined;
-    const name = answer.trim();
-    if (name === '' || name === 'login') return undefined;
-    if (name === 'help') {
-      this.#term.line('Log in with your console user name and password. Before login only help works.');
-      return undefined;
-    }
-    if (!(await this.#waitTurn(signal))) return undefined;
-    if (!isUserName(name)) {
-      // No user can have this name: refused before the password prompt, and never hashed or tracked.
-      this.#term.line(this.#term.style('Login incorrect.', 'red'));
-      await this.#audit({ event: 'login-failed', who: name, result: 'denied', code: 'invalid-name' });
-      return undefined;
-    }
-    const check = this.#deps.auth.check(name);
-    if (!check.allowed) {
-      this.#term.line(
-        `Login locked after too many failures; try again in ${formatDurationMs(check.retryAfterMs)}.`,
-      );
-      await this.#audit({ event: 'locked-out', who: name, result: 'denied' });
-      return undefined;
-    }
-    const password = await this.#readLine(
-      { prompt: 'password: ', secret: true, maxLength: MAX_PASSWORD_CHARS },
-      signal,
-    );
-    if (password == null) return undefined;
-    const outcome = await this.#deps.auth.login(name, password, this.#link.name);
-    if (outcome.ok) {
-      await this.#audit({ event: 'login', who: name, result: 'ok' });
-      return name;
-    }
-    if (outcome.reason === 'locked') {
-      this.#term.line(`Login locked; try again in ${formatDurationMs(outcome.retryAfterMs)}.`);
-      await this.#audit({ event: 'locked-out', who: name, result: 'denied' });
-      return undefined;
-    }
-    this.#term.line(this.#term.style('Login incorrect.', 'red'));
-    await this.#audit({
-      event: 'login-failed',
-      who: name,
-      result: 'denied',
-      code: `failures=${outcome.failures}`,
+    const result = await login({
+      auth: this.#deps.auth,
+      term: this.#term,
+      peer: this.#link.name,
+      readLine: (options) => this.#readLine(options, signal),
+      pauseDiscarding: (ms) => this.#pause(ms, signal),
+      sleep: (ms) => this.#deps.clock.sleep(ms, signal),
+      clearTypedAhead: () => this.#keys.clear(),
+      showBanner: () => this.#showBanner(),
+      audit: (entry) => this.#audit(entry),
     });
-    if (outcome.locked) {
-      this.#term.line(
-        `Too many failures: logins as ${name} are locked for ${formatDurationMs(outcome.lockedForMs)}.`,
-      );
-      await this.#audit({
-        event: 'locked-out',
-        who: name,
-        result: 'locked',
-        code: `for=${outcome.lockedForMs}ms`,
-      });
+    if (result === 'eof') {
+      if (this.#options.hangupOnLogout) throw new SessionEnd('eof');
+      return undefined;
     }
-    await this.#pause(outcome.delayMs, signal);
-    return undefined;
+    return result?.user;
   }
 
-  /** Counts a login attempt on this peer, waits its turn; false if refused (unpaced: not audited). */
-  async #waitTurn(signal: AbortSignal): Promise<boolean> {
-    const turn = this.#deps.auth.reserve(this.#link.name);
-    if (!turn.allowed) {
-      const again = formatDurationMs(turn.retryAfterMs);
-      this.#term.line(`Too many login attempts on ${this.#link.name}; try again in ${again}.`);
-      this.#keys.clear(); // a password typed ahead must not become the next user name
-      return false;
-    }
-    if (turn.waitMs <= 0) return true;
-    this.#term.line(`Too many failed logins on ${this.#link.name}; wait ${formatDurationMs(turn.waitMs)}.`);
-    await this.#deps.clock.sleep(turn.waitMs, signal);
-    return true;
+  /** The banner: the first line and, from the `status` command, what state the box is in. */
+  async #showBanner(): Promise<void> {
+    const status = this.#deps.commands.get('status')
+      ? await this.#deps.commands.execute('status', {}, { via: 'console', who: this.id })
+      : undefined;
+    const styler = (t: string, ...st: Style[]) => this.#term.style(t, ...st);
+    for (const line of bannerLines(this.#deps.banner, status?.ok ? status.result : undefined, styler))
+      this.#term.line(line);
+    this.#term.line("Type your user name to log in, or 'help'.");
   }
 
   /** Waits out a login delay; keys typed meanwhile are dropped. */
@@ -354,8 +317,7 @@ export class ConsoleSession {
         }
         const result = this.#editor.key(key);
         if (this.#user === undefined && this.#editor.droppedChars > PRE_LOGIN_FLOOD_CHARS) {
-          this.#deps.log.warn({ session: this.id }, 'console input flood before login: hanging up');
-          this.#end('closed', 'input flood: disconnected');
+          this.#floodHangup();
           throw new SessionEnd('closed');
         }
         if (!result) continue;

@@ -1,9 +1,15 @@
 /**
- * `edge-agent console`: the client end of the console's Unix socket. On a terminal it switches stdin
- * to raw mode (the agent does the line editing, as on the serial port) and announces the terminal so
- * the agent sends colour and in-place updates; otherwise it pipes stdin through and prints the plain
- * answers, so `printf 'tech\npw\nstatus --json\n' | edge-agent console` works in scripts (keep the
- * password out of shell history). Returns the exit status.
+ * `edge-agent console`: the client end of the console's Unix socket, in one of two modes.
+ *
+ * - A person at a terminal (stdin and stdout are a tty, no `-c`): stdin goes to raw mode, the agent
+ *   does the line editing as on the serial port, and the hello announces the terminal so the agent
+ *   sends colour and in-place updates.
+ * - A script (`-c COMMAND`, repeatable; or commands piped into stdin): the script console
+ *   (script-session.ts). With `-c` the user comes from `--user` and the password from a file or
+ *   `EDGE_AGENT_CONSOLE_PASSWORD` (asked for, without echo, on a terminal); piped, the first two
+ *   lines are the user and the password. Results go to stdout with LF (one JSON line each with
+ *   `--json`), messages to stderr, and the exit status says how it went: 0 every command succeeded,
+ *   1 the login failed (or the connection did), 2 a command failed or was refused.
  */
 import { connect } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
@@ -17,10 +23,22 @@ export interface ConsoleClientOptions {
   readonly stdin: Readable & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown };
   readonly stdout: Writable & { isTTY?: boolean; columns?: number };
   readonly stderr: Writable;
+  /** Script mode with these command lines (`-c`), logging in as `user` with `password`. */
+  readonly script?: {
+    readonly commands: readonly string[];
+    readonly user: string;
+    readonly password: string;
+  };
 }
 
 export function runConsoleClient(options: ConsoleClientOptions): Promise<number> {
-  const { socketPath, stdin, stdout, stderr } = options;
+  const { stdin, stdout } = options;
+  if (options.script || !(stdin.isTTY === true && stdout.isTTY === true)) return runScript(options);
+  return runInteractive(options);
+}
+
+function runInteractive(options: ConsoleClientOptions): Promise<number> {
+  const { socketPath, stdin, stdout } = options;
   return new Promise((resolve) => {
     const socket = connect({ path: socketPath, allowHalfOpen: true });
     let raw = false;
@@ -32,12 +50,11 @@ export function runConsoleClient(options: ConsoleClientOptions): Promise<number>
     };
     socket.once('connect', () => {
       connected = true;
-      const tty = stdin.isTTY === true && stdout.isTTY === true;
-      if (tty && stdin.setRawMode) {
+      if (stdin.setRawMode) {
         stdin.setRawMode(true);
         raw = true;
       }
-      socket.write(encodeHello({ tty, columns: stdout.columns ?? 80 }));
+      socket.write(encodeHello({ tty: true, columns: stdout.columns ?? 80 }));
       stdin.on('data', (chunk: Buffer) => socket.write(chunk));
       stdin.once('end', () => socket.end());
       stdin.resume();
@@ -45,10 +62,7 @@ export function runConsoleClient(options: ConsoleClientOptions): Promise<number>
     socket.on('data', (chunk: Buffer) => stdout.write(chunk));
     socket.once('error', (error) => {
       restore();
-      if (!connected) {
-        stderr.write(`edge-agent console: cannot connect to ${socketPath}: ${errorMessage(error)}\n`);
-        stderr.write('Is the agent running, with console.socket enabled, and are you in its group?\n');
-      }
+      if (!connected) cannotConnect(options, error);
       resolve(1);
     });
     socket.once('close', () => {
@@ -56,4 +70,56 @@ export function runConsoleClient(options: ConsoleClientOptions): Promise<number>
       resolve(0);
     });
   });
+}
+
+/** The script console: sends the login and the commands, sorts the framed replies, returns the code. */
+function runScript(options: ConsoleClientOptions): Promise<number> {
+  const { socketPath, stdin, stdout, stderr, script } = options;
+  return new Promise((resolve) => {
+    const socket = connect({ path: socketPath, allowHalfOpen: true });
+    let connected = false;
+    let code: number | undefined;
+    let pending = '';
+    socket.once('connect', () => {
+      connected = true;
+      socket.write(encodeHello({ tty: false, columns: 80, script: true }));
+      if (script) {
+        socket.end([script.user, script.password, ...script.commands, ''].join('\n'));
+        return;
+      }
+      stdin.on('data', (chunk: Buffer) => socket.write(chunk));
+      stdin.once('end', () => socket.end());
+      stdin.resume();
+    });
+    socket.setEncoding('utf8');
+    socket.on('data', (text: string) => {
+      pending += text;
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        const body = line.slice(2);
+        if (line.startsWith('o ')) stdout.write(`${body}\n`);
+        else if (line.startsWith('e ')) stderr.write(`${body}\n`);
+        else if (line.startsWith('x ')) code = Number(body);
+        else stderr.write(`${line}\n`); // the socket's own refusal (too many connections)
+      }
+    });
+    socket.once('error', (error) => {
+      if (!connected) cannotConnect(options, error);
+      else stderr.write(`edge-agent console: ${errorMessage(error)}\n`);
+    });
+    socket.once('close', () => {
+      stdin.pause();
+      if (code === undefined && connected)
+        stderr.write('edge-agent console: the agent closed the connection\n');
+      resolve(code !== undefined && Number.isInteger(code) ? code : 1);
+    });
+  });
+}
+
+function cannotConnect(options: ConsoleClientOptions, error: Error): void {
+  options.stderr.write(
+    `edge-agent console: cannot connect to ${options.socketPath}: ${errorMessage(error)}\n`,
+  );
+  options.stderr.write('Is the agent running, with console.socket enabled, and are you in its group?\n');
 }

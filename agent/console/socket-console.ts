@@ -19,8 +19,7 @@ import path from 'node:path';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { ConsoleServer } from './console-server.js';
-import type { ConsoleSession } from './session.js';
-import { takeHello } from './socket-hello.js';
+import { type ConsoleHello, takeHello } from './socket-hello.js';
 
 export interface SocketConsoleOptions {
   readonly path: string;
@@ -28,6 +27,15 @@ export interface SocketConsoleOptions {
   readonly mode?: number;
   /** Connections open at once (default 16). */
   readonly maxConnections?: number;
+}
+
+/** How long a new connection may take to send its hello before it gets the interactive console. */
+const HELLO_WAIT_MS = 150;
+
+interface PeerSession {
+  input(chunk: Uint8Array): void;
+  endOfInput(): void;
+  hangup(): void;
 }
 
 /** Output waiting for a client beyond which its input is no longer read, until it reads. */
@@ -100,38 +108,51 @@ export class SocketConsole {
       return;
     }
     this.#sockets.add(socket);
-    let session: ConsoleSession;
-    try {
-      session = this.#server.attach(
-        {
-          name: 'socket',
-          send: (text) => this.#send(socket, text),
-          hangup: () => hangUp(socket),
-        },
-        { terminal: { ansi: false, columns: 80 }, hangupOnLogout: true },
-      );
-    } catch {
-      socket.destroy();
-      return;
-    }
-    let first = true;
-    socket.on('data', (chunk: Buffer) => {
-      if (first) {
-        first = false;
-        const { hello, rest } = takeHello(chunk);
-        if (hello) session.terminal.configure({ ansi: hello.tty, columns: hello.columns });
-        if (rest.length > 0) session.input(rest);
+    // Our client's hello says what is on the other end: a terminal, a pipe, or a script (-c). A
+    // client that sends none (`socat -`) gets the interactive console after a moment.
+    let session: PeerSession | undefined;
+    let ended = false;
+    const link = {
+      name: 'socket',
+      send: (text: string) => this.#send(socket, text),
+      hangup: () => hangUp(socket),
+    };
+    const attach = (hello: ConsoleHello | undefined, rest: Buffer) => {
+      clearTimeout(noHello);
+      try {
+        session = hello?.script
+          ? this.#server.attachScript(link)
+          : this.#server.attach(link, {
+              terminal: { ansi: hello?.tty ?? false, columns: hello?.columns ?? 80 },
+              hangupOnLogout: true,
+            });
+      } catch {
+        socket.destroy();
         return;
       }
-      session.input(chunk);
+      if (rest.length > 0) session.input(rest);
+      if (ended) session.endOfInput();
+    };
+    const noHello = setTimeout(() => attach(undefined, Buffer.alloc(0)), HELLO_WAIT_MS);
+    socket.on('data', (chunk: Buffer) => {
+      if (session) {
+        session.input(chunk);
+        return;
+      }
+      const { hello, rest } = takeHello(chunk);
+      attach(hello, rest);
     });
-    socket.on('end', () => session.endOfInput());
+    socket.on('end', () => {
+      ended = true;
+      session?.endOfInput();
+    });
     socket.on('error', (err) =>
       this.#log.debug({ err: errorMessage(err) }, 'console socket connection error'),
     );
     socket.on('close', () => {
+      clearTimeout(noHello);
       this.#sockets.delete(socket);
-      session.hangup();
+      session?.hangup();
     });
   }
 

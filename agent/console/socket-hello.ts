@@ -1,8 +1,8 @@
 /**
  * The first bytes `edge-agent console` sends on the Unix socket, telling the agent that a person's
  * terminal is on the other end (so ANSI is welcome) and how wide it is:
- * `NUL "EDGE-CONSOLE" SP "tty=" 0|1 SP "cols=" N LF`. A client that sends no hello (`socat -`, a
- * script) gets plain text. The NUL cannot be typed at a login prompt, so a hello is never a user name.
+ * `NUL "EDGE-CONSOLE" SP "tty=" 0|1 SP "cols=" N [SP "mode=script"] LF`. A client that sends no hello
+ * (`socat -`) gets plain text; `mode=script` asks for the script console (script-session.ts). The NUL cannot be typed at a login prompt, so a hello is never a user name.
  */
 
 const MAGIC = '\0EDGE-CONSOLE ';
@@ -10,10 +10,12 @@ const MAGIC = '\0EDGE-CONSOLE ';
 export interface ConsoleHello {
   readonly tty: boolean;
   readonly columns: number;
+  /** The script console: framed replies and an exit code instead of prompts. */
+  readonly script?: boolean;
 }
 
 export function encodeHello(hello: ConsoleHello): string {
-  return `${MAGIC}tty=${hello.tty ? 1 : 0} cols=${Math.max(20, Math.min(500, Math.round(hello.columns)))}\n`;
+  return `${MAGIC}tty=${hello.tty ? 1 : 0} cols=${Math.max(20, Math.min(500, Math.round(hello.columns)))}${hello.script ? ' mode=script' : ''}\n`;
 }
 
 /**
@@ -36,6 +38,7 @@ export function takeHello(chunk: Buffer): { hello: ConsoleHello | undefined; res
     hello: {
       tty: fields.get('tty') === '1',
       columns: Number.isInteger(columns) && columns > 0 ? columns : 80,
+      script: fields.get('mode') === 'script',
     },
     rest: chunk.subarray(end + 1),
   };

@@ -3,8 +3,9 @@
  * On a terminal, stdin goes to raw mode so the console's line discipline does the editing, and log
  * lines are printed above the prompt (through `logSink`, the logger's destination) instead of
  * tearing through what is being typed. The sink prints lines as the logger made them — for people or
- * JSON, decided once in main.ts — before the session opens as after, so one terminal shows one format. Raw mode means Ctrl-C no longer raises SIGINT: at the login
- * prompt it calls `onInterrupt` (main.ts stops the agent), after login it cancels the line as usual.
+ * JSON, decided once in main.ts — before the session opens as after, so one terminal shows one format.
+ * Raw mode means Ctrl-C no longer raises SIGINT: at an empty `login:` prompt it calls `onInterrupt`
+ * (main.ts stops the agent); anywhere else — a name half typed, after login — it cancels the line.
  */
 import type { Readable, Writable } from 'node:stream';
 import type { ConsoleServer } from './console-server.js';
@@ -27,7 +28,8 @@ export class StdioConsole {
   readonly #onData = (chunk: Buffer) => {
     const session = this.#session;
     if (!session) return;
-    if (!session.user && chunk.includes(0x03) && this.#options.onInterrupt) {
+    // Ctrl-C alone at an empty login prompt stops the agent; with a name typed it only clears the line.
+    if (chunk.length === 1 && chunk[0] === 0x03 && session.atEmptyLoginPrompt && this.#options.onInterrupt) {
       this.#options.onInterrupt();
       return;
     }

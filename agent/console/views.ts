@@ -3,6 +3,8 @@
  * and severity). Everything else — and any field a command adds later — goes through the generic
  * renderer, so a view is a nicety, never a requirement.
  */
+import type { AgentStatus } from '../commands/status-command.js';
+import { lastUpdateText, slotText } from './banner.js';
 import {
   type Column,
   formatDurationMs,
@@ -70,16 +72,31 @@ const VIEWS: Record<string, View> = {
   loops: tableOf(LOOP_COLUMNS),
   alarms: tableOf(ALARM_COLUMNS),
   status: (result, styler) => {
-    if (!isRecord(result)) return renderData(result, styler);
-    const { uptimeS, ...rest } = result;
-    return renderData(
-      typeof uptimeS === 'number' ? { ...rest, uptime: formatDurationMs(uptimeS * 1000) } : result,
-      styler,
-    );
+    const lines = statusLines(result);
+    return lines ? renderData(lines, styler) : renderData(result, styler);
   },
 };
 
 /** A command's result for people. */
 export function renderResult(command: string, result: unknown, styler: Styler): string {
   return (VIEWS[command] ?? renderData)(result, styler);
+}
+
+/** `status` as a technician reads it: one line per question, words instead of field names. */
+function statusLines(result: unknown): Record<string, string> | undefined {
+  if (!isRecord(result) || !Array.isArray(result.components) || !isRecord(result.devices)) return undefined;
+  const s = result as unknown as AgentStatus;
+  const lines: Record<string, string> = {
+    device: `${s.deviceId ?? '-'}${s.board ? ` on ${s.board}` : ''}`,
+    agent: `edge-agent ${s.version}, up ${formatDurationMs(s.uptimeS * 1000)}`,
+    addresses: s.addresses.map((a) => `${a.address} (${a.iface})`).join(', ') || '-',
+    link: s.link,
+    alarms: `${s.alarms.active} active, ${s.alarms.unacked} unacknowledged`,
+    devices: `${s.devices.total}, ${s.devices.faulted.length} faulted${s.devices.faulted.length ? `: ${s.devices.faulted.join(', ')}` : ''}`,
+  };
+  for (const c of s.components) {
+    lines[c.name] = c.slots.map(slotText).join('   ');
+  }
+  lines['last update'] = s.lastUpdate ? lastUpdateText(s.lastUpdate) : 'none since start';
+  return lines;
 }

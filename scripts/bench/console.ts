@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { registerCoreCommands } from '../../agent/commands/core-commands.js';
 import { CommandRegistry } from '../../agent/commands/registry.js';
+import { registerStatusCommand } from '../../agent/commands/status-command.js';
 import { AuditLog } from '../../agent/console/audit-log.js';
 import { Authenticator } from '../../agent/console/authenticator.js';
 import { ConsoleServer } from '../../agent/console/console-server.js';
@@ -36,7 +37,8 @@ export async function consoleBench(args: string[]): Promise<Record<string, unkno
   points.declare({ name: 'chamber.temp', unit: 'Cel' });
   points.update('chamber.temp', 21.5, 'sim');
   const commands = new CommandRegistry();
-  registerCoreCommands(commands, { points, devices: [], clock, version: 'bench' });
+  registerCoreCommands(commands, { points, devices: [], clock });
+  registerStatusCommand(commands, { clock, devices: [], version: 'bench' });
   const passwordHash = await hashPassword(PASSWORD, { ln: 10, r: 8, p: 1 });
   const server = new ConsoleServer(
     {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { registerCoreCommands } from '../../agent/commands/core-commands.js';
 import { CommandRegistry } from '../../agent/commands/registry.js';
+import { registerStatusCommand } from '../../agent/commands/status-command.js';
 import { AUDIT_FILE, AuditLog } from '../../agent/console/audit-log.js';
 import { Authenticator, type LoginPolicy } from '../../agent/console/authenticator.js';
 import { ConsoleServer } from '../../agent/console/console-server.js';
@@ -47,7 +48,15 @@ export function testRegistry(clock: FakeClock): TestRegistry {
   points.update('chamber.humidity', 40.25, 'sim');
   points.update('heater.state', false, 'sim');
   const registry = new CommandRegistry();
-  registerCoreCommands(registry, { points, devices: [], clock, version: '9.9.9' });
+  registerCoreCommands(registry, { points, devices: [], clock });
+  registerStatusCommand(registry, {
+    clock,
+    devices: [],
+    version: '9.9.9',
+    board: 'test',
+    deviceId: 'testdevice234',
+    addresses: () => [{ iface: 'eth0', address: '192.0.2.7' }],
+  });
   const setpoints: TestRegistry['setpoints'] = [];
   registry.register({
     name: 'loop.setpoint',

@@ -1,7 +1,7 @@
 /**
- * The console on a Unix socket: `edge-agent console` piping a script in (plain text, `--json`
- * answers, the session ends at logout), a client that announces a terminal (ANSI), and the audit
- * trail those sessions leave.
+ * The console on a Unix socket: `edge-agent console` as a script (commands piped in or given with
+ * `-c`: results on stdout with LF, messages on stderr, an exit status), a client that announces a
+ * terminal (ANSI), and the audit trail those sessions leave.
  */
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -54,6 +54,17 @@ async function startConsole() {
   return { dir, socket, registry, audit };
 }
 
+function collector(): Writable & { text: string } {
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      sink.text += String(chunk);
+      done();
+    },
+  }) as Writable & { text: string };
+  sink.text = '';
+  return sink;
+}
+
 const SCRIPT = [
   'tech',
   TEST_PASSWORD,
@@ -65,29 +76,26 @@ const SCRIPT = [
 ].join('\n');
 
 describe('the console on a Unix socket', () => {
-  it('runs a piped script through the client with plain-text and JSON answers, then hangs up', async () => {
+  it('runs piped commands as a script: results on stdout with LF, exit 2 when one failed', async () => {
     const { socket, registry, audit, dir } = await startConsole();
     const stdin = new PassThrough();
-    let out = '';
-    const stdout = new Writable({
-      write(chunk, _enc, done) {
-        out += String(chunk);
-        done();
-      },
-    });
-    const exit = runConsoleClient({ socketPath: socket.path, stdin, stdout, stderr: stdout });
+    const stdout = collector();
+    const stderr = collector();
+    const exit = runConsoleClient({ socketPath: socket.path, stdin, stdout, stderr });
     stdin.end(SCRIPT);
-    expect(await exit).toBe(0);
+    expect(await exit).toBe(2);
 
-    expect(out).not.toContain('\x1b[');
-    const json = out
-      .split('\r\n')
-      .filter((l) => l.startsWith('{'))
+    expect(stdout.text).not.toContain('\r');
+    expect(stdout.text).not.toContain('\x1b[');
+    const json = stdout.text
+      .trimEnd()
+      .split('\n')
       .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(json).toHaveLength(3);
     expect(json[0]).toMatchObject({ ok: true, command: 'status', result: { version: '9.9.9' } });
     expect(json[1]).toMatchObject({ ok: true, command: 'loop.setpoint', result: { setpoint: 48 } });
     expect(json[2]).toMatchObject({ ok: false, command: 'point.set', code: 'EREADONLY' });
-    expect(out).toContain('Logged out.');
+    expect(stderr.text).toBe('');
     expect(registry.setpoints).toEqual([{ loop: 'chamber', value: 48, who: 'tech' }]);
 
     await audit.flush();
@@ -102,7 +110,6 @@ describe('the console on a Unix socket', () => {
       ['socket#1', 'command', 'tech', 'status', 'ok', null],
       ['socket#1', 'command', 'tech', 'loop.setpoint', 'ok', null],
       ['socket#1', 'command', 'tech', 'point.set', 'error', 'EREADONLY'],
-      ['socket#1', 'command', 'tech', null, 'ok', null],
       ['socket#1', 'logout', 'tech', null, 'ok', null],
     ]);
     expect(entries[2]).toMatchObject({
@@ -111,6 +118,26 @@ describe('the console on a Unix socket', () => {
     });
     for (const e of entries) expect(Number.isNaN(Date.parse(String(e.ts)))).toBe(false);
     expect(JSON.stringify(entries)).not.toContain(TEST_PASSWORD);
+  });
+
+  it('in a script, refuses an actuating command without --yes and a wrong password, with their exit codes', async () => {
+    const { socket, registry } = await startConsole();
+    const run = async (input: string) => {
+      const stdin = new PassThrough();
+      const stdout = collector();
+      const stderr = collector();
+      const exit = runConsoleClient({ socketPath: socket.path, stdin, stdout, stderr });
+      stdin.end(input);
+      return { code: await exit, stdout: stdout.text, stderr: stderr.text };
+    };
+    const unconfirmed = await run(`tech\n${TEST_PASSWORD}\nloop set chamber setpoint 40\nstatus --json\n`);
+    expect(unconfirmed.code).toBe(2);
+    expect(unconfirmed.stderr).toContain('error ECONFIRM: loop.setpoint changes the process: add --yes');
+    expect(JSON.parse(unconfirmed.stdout)).toMatchObject({ ok: true, command: 'status' });
+    expect(registry.setpoints).toEqual([]);
+
+    const wrong = await run('tech\nnot the password\nstatus --json\n');
+    expect(wrong).toEqual({ code: 1, stdout: '', stderr: 'login incorrect\n' });
   });
 
   it('sends ANSI only to a client that announces a terminal', async () => {
@@ -129,17 +156,36 @@ describe('the console on a Unix socket', () => {
     client.destroy();
   });
 
-  it('is what `edge-agent console --socket` talks to', async () => {
+  it('is what `edge-agent console -c` talks to: only JSON on stdout, the exit status says how it went', async () => {
     const { socket } = await startConsole();
-    const child = execFile(process.execPath, [CLI, 'console', '--socket', socket.path]);
-    let out = '';
-    child.stdout?.on('data', (d: string) => {
-      out += d;
+    const cli = (args: string[], password = TEST_PASSWORD) =>
+      promisify(execFile)(process.execPath, [CLI, 'console', '--socket', socket.path, ...args], {
+        env: { ...process.env, EDGE_AGENT_CONSOLE_PASSWORD: password },
+      }).then(
+        (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+        (e: { code: number; stdout: string; stderr: string }) => ({
+          code: e.code,
+          stdout: e.stdout,
+          stderr: e.stderr,
+        }),
+      );
+    const ok = await cli(['-c', 'status --json']);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout.endsWith('}\n')).toBe(true);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, command: 'status' });
+    expect(ok.stderr).toBe('');
+
+    expect(await cli(['-c', 'status --json'], 'wrong')).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr: 'login incorrect\n',
     });
-    child.stdin?.end('tech\ncorrect horse\nwhoami\n');
-    const code = await new Promise((resolve) => child.once('exit', resolve));
-    expect(code).toBe(0);
-    expect(out).toMatch(/tech \(socket#1\)/);
+    expect(await cli(['-c', 'stauts'])).toMatchObject({
+      code: 2,
+      stdout: '',
+      stderr: expect.stringContaining('unknown command: stauts'),
+    });
+
     const missing = await promisify(execFile)(process.execPath, [
       CLI,
       'console',

@@ -75,9 +75,10 @@ describe('resolveCommand', () => {
 
   it('offers the human syntax in help when there is one, else the generic form with argument names', () => {
     const r = registry();
+    // The plain form first: help puts the summary on the first usage's row.
     expect(usagesOf(r.get('loop.autotune')!)).toEqual([
-      'loop autotune <loop> cancel',
       'loop autotune <loop> [<rule>]',
+      'loop autotune <loop> cancel',
     ]);
     expect(usagesOf(r.get('telemetry.flush')!)).toEqual(['telemetry.flush [maxBatches=…]']);
   });

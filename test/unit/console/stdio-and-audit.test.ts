@@ -24,7 +24,7 @@ async function until(test: () => boolean): Promise<void> {
 }
 
 describe('StdioConsole', () => {
-  it('prints log lines above the prompt without losing what is being typed, and Ctrl-C at login stops', async () => {
+  it('prints log lines above the prompt without losing what is being typed, and Ctrl-C at an empty login stops', async () => {
     const clock = new FakeClock();
     const log = silentLogger();
     const audit = new AuditLog({ clock, log }, { stateDir: await tempDir() });
@@ -46,6 +46,12 @@ describe('StdioConsole', () => {
     const stdio = new StdioConsole({ input, output, onInterrupt: () => interrupted++ });
     stdio.start(server);
     await until(() => screen.currentLine === 'login:');
+    // Ctrl-C with a name half typed clears the line; only at the empty prompt does it stop the agent.
+    input.write('te');
+    await until(() => screen.currentLine === 'login: te');
+    input.write('\x03');
+    await until(() => screen.currentLine === 'login:');
+    expect(interrupted).toBe(0);
     input.write('\x03');
     await until(() => interrupted === 1);
 
