@@ -43,6 +43,10 @@ export function registerControlCommands(registry: CommandRegistry, deps: Control
     summary: 'change a loop setpoint',
     actuates: true,
     args: loopName.extend({ value: z.number().finite() }),
+    check: async ({ loop }) => void loopOf(loop),
+    describe: async ({ loop, value }) => [
+      `loop ${loop}: setpoint ${loopOf(loop).status().setpoint} → ${value}`,
+    ],
     run: async ({ loop, value }, ctx) => {
       const l = loopOf(loop);
       await deps.points.write(`loop.${l.name}.setpoint`, value, sourceOf(ctx));
@@ -54,6 +58,10 @@ export function registerControlCommands(registry: CommandRegistry, deps: Control
     summary: 'switch a loop to auto, or to manual with an output',
     actuates: true,
     args: loopName.extend({ mode: z.enum(['auto', 'manual']), output: z.number().finite().optional() }),
+    check: async ({ loop }) => void loopOf(loop),
+    describe: async ({ loop, mode, output }) => [
+      `loop ${loop}: ${loopOf(loop).status().mode} → ${mode}${output === undefined ? '' : ` (output ${output})`}`,
+    ],
     run: async ({ loop, mode, output }, ctx) => {
       const l = loopOf(loop);
       l.setMode(mode, sourceOf(ctx), output);
@@ -65,6 +73,7 @@ export function registerControlCommands(registry: CommandRegistry, deps: Control
     summary: "set a loop's PID tunings (kp, ki per s, kd in s), without a bump",
     actuates: true,
     args: loopName.merge(tuningsSchema),
+    check: async ({ loop }) => void loopOf(loop),
     run: async ({ loop, kp, ki, kd }, ctx) => {
       const l = loopOf(loop);
       l.setTunings({ kp, ki, kd }, sourceOf(ctx));
@@ -76,6 +85,7 @@ export function registerControlCommands(registry: CommandRegistry, deps: Control
     summary: 'start a relay autotune (`… cancel` stops one)',
     actuates: true,
     args: loopName.extend({ rule: z.enum(AUTOTUNE_RULES).optional(), cancel: z.boolean().default(false) }),
+    check: async ({ loop }) => void loopOf(loop),
     run: async ({ loop, rule, cancel }, ctx) => {
       const l = loopOf(loop);
       if (cancel) {

@@ -51,6 +51,11 @@ export function registerCoreCommands(registry: CommandRegistry, deps: CoreComman
       point: z.string().min(1),
       value: z.union([z.number().finite(), z.boolean(), z.string()]),
     }),
+    check: async ({ point, value }, ctx) => deps.points.checkWrite(point, value, sourceOf(ctx)),
+    describe: async ({ point, value }) => {
+      const now = deps.points.get(point);
+      return [`${point}: ${String(now?.value ?? '-')} → ${String(value)}${now?.unit ? ` ${now.unit}` : ''}`];
+    },
     run: async ({ point, value }, ctx) => {
       await deps.points.write(point, value, sourceOf(ctx));
       return deps.points.get(point);

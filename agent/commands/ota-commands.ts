@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { confineLocalPath, readLocalFile } from '../ota/local-paths.js';
 import { MANIFEST_LIMITS } from '../ota/manifest.js';
-import type { InstallResult, OtaManager } from '../ota/ota-manager.js';
+import type { InstallRequest, InstallResult, OtaManager } from '../ota/ota-manager.js';
 import { CommandError, type CommandRegistry, sourceOf } from './registry.js';
 
 export function registerOtaCommands(registry: CommandRegistry, deps: { ota: OtaManager }): void {
@@ -53,14 +53,17 @@ export function registerOtaCommands(registry: CommandRegistry, deps: { ota: OtaM
       manifest: z.string().min(1).optional(),
       component: z.string().min(1).optional(),
     }),
-    run: async ({ file, manifest, component }) => {
-      const dirs = ota.localInstallDirs;
-      const signed = await readLocalFile(manifest ?? `${file}.cose`, dirs, MANIFEST_LIMITS.maxBytes);
-      if (!signed.ok) throw localError(signed, 'ENO_MANIFEST');
-      const payload = await confineLocalPath(file, dirs);
-      if (!payload.ok) throw localError(payload, 'ENO_PAYLOAD');
-      return accepted(await ota.install({ manifest: signed.bytes, file: payload.path, component }));
+    check: async (args) => void (await localOffer(ota, args)),
+    describe: async (args) => {
+      const offer = await localOffer(ota, args);
+      const p = await ota.preview(offer);
+      if (!p.ok) throw new CommandError('EREJECTED', `update rejected (${p.code}): ${p.reason}`);
+      return [
+        `${p.component} ${p.version}, ${formatMiB(p.sizeBytes)}, into slot ${p.target} (running: ${p.from})`,
+        `then the gateway reboots into slot ${p.target} for a trial, committed once healthy`,
+      ];
     },
+    run: async (args) => accepted(await ota.install(await localOffer(ota, args))),
   });
   registry.register({
     name: 'ota.offer',
@@ -89,8 +92,40 @@ export function registerOtaCommands(registry: CommandRegistry, deps: { ota: OtaM
       'abandon the trial and reboot into the previous slot, cancel an install not armed yet, or switch to the other good slot',
     actuates: true,
     args: z.strictObject({ component: z.string().min(1).optional() }),
+    describe: async () => {
+      const { install } = await ota.status();
+      if (!install) return ['switches to the other good slot: the gateway reboots'];
+      if (['armed', 'healthy'].includes(install.phase))
+        return [
+          `abandons the trial of ${install.component} ${install.version}: the gateway reboots into slot ${install.from}`,
+        ];
+      return [
+        `cancels the install of ${install.component} ${install.version} (${install.phase}); nothing reboots`,
+      ];
+    },
     run: async ({ component }, ctx) => ota.rollback(sourceOf(ctx), component),
   });
+}
+
+/** The payload first (the file a technician named), then its manifest beside it. */
+async function localOffer(
+  ota: OtaManager,
+  {
+    file,
+    manifest,
+    component,
+  }: { file: string; manifest?: string | undefined; component?: string | undefined },
+): Promise<InstallRequest> {
+  const dirs = ota.localInstallDirs;
+  const payload = await confineLocalPath(file, dirs);
+  if (!payload.ok) throw localError(payload, 'ENO_PAYLOAD');
+  const signed = await readLocalFile(manifest ?? `${file}.cose`, dirs, MANIFEST_LIMITS.maxBytes);
+  if (!signed.ok) throw localError(signed, 'ENO_MANIFEST');
+  return { manifest: signed.bytes, file: payload.path, component };
+}
+
+function formatMiB(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 }
 
 function localError(e: { code: 'not-allowed' | 'unreadable'; reason: string }, unreadable: string) {

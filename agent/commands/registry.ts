@@ -33,8 +33,20 @@ export interface Command<Args = unknown, Result = unknown> {
   readonly args: z.ZodType<Args, z.ZodTypeDef, unknown>;
   /** Changes an actuator or the process: the console asks for confirmation first. */
   readonly actuates?: boolean;
+  /**
+   * Checks, changing nothing, that the command can run with these arguments (the point exists and is
+   * writable, the file is there): throws a CommandError if not. The console runs it before asking
+   * for confirmation, so nobody confirms what would be refused anyway.
+   */
+  check?(args: Args, ctx: CommandContext): Promise<void>;
+  /** What the command will do, in a few lines, for the confirmation (e.g. version, size, reboot). */
+  describe?(args: Args, ctx: CommandContext): Promise<readonly string[]>;
   run(args: Args, ctx: CommandContext): Promise<Result>;
 }
+
+export type Prepared =
+  | { readonly ok: true; readonly args: unknown; readonly description: readonly string[] }
+  | Extract<CommandResult, { ok: false }>;
 
 export type CommandResult =
   | { readonly ok: true; readonly command: string; readonly result: unknown }
@@ -64,8 +76,39 @@ export class CommandRegistry {
     return [...this.#commands.values()].sort((a, b) => a.name.localeCompare(b.name));
   }
 
+  /**
+   * Validates the arguments and runs the command's own check and description, changing nothing: what
+   * the console does before `Proceed?`. Every failure is a result, never a throw.
+   */
+  async prepare(name: string, rawArgs: unknown, ctx: CommandContext): Promise<Prepared> {
+    const parsed = this.#parse(name, rawArgs);
+    if (!parsed.ok) return parsed;
+    const { command, args } = parsed;
+    try {
+      await command.check?.(args, ctx);
+      return { ok: true, args, description: (await command.describe?.(args, ctx)) ?? [] };
+    } catch (error) {
+      return failure(name, error);
+    }
+  }
+
   /** Validates the arguments and runs the command; every failure is a result, never a throw. */
   async execute(name: string, rawArgs: unknown, ctx: CommandContext): Promise<CommandResult> {
+    const parsed = this.#parse(name, rawArgs);
+    if (!parsed.ok) return parsed;
+    const { command, args } = parsed;
+    try {
+      await command.check?.(args, ctx);
+      return { ok: true, command: name, result: await command.run(args, ctx) };
+    } catch (error) {
+      return failure(name, error);
+    }
+  }
+
+  #parse(
+    name: string,
+    rawArgs: unknown,
+  ): { ok: true; command: Command; args: unknown } | Extract<CommandResult, { ok: false }> {
     const command = this.#commands.get(name);
     if (!command)
       return { ok: false, command: name, code: 'EUNKNOWN_COMMAND', message: `unknown command ${name}` };
@@ -76,13 +119,13 @@ export class CommandRegistry {
         .join('; ');
       return { ok: false, command: name, code: 'EBAD_ARGS', message };
     }
-    try {
-      return { ok: true, command: name, result: await command.run(parsed.data, ctx) };
-    } catch (error) {
-      const code = error instanceof AgentError ? error.code : 'EFAILED';
-      return { ok: false, command: name, code, message: errorMessage(error) };
-    }
+    return { ok: true, command, args: parsed.data };
   }
+}
+
+function failure(command: string, error: unknown): Extract<CommandResult, { ok: false }> {
+  const code = error instanceof AgentError ? error.code : 'EFAILED';
+  return { ok: false, command, code, message: errorMessage(error) };
 }
 
 /** The `source` a command's writes carry, e.g. `console:tech` or `fleet:1f2e…`. */

@@ -117,13 +117,22 @@ async function runRegistryCommand(ctx: ShellContext, words: readonly string[], j
   }
   const { command, args } = resolved;
   const audited = { what, command: command.name, args };
-  if (command.actuates && !yes && !(await confirm(ctx, command, args))) {
-    ctx.term.line('Cancelled.');
-    await ctx.audit({ ...audited, result: 'cancelled' });
-    return;
-  }
   const bar = new ProgressBar(ctx.term);
   const commandCtx: ConsoleCommandContext = { via: 'console', who: ctx.user, progress: (p) => bar.update(p) };
+  if (command.actuates) {
+    // Checked first, asked second: nobody confirms what would be refused anyway.
+    const prepared = await ctx.deps.commands.prepare(command.name, args, commandCtx);
+    if (!prepared.ok) {
+      print(ctx, prepared, json);
+      await ctx.audit({ ...audited, result: 'error', code: prepared.code, message: prepared.message });
+      return;
+    }
+    if (!yes && !(await confirm(ctx, command, args, prepared.description))) {
+      ctx.term.line('Cancelled.');
+      await ctx.audit({ ...audited, result: 'cancelled' });
+      return;
+    }
+  }
   const running = ctx.deps.commands.execute(command.name, args, commandCtx);
   // Audited when it ends, whether or not the technician waited for it.
   const audit = running.then((r) =>
@@ -141,11 +150,17 @@ async function runRegistryCommand(ctx: ShellContext, words: readonly string[], j
   await audit;
 }
 
-async function confirm(ctx: ShellContext, command: Command, args: Record<string, unknown>): Promise<boolean> {
+async function confirm(
+  ctx: ShellContext,
+  command: Command,
+  args: Record<string, unknown>,
+  description: readonly string[],
+): Promise<boolean> {
   const described = [command.name, ...Object.entries(args).map(([k, v]) => `${k}=${formatValue(v)}`)].join(
     ' ',
   );
   ctx.term.line(`${ctx.term.style(described, 'bold')}: ${command.summary}.`);
+  for (const line of description) ctx.term.line(`  ${line}`);
   const answer = await ctx.readLine({ prompt: 'This changes the process. Proceed? [y/N] ' });
   return /^y(es)?$/i.test(answer?.trim() ?? '');
 }

@@ -149,6 +149,12 @@ export class PointTable {
    * but its force's owner: an interlock outranks loops, rules and technicians alike.
    */
   async write(name: string, value: PointValue, source: string): Promise<void> {
+    this.checkWrite(name, value, source);
+    await this.#apply(this.#require(name), value, source);
+  }
+
+  /** Throws what `write` would refuse (unknown, read-only, a bad value, forced), writing nothing. */
+  checkWrite(name: string, value: PointValue, source: string): void {
     const p = this.#require(name);
     if (!p.writable) throw new PointError('EREADONLY', name, `point ${name} is not writable`);
     checkValue(name, value);
@@ -160,7 +166,6 @@ export class PointTable {
         `point ${name} is forced by ${force.owner}; write from ${source} refused`,
       );
     }
-    await this.#apply(p, value, source);
   }
 
   /**

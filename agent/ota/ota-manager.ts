@@ -18,7 +18,7 @@ import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { BootSlotInfo } from './boot/boot-slot-info.js';
 import type { SlotName } from './boot/types.js';
-import { checkOffer, type InstallRequest } from './check-offer.js';
+import { checkOffer, type InstallRequest, type OfferContext } from './check-offer.js';
 import { CommittedStore } from './committed-state.js';
 import type { HealthMonitor } from './health.js';
 import { InstallError } from './install-errors.js';
@@ -69,6 +69,17 @@ export type InstallResult =
       readonly target: SlotName;
       /** Settles when this run of the install ends (concluded, or waiting for the reboot). */
       readonly done: Promise<void>;
+    }
+  | { readonly ok: false; readonly code: string; readonly reason: string };
+
+export type OfferPreview =
+  | {
+      readonly ok: true;
+      readonly component: string;
+      readonly version: string;
+      readonly sizeBytes: number;
+      readonly from: SlotName;
+      readonly target: SlotName;
     }
   | { readonly ok: false; readonly code: string; readonly reason: string };
 
@@ -142,6 +153,17 @@ export class OtaManager extends EventEmitter<OtaEvents> {
   /** Resolves when no install, commit or rollback is running. */
   async idle(): Promise<void> {
     while (this.#flow || this.#housekeeping) await (this.#flow ?? this.#housekeeping)!.catch(() => undefined);
+  }
+
+  /** What an install of `request` would do, checked as an offer is, changing nothing. */
+  async preview(request: InstallRequest): Promise<OfferPreview> {
+    await this.#housekeeping;
+    if (this.#rebootRequested || this.#flow || this.#record)
+      return { ok: false, code: 'busy', reason: `an install is ${this.#record?.phase ?? 'running'}` };
+    const v = await checkOffer(request, await this.#offerContext());
+    if (!v.ok) return { ok: false, code: v.code, reason: v.reason };
+    const { version, size: sizeBytes } = v.manifest;
+    return { ok: true, component: v.component.name, version, sizeBytes, from: v.booted, target: v.target };
   }
 
   async install(request: InstallRequest): Promise<InstallResult> {
@@ -257,15 +279,20 @@ export class OtaManager extends EventEmitter<OtaEvents> {
     return this.#installerModule;
   }
 
-  async #accept(request: InstallRequest): Promise<InstallResult> {
-    this.#installer().catch(() => undefined); // failures surface where the flow awaits it
-    const verdict = await checkOffer(request, {
-      trust: await this.#d.trust(),
+  async #offerContext(): Promise<OfferContext> {
+    const [trust, committed] = [await this.#d.trust(), await this.#committed.load()];
+    return {
+      trust,
       board: this.#d.board,
       components: this.#components,
-      committed: await this.#committed.load(),
+      committed,
       wallMs: this.#d.clock.nowMs(),
-    });
+    };
+  }
+
+  async #accept(request: InstallRequest): Promise<InstallResult> {
+    this.#installer().catch(() => undefined); // failures surface where the flow awaits it
+    const verdict = await checkOffer(request, await this.#offerContext());
     if (!verdict.ok) {
       const id = this.#newId(verdict.component ?? 'offer', 0);
       return this.#reject(id, verdict.manifest, verdict.component, verdict.code, verdict.reason);

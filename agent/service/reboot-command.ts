@@ -26,6 +26,7 @@ export function registerRebootCommand(registry: CommandRegistry, deps: RebootDep
     summary: 'restart the gateway (services stop in order; outputs go to their safe state)',
     actuates: true,
     args: z.strictObject({}),
+    describe: async () => [`the gateway reboots in ${delayMs / 1000} s; every console session ends`],
     run: async (_args, ctx) => {
       deps.log.warn({ by: `${ctx.via}:${ctx.who}`, inMs: delayMs }, 'reboot requested');
       deps.clock.setTimeout(() => {

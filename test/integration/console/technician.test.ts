@@ -5,6 +5,7 @@
  * one JSON line per command and an exit status.
  */
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import path from 'node:path';
@@ -100,4 +101,46 @@ describe('the agent console, as a technician meets it', () => {
     expect(String(identity!.result.fingerprint)).toMatch(/^SHA256:[A-Za-z0-9_-]{43}$/);
     expect(status).toMatchObject({ ok: true, result: { deviceId: binding.deviceId, board: 'sim' } });
   }, 60_000);
+
+  it('names a missing update image before asking anything, then a missing manifest beside a present one', async () => {
+    const { dir, socketPath } = await startAgent();
+    const inbox = path.join(dir, 'state/ota/inbox');
+    await until(() => existsSync(inbox), 'the inbox', 10_000);
+    const session = await plainSession(socketPath);
+    await session.send(`ota install ${inbox}/missing.img`);
+    expect(session.screen()).toMatch(/error ENO_PAYLOAD: cannot read \S*missing\.img/);
+    await writeFile(path.join(inbox, 'rootfs.img'), Buffer.alloc(4096));
+    await session.send(`ota install ${inbox}/rootfs.img`);
+    expect(session.screen()).toMatch(/error ENO_MANIFEST: cannot read \S*rootfs\.img\.cose/);
+    expect(session.screen()).not.toContain('Proceed?');
+    session.close();
+  }, 60_000);
 });
+
+/** A socket session without a hello (plain text), logged in; `send` types a line and waits for the prompt. */
+async function plainSession(socketPath: string) {
+  const client = connect(socketPath);
+  let screen = '';
+  client.setEncoding('utf8').on('data', (d: string) => {
+    screen += d;
+  });
+  const prompt = async (p: string, from: number) =>
+    until(
+      () => screen.slice(from).includes(p),
+      p,
+      10_000,
+      () => screen,
+    );
+  await prompt('login: ', 0);
+  client.write(`tech\r${PASSWORD}\r`);
+  await prompt('tech@edge> ', 0);
+  return {
+    screen: () => screen,
+    send: async (line: string) => {
+      const from = screen.length;
+      client.write(`${line}\r`);
+      await prompt('tech@edge> ', from + line.length);
+    },
+    close: () => client.destroy(),
+  };
+}

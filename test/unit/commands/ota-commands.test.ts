@@ -52,6 +52,7 @@ describe('ota.install confined to the local install directories', () => {
     await symlink(`${rel.file}.cose`, path.join(inbox, 'link.cose'));
     await symlink(rel.file, path.join(inbox, 'link.img'));
     await writeFile(path.join(inbox, 'm.cose'), rel.manifest);
+    await writeFile(path.join(inbox, 'x.img'), 'a payload inside');
     const install = (file: string, manifest: string) =>
       commands.execute(
         'ota.install',
@@ -75,12 +76,18 @@ describe('ota.install confined to the local install directories', () => {
     ).toMatchObject({ ok: false, code: 'ENOT_ALLOWED' });
   });
 
-  it('says what is wrong with a missing manifest inside the inbox', async () => {
+  it('names a missing image first, then a missing manifest beside a present image', async () => {
     const { commands, inbox } = await setup();
     expect(await commands.execute('ota.install', { file: path.join(inbox, 'none.img') }, as)).toMatchObject({
       ok: false,
+      code: 'ENO_PAYLOAD',
+      message: expect.stringMatching(/none\.img: ENOENT/),
+    });
+    await writeFile(path.join(inbox, 'some.img'), 'an image without a manifest');
+    expect(await commands.execute('ota.install', { file: path.join(inbox, 'some.img') }, as)).toMatchObject({
+      ok: false,
       code: 'ENO_MANIFEST',
-      message: expect.stringContaining('ENOENT'),
+      message: expect.stringMatching(/some\.img\.cose: ENOENT/),
     });
   });
 

@@ -176,6 +176,30 @@ describe('console commands', () => {
     expect(typeof commands[0]!.ts).toBe('string');
   });
 
+  it('checks an actuating command before asking: a refusal comes at once, with no question', async () => {
+    const h = await loggedIn();
+    await h.type('point set chamber.temp 5\r');
+    expect(h.screen.text()).toContain('error EREADONLY: point chamber.temp is not writable');
+    expect(h.screen.text()).not.toContain('Proceed?');
+    expect(h.screen.currentLine).toBe('tech@edge>');
+    await h.type('point set chamber.nothing 5\r');
+    expect(h.screen.text()).toMatch(/error EUNKNOWN_POINT: .*chamber\.nothing/);
+    expect(h.screen.text()).not.toContain('Proceed?');
+    // A write that can happen is described (from → to) before the question.
+    await h.type('point set heater.state true\r');
+    expect(h.screen.lines()).toContain('  heater.state: false → true');
+    expect(h.screen.currentLine).toBe('This changes the process. Proceed? [y/N]');
+    await h.type('n\r');
+    const results = (await h.auditEntries())
+      .filter((e) => e.event === 'command')
+      .map((e) => [e.result, e.code]);
+    expect(results).toEqual([
+      ['error', 'EREADONLY'],
+      ['error', 'EUNKNOWN_POINT'],
+      ['cancelled', undefined],
+    ]);
+  });
+
   it('answers --json with one line of the registry result, and --yes skips the question', async () => {
     const h = await loggedIn();
     await h.type('loop set chamber setpoint 42 --json --yes\r');
