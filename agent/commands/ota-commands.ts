@@ -6,10 +6,12 @@
  * the offer is accepted or rejected; the install continues in the background (watch `ota.status`).
  */
 import { z } from 'zod';
+import type { OtaProgress } from '../ota/installer.js';
 import { confineLocalPath, readLocalFile } from '../ota/local-paths.js';
 import { MANIFEST_LIMITS } from '../ota/manifest.js';
 import type { InstallRequest, InstallResult, OtaManager } from '../ota/ota-manager.js';
-import { CommandError, type CommandRegistry, sourceOf } from './registry.js';
+import type { OtaReport } from '../ota/report-queue.js';
+import { type CommandContext, CommandError, type CommandRegistry, sourceOf } from './registry.js';
 
 export function registerOtaCommands(registry: CommandRegistry, deps: { ota: OtaManager }): void {
   const { ota } = deps;
@@ -33,6 +35,7 @@ export function registerOtaCommands(registry: CommandRegistry, deps: { ota: OtaM
           bytes: Math.max(s.install.offsetBytes, s.progress?.bytes ?? 0),
           durableBytes: s.install.offsetBytes,
           totalBytes: s.install.sizeBytes,
+          waitingForReboot: s.install.phase === 'armed' && s.install.holdReboot === true,
           percent: Math.floor(
             (100 * Math.max(s.install.offsetBytes, s.progress?.bytes ?? 0)) / s.install.sizeBytes,
           ),
@@ -60,10 +63,18 @@ export function registerOtaCommands(registry: CommandRegistry, deps: { ota: OtaM
       if (!p.ok) throw new CommandError('EREJECTED', `update rejected (${p.code}): ${p.reason}`);
       return [
         `${p.component} ${p.version}, ${formatMiB(p.sizeBytes)}, into slot ${p.target} (running: ${p.from})`,
-        `then the gateway reboots into slot ${p.target} for a trial, committed once healthy`,
+        `once written, the gateway reboots into slot ${p.target} for a trial (asked first unless --yes)`,
       ];
     },
-    run: async (args) => accepted(await ota.install(await localOffer(ota, args))),
+    run: async (args, ctx) => {
+      // A console (it draws progress) stays attached until the slot is written, and asks before the
+      // reboot; anyone else gets the answer at acceptance and the install reboots by itself.
+      const attached = ctx.progress !== undefined;
+      const result = await ota.install({ ...(await localOffer(ota, args)), holdReboot: attached });
+      const answer = accepted(result);
+      if (!attached || !result.ok) return answer;
+      return { ...answer, ...(await followInstall(ota, result.installId, result.done, ctx.progress!)) };
+    },
   });
   registry.register({
     name: 'ota.offer',
@@ -78,6 +89,20 @@ export function registerOtaCommands(registry: CommandRegistry, deps: { ota: OtaM
       const bytes = typeof manifest === 'string' ? new Uint8Array(Buffer.from(manifest, 'base64')) : manifest;
       return accepted(await ota.install({ manifest: bytes, component }));
     },
+  });
+  registry.register({
+    name: 'ota.reboot',
+    summary: 'reboot into the slot an install armed and holds (ota install answered No to the reboot)',
+    actuates: true,
+    args: z.strictObject({}),
+    describe: async () => {
+      const { install } = await ota.status();
+      if (!install?.holdReboot || install.phase !== 'armed') return [];
+      return [
+        `the gateway reboots into slot ${install.target} for the trial of ${install.component} ${install.version}`,
+      ];
+    },
+    run: async () => ota.rebootIntoTrial(),
   });
   registry.register({
     name: 'ota.commit',
@@ -122,6 +147,45 @@ async function localOffer(
   const signed = await readLocalFile(manifest ?? `${file}.cose`, dirs, MANIFEST_LIMITS.maxBytes);
   if (!signed.ok) throw localError(signed, 'ENO_MANIFEST');
   return { manifest: signed.bytes, file: payload.path, component };
+}
+
+/**
+ * Forwards the install's progress to the console until this run of it ends; then either it is armed
+ * and waits for its reboot (the console offers `ota.reboot` next), or it was rejected (the reason).
+ */
+async function followInstall(
+  ota: OtaManager,
+  installId: string,
+  done: Promise<void>,
+  progress: NonNullable<CommandContext['progress']>,
+) {
+  let rejected: OtaReport | undefined;
+  const onProgress = (p: OtaProgress) => {
+    if (p.installId === installId) progress({ doneBytes: p.bytes, totalBytes: p.totalBytes, phase: p.phase });
+  };
+  const onReport = (r: OtaReport) => {
+    if (r.installId === installId && r.state === 'rejected') rejected = r;
+  };
+  ota.on('progress', onProgress);
+  ota.on('report', onReport);
+  try {
+    await done;
+  } finally {
+    ota.off('progress', onProgress);
+    ota.off('report', onReport);
+  }
+  if (rejected) {
+    throw new CommandError(
+      'EREJECTED',
+      `install failed (${rejected.reason}): ${rejected.message ?? ''}`.trim(),
+    );
+  }
+  const { install } = await ota.status();
+  if (install?.id !== installId || install.phase !== 'armed') return { phase: install?.phase ?? 'done' };
+  return {
+    phase: 'armed',
+    next: { question: `Reboot now into slot ${install.target} for the trial?`, command: 'ota.reboot' },
+  };
 }
 
 function formatMiB(bytes: number): string {

@@ -4,7 +4,7 @@
  * in one table; every registered command, including ones added later, also answers to the generic
  * form `NAME key=value …` (values read as YAML scalars: `50` is a number, `true` a boolean). A pattern
  * is used only if its command is registered, so `help` never offers what this agent cannot do.
- * `--json` and `--yes` may appear anywhere on the line.
+ * `--json`, `--yes` and `--no-reboot` may appear anywhere on the line.
  */
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -35,16 +35,21 @@ export const SYNTAXES: readonly Syntax[] = [
   { pattern: 'telemetry', command: 'telemetry' },
   { pattern: 'ota status', command: 'ota.status' },
   { pattern: 'ota install <file>', command: 'ota.install' },
+  { pattern: 'ota reboot', command: 'ota.reboot' },
   { pattern: 'ota commit', command: 'ota.commit' },
   { pattern: 'ota rollback', command: 'ota.rollback' },
   { pattern: 'identity', command: 'identity' },
   { pattern: 'reboot', command: 'reboot' },
 ];
 
+const FLAGS = new Set(['--json', '--yes', '-y', '--no-reboot']);
+
 export interface ParsedLine {
   readonly words: readonly string[];
   readonly json: boolean;
   readonly yes: boolean;
+  /** `--no-reboot`: decline a reboot the command would ask for next (`ota install`). */
+  readonly noReboot: boolean;
 }
 
 export type Resolution =
@@ -76,9 +81,10 @@ export function parseLine(line: string): ParsedLine | { error: string } {
   if (quote) return { error: `unterminated ${quote === '"' ? 'double' : 'single'} quote` };
   if (word !== undefined) words.push(word);
   return {
-    words: words.filter((w) => w !== '--json' && w !== '--yes' && w !== '-y'),
+    words: words.filter((w) => !FLAGS.has(w)),
     json: words.includes('--json'),
     yes: words.includes('--yes') || words.includes('-y'),
+    noReboot: words.includes('--no-reboot'),
   };
 }
 

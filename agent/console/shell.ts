@@ -10,12 +10,12 @@ import type { Command, CommandContext, CommandRegistry, CommandResult } from '..
 import type { Clock } from '../core/clock.js';
 import { formatLogLine } from '../core/log-format.js';
 import type { AuditEntry } from './audit-log.js';
-import { parseLine, resolveCommand, usagesOf } from './command-line.js';
+import { type ParsedLine, parseLine, resolveCommand, usagesOf } from './command-line.js';
 import type { Key } from './keys.js';
 import type { ReadLineOptions } from './line-editor.js';
 import type { LogRing } from './log-ring.js';
 import { type CommandProgress, ProgressBar } from './progress-bar.js';
-import { formatValue } from './render.js';
+import { formatValue, isRecord } from './render.js';
 import type { Terminal } from './terminal.js';
 import { renderResult } from './views.js';
 
@@ -99,14 +99,15 @@ export async function runShellLine(ctx: ShellContext, line: string): Promise<'lo
         await watchPoints(ctx, words[2], json);
         return undefined;
       }
-      await runRegistryCommand(ctx, words, parsed.json, parsed.yes);
+      await runRegistryCommand(ctx, words, parsed);
       return undefined;
   }
   await ctx.audit({ what, result: 'ok' });
   return undefined;
 }
 
-async function runRegistryCommand(ctx: ShellContext, words: readonly string[], json: boolean, yes: boolean) {
+async function runRegistryCommand(ctx: ShellContext, words: readonly string[], flags: ParsedLine) {
+  const { json, yes } = flags;
   const what = words.join(' ');
   const resolved = resolveCommand(words, ctx.deps.commands);
   if (!resolved.ok) {
@@ -148,6 +149,30 @@ async function runRegistryCommand(ctx: ShellContext, words: readonly string[], j
   }
   print(ctx, outcome, json);
   await audit;
+  const next = nextStepOf(outcome);
+  if (next) await offerNextStep(ctx, next, flags);
+}
+
+interface NextStep {
+  readonly question: string;
+  readonly command: string;
+}
+
+/** A command's result may propose the next one (`ota install` → `ota.reboot`), to ask for. */
+function nextStepOf(result: CommandResult): NextStep | undefined {
+  if (!result.ok || !isRecord(result.result) || !isRecord(result.result.next)) return undefined;
+  const { question, command } = result.result.next;
+  return typeof question === 'string' && typeof command === 'string' ? { question, command } : undefined;
+}
+
+async function offerNextStep(ctx: ShellContext, next: NextStep, flags: ParsedLine): Promise<void> {
+  const later = () => ctx.term.line(`Not now. Run \`${next.command.replace('.', ' ')}\` when ready.`);
+  if (flags.noReboot) return later();
+  if (!flags.yes) {
+    const answer = await ctx.readLine({ prompt: `${next.question} [y/N] ` });
+    if (!/^y(es)?$/i.test(answer?.trim() ?? '')) return later();
+  }
+  await runRegistryCommand(ctx, next.command.split('.'), { ...flags, yes: true });
 }
 
 async function confirm(

@@ -32,6 +32,8 @@ export interface InstallRequest {
   readonly component?: string | undefined;
   /** A local payload file; without it the manifest's `url` is downloaded. */
   readonly file?: string | undefined;
+  /** Stop once armed; `OtaManager.rebootIntoTrial()` goes on (a technician is asked first). */
+  readonly holdReboot?: boolean | undefined;
 }
 
 export interface OfferContext {

@@ -181,6 +181,19 @@ export class OtaManager extends EventEmitter<OtaEvents> {
     }
   }
 
+  /** Reboots into the target of an install held at `armed` (`holdReboot`: the console asked first). */
+  async rebootIntoTrial(): Promise<{ rebooting: SlotName }> {
+    await this.#housekeeping;
+    const r = this.#record;
+    if (!r || r.phase !== 'armed' || !r.holdReboot || this.#flow)
+      throw new InstallError('ESTATE', 'not-held', 'no install is armed and waiting for its reboot');
+    this.#record = { ...r, holdReboot: false };
+    await this.#journal.save(this.#record);
+    this.#launch();
+    await this.idle();
+    return { rebooting: r.target };
+  }
+
   /** Commits the trial now (skipping the health checks), or marks the running slot good. */
   async commit(component?: string): Promise<{ committed?: string; markedGood?: SlotName }> {
     await this.#housekeeping;
@@ -318,6 +331,7 @@ export class OtaManager extends EventEmitter<OtaEvents> {
       offsetBytes: 0,
       phaseBootId: await this.#d.bootInfo.bootId(),
       acceptedWallMs: this.#d.clock.nowMs(),
+      ...(request.holdReboot ? { holdReboot: true } : {}),
     };
     // The manifest first, then the journal: a journal entry always has its manifest beside it.
     await writeDurable(this.#manifestFile, request.manifest);

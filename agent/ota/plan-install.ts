@@ -90,6 +90,8 @@ export interface InstallRecord {
   readonly message?: string | undefined;
   /** Wall-clock time it was accepted (POSIX ms). */
   readonly acceptedWallMs: number;
+  /** Armed, the trial reboot waits for `ota reboot` (the console asked the technician first). */
+  readonly holdReboot?: boolean | undefined;
 }
 
 export type FinalState = 'committed' | 'rolled-back' | 'rejected';
@@ -126,7 +128,8 @@ export function planInstall(record: InstallRecord | undefined, ctx: PlanContext)
   if (!record || ctx.rebootRequested) return [];
   const rebooted = ctx.bootId !== record.phaseBootId;
   const onTarget = ctx.booted === record.target;
-  const toTrial = (): Step[] => [{ kind: 'arm' }, { kind: 'reboot', why: 'trial' }];
+  const toTrial = (): Step[] =>
+    record.holdReboot ? [{ kind: 'arm' }] : [{ kind: 'arm' }, { kind: 'reboot', why: 'trial' }];
   const fromRead = (): Step[] => [{ kind: 'read-back' }, ...toTrial()];
   // A raw slot is read back unit by unit as it is written; a tar is unpacked and the tree compared.
   const fromWritten = (): Step[] =>
@@ -168,7 +171,9 @@ export function planInstall(record: InstallRecord | undefined, ctx: PlanContext)
               { kind: 'fall-back' },
               { kind: 'conclude', state: 'rolled-back' },
             ]
-          : [{ kind: 'reboot', why: 'trial' }];
+          : record.holdReboot
+            ? []
+            : [{ kind: 'reboot', why: 'trial' }];
       }
       if (ctx.booted === undefined) return [];
       if (!onTarget) return [{ kind: 'fall-back' }, { kind: 'conclude', state: 'rolled-back' }];

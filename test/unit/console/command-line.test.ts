@@ -66,7 +66,16 @@ describe('resolveCommand', () => {
   });
 
   it('takes --json and --yes anywhere and honours quotes and escapes', () => {
-    expect(parseLine('--json status -y')).toEqual({ words: ['status'], json: true, yes: true });
+    expect(parseLine('--json status -y')).toEqual({
+      words: ['status'],
+      json: true,
+      yes: true,
+      noReboot: false,
+    });
+    expect(parseLine('ota install x.img --no-reboot')).toMatchObject({
+      words: ['ota', 'install', 'x.img'],
+      noReboot: true,
+    });
     expect(parseLine(`point set 'a b' "c d" e\\ f`)).toMatchObject({
       words: ['point', 'set', 'a b', 'c d', 'e f'],
     });

@@ -80,6 +80,18 @@ describe('planning an install from its journal record', () => {
     expect(kinds(record({ phase: 'armed' }))).toEqual(['reboot']);
   });
 
+  it('stops at armed when the reboot is held for a technician, and goes on when the device reboots', () => {
+    expect(kinds(record({ holdReboot: true }))).toEqual(['mark-target-bad', 'write', 'arm']);
+    expect(kinds(record({ phase: 'armed', holdReboot: true }))).toEqual([]);
+    expect(kinds(record({ phase: 'armed', holdReboot: false }))).toEqual(['reboot']);
+    const onTarget: PlanContext = { bootId: 'boot-2', booted: 'B', rebootRequested: false };
+    expect(kinds(record({ phase: 'armed', holdReboot: true }), onTarget)).toEqual([
+      'check-health',
+      'commit',
+      'conclude',
+    ]);
+  });
+
   it('checks health and commits after rebooting into the target', () => {
     const ctx = { ...sameBoot, bootId: 'boot-2', booted: 'B' as const };
     expect(kinds(record({ phase: 'armed' }), ctx)).toEqual(['check-health', 'commit', 'conclude']);

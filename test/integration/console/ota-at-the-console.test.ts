@@ -1,0 +1,141 @@
+/**
+ * An update from a local file, as a technician runs it on the console socket against a real
+ * OtaManager (image-file slots, the file boot backend, the device emulator): the confirmation says
+ * what will happen, the console stays attached while the slot is written, and the reboot is asked
+ * for — answered No, the install waits armed until `ota reboot`.
+ */
+import { writeFile } from 'node:fs/promises';
+import { connect, type Socket } from 'node:net';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { registerOtaCommands } from '../../../agent/commands/ota-commands.js';
+import { CommandRegistry } from '../../../agent/commands/registry.js';
+import { AuditLog } from '../../../agent/console/audit-log.js';
+import { Authenticator } from '../../../agent/console/authenticator.js';
+import { ConsoleServer } from '../../../agent/console/console-server.js';
+import { SocketConsole } from '../../../agent/console/socket-console.js';
+import { encodeHello } from '../../../agent/console/socket-hello.js';
+import { SystemClock } from '../../../agent/core/clock.js';
+import { silentLogger } from '../../../agent/core/log.js';
+import { fakeImage } from '../../../scripts/ota-emulator/provision.js';
+import { TEST_PASSWORD, testHash } from '../../support/console-harness.js';
+import { OtaTestDevice } from '../../support/ota-test-device.js';
+import { tempDirs } from '../../support/temp-dir.js';
+import { until } from '../../support/until.js';
+
+const tempDir = tempDirs('edge-ota-console-');
+const stops: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const stop of stops.splice(0)) await stop();
+});
+
+async function rig() {
+  const dir = await tempDir();
+  const device = await OtaTestDevice.create(path.join(dir, 'device'), { imageBytes: 2 << 20 });
+  const ota = device.manager();
+  await ota.start();
+  await ota.idle();
+  const commands = new CommandRegistry();
+  registerOtaCommands(commands, { ota });
+  const clock = new SystemClock();
+  const log = silentLogger();
+  const server = new ConsoleServer(
+    {
+      clock,
+      log,
+      commands,
+      auth: new Authenticator({ clock }, [{ name: 'tech', passwordHash: await testHash() }], {
+        maxFailures: 5,
+        slowdownMs: 10,
+        maxSlowdownMs: 100,
+        lockoutMs: 1000,
+      }),
+      audit: new AuditLog({ clock, log }, { stateDir: dir }),
+      banner: 'edge-agent 9.9.9 on ota-rig',
+    },
+    { idleTimeoutMs: 60_000 },
+  );
+  const socket = new SocketConsole({ server, log }, { path: path.join(dir, 'console.sock') });
+  await socket.start();
+  stops.push(async () => {
+    await server.close('test over');
+    await socket.stop();
+    await ota.stop();
+  });
+  const release = await device.release(
+    fakeImage('1.2.0', 2 << 20),
+    { seq: 2 },
+    { name: 'state/inbox/u.img' },
+  );
+  await writeFile(`${release.file}.cose`, release.manifest);
+  return { device, ota, socketPath: socket.path, image: release.file };
+}
+
+/** A logged-in plain-text session; `answer` waits for `expected` after what was typed. */
+async function technician(socketPath: string) {
+  const client: Socket = connect(socketPath);
+  let screen = '';
+  client.setEncoding('utf8').on('data', (d: string) => {
+    screen += d;
+  });
+  const waitFor = (text: string, from: number) =>
+    until(
+      () => screen.slice(from).includes(text),
+      text,
+      10_000,
+      () => screen.slice(from),
+    );
+  client.write(encodeHello({ tty: false, columns: 80 }));
+  await waitFor('login: ', 0);
+  client.write(`tech\r${TEST_PASSWORD}\r`);
+  await waitFor('tech@edge> ', 0);
+  return {
+    screen: () => screen,
+    answer: async (line: string, expected: string) => {
+      const from = screen.length;
+      client.write(`${line}\r`);
+      await waitFor(expected, from);
+      return screen.slice(from);
+    },
+  };
+}
+
+describe('an update at the console', () => {
+  it('says what it will install, stays attached while writing, and asks before the reboot', async () => {
+    const { device, ota, socketPath, image } = await rig();
+    const t = await technician(socketPath);
+
+    const asked = await t.answer(`ota install ${image}`, 'Proceed? [y/N] ');
+    expect(asked).toContain('  rootfs 1.2.0, 2.0 MiB, into slot B (running: A)');
+    expect(asked).toContain(
+      '  once written, the gateway reboots into slot B for a trial (asked first unless --yes)',
+    );
+
+    const written = await t.answer('y', 'Reboot now into slot B for the trial? [y/N] ');
+    // A dumb peer gets a progress line per tenth; the slot is fully written before the question.
+    expect(written).toMatch(/100%\s+written/);
+    expect((await ota.status()).install).toMatchObject({ phase: 'armed', target: 'B', holdReboot: true });
+    expect(device.rebootRequests).toEqual([]);
+
+    expect(await t.answer('n', 'tech@edge> ')).toContain('Not now. Run `ota reboot` when ready.');
+    expect(device.rebootRequests).toEqual([]);
+    expect(await t.answer('ota status --json', 'tech@edge> ')).toContain('"waitingForReboot":true');
+
+    const again = await t.answer('ota reboot', 'Proceed? [y/N] ');
+    expect(again).toContain('  the gateway reboots into slot B for the trial of rootfs 1.2.0');
+    await t.answer('y', 'tech@edge> ');
+    await until(() => device.rebootRequests.length === 1, 'the trial reboot');
+  });
+
+  it('with --yes --no-reboot installs without a question and stays armed until `ota reboot`', async () => {
+    const { device, ota, socketPath, image } = await rig();
+    const t = await technician(socketPath);
+    expect(await t.answer(`ota install ${image} --yes --no-reboot`, 'tech@edge> ')).toContain(
+      'Not now. Run `ota reboot` when ready.',
+    );
+    expect((await ota.status()).install).toMatchObject({ phase: 'armed', holdReboot: true });
+    expect(device.rebootRequests).toEqual([]);
+    await t.answer('ota reboot --yes', 'tech@edge> ');
+    await until(() => device.rebootRequests.length === 1, 'the trial reboot');
+  });
+});
