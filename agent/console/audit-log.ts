@@ -8,7 +8,7 @@
  * does not stop the console: refusing service because the audit disk is full would lock the technician
  * out of the box they came to fix.
  */
-import { appendFile, mkdir, rename, stat } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
@@ -74,6 +74,24 @@ export class AuditLog {
     return this.#queue;
   }
 
+  /**
+   * The latest successful login of `who` on record (this file and the previous generation), for
+   * "Last login:". Reads at most `maxBytes` twice; undefined if none or unreadable.
+   */
+  async lastLogin(who: string): Promise<{ ts: string; session: string } | undefined> {
+    await this.flush();
+    for (const file of [this.#file, `${this.#file}.1`]) {
+      const text = await readFile(file, 'utf8').catch(() => '');
+      const lines = text.split('\n');
+      for (let i = lines.length - 1; i >= 0; i--) {
+        const entry = parseEntry(lines[i]!);
+        if (entry?.event === 'login' && entry.who === who && entry.result === 'ok')
+          return { ts: String(entry.ts), session: String(entry.session) };
+      }
+    }
+    return undefined;
+  }
+
   /** Resolves when every queued entry has been written. */
   flush(): Promise<void> {
     return this.#queue;
@@ -108,5 +126,14 @@ export class AuditLog {
       });
     }
     await rename(this.#file, `${this.#file}.1`);
+  }
+}
+
+function parseEntry(line: string): Record<string, unknown> | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    return JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return undefined;
   }
 }

@@ -47,6 +47,15 @@ export function slotText(slot: SlotSummary): string {
   return [slot.slot, slot.state, slot.version ?? '', marks ? `(${marks})` : ''].filter(Boolean).join(' ');
 }
 
+export function isLastUpdate(v: unknown): v is LastUpdate {
+  return (
+    isRecord(v) &&
+    typeof v.component === 'string' &&
+    typeof v.outcome === 'string' &&
+    typeof v.wallMs === 'number'
+  );
+}
+
 function isAgentStatus(v: unknown): v is AgentStatus {
   return (
     isRecord(v) &&

@@ -31,9 +31,14 @@ export interface LoginContext {
   clearTypedAhead(): void;
   showBanner(): Promise<void>;
   audit(entry: Omit<AuditEntry, 'session'>): Promise<void>;
+  /** The user's previous successful login, from the audit trail. */
+  lastLogin(name: string): Promise<{ ts: string; session: string } | undefined>;
 }
 
-export type LoginResult = { readonly user: string } | 'eof' | undefined;
+export type LoginResult =
+  | { readonly user: string; readonly lastLogin: { ts: string; session: string } | undefined }
+  | 'eof'
+  | undefined;
 
 export async function login(ctx: LoginContext): Promise<LoginResult> {
   const { term, auth } = ctx;
@@ -67,8 +72,9 @@ export async function login(ctx: LoginContext): Promise<LoginResult> {
   if (password == null) return undefined;
   const outcome = await auth.login(name, password, ctx.peer);
   if (outcome.ok) {
+    const last = await ctx.lastLogin(name);
     await ctx.audit({ event: 'login', who: name, result: 'ok' });
-    return { user: name };
+    return { user: name, lastLogin: last };
   }
   if (outcome.reason === 'locked') {
     term.line(lockedText(name, outcome.retryAfterMs));

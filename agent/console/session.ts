@@ -17,12 +17,12 @@ import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { AuditEntry, AuditLog } from './audit-log.js';
 import type { Authenticator } from './authenticator.js';
-import { bannerLines } from './banner.js';
+import { bannerLines, isLastUpdate, lastUpdateText } from './banner.js';
 import { KeyQueue } from './key-queue.js';
 import { type Key, KeyDecoder } from './keys.js';
 import { LineEditor, MAX_LINE_CHARS, type ReadLineOptions } from './line-editor.js';
-import { LOGIN_PROMPT, login } from './login.js';
-import { formatDurationMs } from './render.js';
+import { LOGIN_PROMPT, type LoginResult, login } from './login.js';
+import { formatDurationMs, isRecord } from './render.js';
 import { runShellLine, type ShellContext, type ShellDeps } from './shell.js';
 import { type Style, Terminal, type TerminalInfo } from './terminal.js';
 
@@ -181,10 +181,10 @@ export class ConsoleSession {
     while (!this.#closed.signal.aborted && !stop) {
       let loggedIn = false;
       try {
-        const user = await this.#login();
-        loggedIn = user !== undefined;
+        const login = await this.#login();
+        loggedIn = login !== undefined;
         if (loggedIn) this.#loginTimer?.cancel();
-        if (user) await this.#shell(user);
+        if (login) await this.#shell(login.user, login.lastLogin);
       } catch (error) {
         if (error instanceof SessionEnd && error.reason === 'eof') stop = true;
         else if (!(error instanceof SessionEnd)) {
@@ -214,7 +214,7 @@ export class ConsoleSession {
     this.#link.hangup();
   }
 
-  async #login(): Promise<string | undefined> {
+  async #login(): Promise<Exclude<LoginResult, 'eof'>> {
     const signal = this.#closed.signal;
     const result = await login({
       auth: this.#deps.auth,
@@ -226,12 +226,23 @@ export class ConsoleSession {
       clearTypedAhead: () => this.#keys.clear(),
       showBanner: () => this.#showBanner(),
       audit: (entry) => this.#audit(entry),
+      lastLogin: (name) => this.#deps.audit.lastLogin(name),
     });
     if (result === 'eof') {
       if (this.#options.hangupOnLogout) throw new SessionEnd('eof');
       return undefined;
     }
-    return result?.user;
+    return result;
+  }
+
+  /** After login: the previous login of this user, and how the last update ended (if one did). */
+  async #welcome(last: { ts: string; session: string } | undefined): Promise<void> {
+    if (last) this.#term.line(`Last login: ${last.ts.slice(0, 19).replace('T', ' ')} UTC on ${last.session}`);
+    const status = this.#deps.commands.get('status')
+      ? await this.#deps.commands.execute('status', {}, { via: 'console', who: this.id })
+      : undefined;
+    const update = status?.ok && isRecord(status.result) ? status.result.lastUpdate : undefined;
+    if (isLastUpdate(update)) this.#term.line(`Last update: ${lastUpdateText(update)}`);
   }
 
   /** The banner: the first line and, from the `status` command, what state the box is in. */
@@ -257,13 +268,14 @@ export class ConsoleSession {
     }
   }
 
-  async #shell(user: string): Promise<void> {
+  async #shell(user: string, lastLogin: { ts: string; session: string } | undefined): Promise<void> {
     const scope = new AbortController();
     const signal = AbortSignal.any([this.#closed.signal, scope.signal]);
     this.#user = user;
     this.#scope = scope;
     this.#armIdle();
     this.#term.line(`Logged in as ${user}. Type 'help' for commands, 'logout' to leave.`);
+    await this.#welcome(lastLogin);
     const shell: ShellContext = {
       deps: this.#deps,
       term: this.#term,

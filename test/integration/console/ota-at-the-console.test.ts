@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { registerOtaCommands } from '../../../agent/commands/ota-commands.js';
 import { CommandRegistry } from '../../../agent/commands/registry.js';
+import { registerStatusCommand } from '../../../agent/commands/status-command.js';
 import { AuditLog } from '../../../agent/console/audit-log.js';
 import { Authenticator } from '../../../agent/console/authenticator.js';
 import { ConsoleServer } from '../../../agent/console/console-server.js';
@@ -37,6 +38,7 @@ async function rig() {
   await ota.idle();
   const commands = new CommandRegistry();
   registerOtaCommands(commands, { ota });
+  registerStatusCommand(commands, { clock: new SystemClock(), version: '9.9.9', devices: [], ota });
   const clock = new SystemClock();
   const log = silentLogger();
   const server = new ConsoleServer(
@@ -125,6 +127,10 @@ describe('an update at the console', () => {
     expect(again).toContain('  the gateway reboots into slot B for the trial of rootfs 1.2.0');
     await t.answer('y', 'tech@edge> ');
     await until(() => device.rebootRequests.length === 1, 'the trial reboot');
+
+    // The next technician to log in is told how the last update went.
+    const next = await technician(socketPath);
+    expect(next.screen()).toMatch(/Last update: rootfs 1\.2\.0 installed \(\d{4}-\d\d-\d\d \d\d:\d\d UTC\)/);
   });
 
   it('with --yes --no-reboot installs without a question and stays armed until `ota reboot`', async () => {

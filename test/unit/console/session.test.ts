@@ -33,6 +33,17 @@ describe('console login', () => {
     expect(h.screen.currentLine).toBe('tech@edge>');
   });
 
+  it('tells a user when and where they last logged in', async () => {
+    const h = await loggedIn();
+    expect(h.screen.text()).not.toContain('Last login:');
+    await h.type('logout\r');
+    await h.clock.advance(90_000);
+    await h.login();
+    expect(h.screen.lines()).toContainEqual(
+      expect.stringMatching(/^Last login: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC on test#1$/),
+    );
+  });
+
   it('slows each failure down exponentially and locks the name after maxFailures', async () => {
     const h = await ConsoleHarness.open({ dir: await tempDir() });
     const fail = async () => {
