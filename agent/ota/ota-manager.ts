@@ -185,7 +185,7 @@ export class OtaManager extends EventEmitter<OtaEvents> {
   async rebootIntoTrial(): Promise<{ rebooting: SlotName }> {
     await this.#housekeeping;
     const r = this.#record;
-    if (!r || r.phase !== 'armed' || !r.holdReboot || this.#flow)
+    if (r?.phase !== 'armed' || !r.holdReboot || this.#flow)
       throw new InstallError('ESTATE', 'not-held', 'no install is armed and waiting for its reboot');
     this.#record = { ...r, holdReboot: false };
     await this.#journal.save(this.#record);
