@@ -17,7 +17,7 @@ import { DRIVERS } from '../hal/drivers/registry.js';
 import type { RunOptions } from '../run-options.js';
 import { addAttestTools } from './attest/add-attest-tools.js';
 import { addOtaTools } from './ota/add-ota-tools.js';
-import { CliError, type CliProcess, EXIT_BAD_KEY } from './shared/cli-io.js';
+import { CliError, type CliProcess, EXIT_BAD_KEY, toolAction } from './shared/cli-io.js';
 
 export interface ProgramIo {
   /** `edge-agent run`: the agent itself (main.ts). */
@@ -87,31 +87,32 @@ export function buildProgram(io: ProgramIo): Command {
     .command('passwd')
     .description('make a console.users entry (scrypt hash) for the configuration')
     .option('-u, --user <name>', 'console user name', 'tech')
-    .action(async (opts: { user: string }) => {
-      const { stdin, stdout, stderr } = io.stdio;
-      const { runPasswd } = await import('../console/passwd-command.js');
-      io.cli.setExitCode(await runPasswd({ user: opts.user, stdin, stdout, stderr }));
-    });
+    .option(
+      '--unlock',
+      "instead: lift the console lockout of --user at its next login attempt (the agent's state directory)",
+    )
+    .option('-c, --config <file>', 'with --unlock: the agent configuration (for its stateDir)')
+    .action(
+      toolAction(io.cli, async (opts: { user: string; unlock?: boolean; config?: string }) => {
+        const { stdin, stdout, stderr } = io.stdio;
+        if (opts.unlock) {
+          const stateDir = (await loadAgentConfig(io, opts.config)).stateDir;
+          const { UnlockRequests } = await import('../console/unlock-requests.js');
+          const file = await new UnlockRequests(stateDir).request(opts.user);
+          stderr.write(`edge-agent passwd: ${opts.user} is unlocked at its next login attempt (${file})\n`);
+          return;
+        }
+        const { runPasswd } = await import('../console/passwd-command.js');
+        io.cli.setExitCode(await runPasswd({ user: opts.user, stdin, stdout, stderr }));
+      }),
+    );
 
   addOtaTools(program, io.cli);
   addAttestTools(program, io.cli, {
     clock: new SystemClock(),
     identitySettings: async (o) => {
-      try {
-        const loaded = await loadConfig({
-          configFile: o.config,
-          boardFile: o.board,
-          env: io.env,
-          paths: hostPaths(),
-          drivers: DRIVERS,
-          boardsDir: path.join(packageInfo().root, 'boards'),
-        });
-        return identitySettingsFrom(loaded.config, loaded.stateDir);
-      } catch (e) {
-        // A configuration mistake exits 78 (EX_CONFIG), as `run` does.
-        if (isConfigError(e)) throw new CliError(EXIT_BAD_KEY, `configuration error\n${e.message}`);
-        throw e;
-      }
+      const loaded = await loadAgentConfig(io, o.config, o.board);
+      return identitySettingsFrom(loaded.config, loaded.stateDir);
     },
   });
   return program;
@@ -129,4 +130,21 @@ async function consolePassword(file: string | undefined, io: ProgramIo): Promise
   if (!io.stdio.stdin.isTTY) return undefined;
   const { readSecret } = await import('../console/passwd-command.js');
   return readSecret('password: ', io.stdio);
+}
+
+/** The agent's configuration, for the tools that act on its state; a mistake exits 78 as `run` does. */
+async function loadAgentConfig(io: ProgramIo, configFile?: string, boardFile?: string) {
+  try {
+    return await loadConfig({
+      configFile,
+      boardFile,
+      env: io.env,
+      paths: hostPaths(),
+      drivers: DRIVERS,
+      boardsDir: path.join(packageInfo().root, 'boards'),
+    });
+  } catch (e) {
+    if (isConfigError(e)) throw new CliError(EXIT_BAD_KEY, `configuration error\n${e.message}`);
+    throw e;
+  }
 }

@@ -15,7 +15,7 @@ import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { boundAuditEntry } from './audit-bounds.js';
 
-export type AuditEvent = 'login' | 'login-failed' | 'locked-out' | 'logout' | 'command';
+export type AuditEvent = 'login' | 'login-failed' | 'locked-out' | 'unlocked' | 'logout' | 'command';
 
 export interface AuditEntry {
   readonly event: AuditEvent;

@@ -101,6 +101,13 @@ export class Authenticator {
     return { allowed: true };
   }
 
+  /** Lifts a lock and forgets the failures of `name` (an administrator's decision); whether it was locked. */
+  unlock(name: string): boolean {
+    const record = this.#records(name).get(name);
+    this.#records(name).delete(name);
+    return record !== undefined && record.lockedUntilMs > this.#clock.monotonicMs();
+  }
+
   /** Checks a password; `peer` (as given to `reserve`) has its pace cleared by a success. */
   login(name: string, password: string, peer?: string): Promise<LoginOutcome> {
     const before = this.#inFlight.get(name) ?? Promise.resolve();

@@ -17,6 +17,7 @@ import type { LogRing } from './log-ring.js';
 import { SerialConsole } from './serial-console.js';
 import { SocketConsole } from './socket-console.js';
 import type { StdioConsole } from './stdio-console.js';
+import { UnlockRequests } from './unlock-requests.js';
 
 export interface ConsoleDeps {
   readonly clock: Clock;
@@ -60,6 +61,7 @@ export function createConsole(config: ConsoleConfig, deps: ConsoleDeps): Console
       watchIntervalMs: config.watchIntervalMs,
       auth,
       audit,
+      unlocks: new UnlockRequests(deps.stateDir),
       banner: deps.banner,
     },
     { idleTimeoutMs: config.idleTimeoutMs, loginTimeoutMs: config.loginTimeoutMs },

@@ -31,6 +31,8 @@ export interface LoginContext {
   clearTypedAhead(): void;
   showBanner(): Promise<void>;
   audit(entry: Omit<AuditEntry, 'session'>): Promise<void>;
+  /** Whether the local administrator asked to unlock `name` (unlock-requests.ts); used up. */
+  unlockRequested(name: string): Promise<boolean>;
   /** The user's previous successful login, from the audit trail. */
   lastLogin(name: string): Promise<{ ts: string; session: string } | undefined>;
 }
@@ -61,6 +63,11 @@ export async function login(ctx: LoginContext): Promise<LoginResult> {
     term.line(term.style('Login incorrect.', 'red'));
     await ctx.audit({ event: 'login-failed', who: name, result: 'denied', code: 'invalid-name' });
     return undefined;
+  }
+  if (await ctx.unlockRequested(name)) {
+    // An administrator ran `edge-agent passwd --unlock NAME` since: this attempt starts clean.
+    auth.unlock(name);
+    await ctx.audit({ event: 'unlocked', who: name, result: 'ok', code: 'passwd --unlock' });
   }
   const check = auth.check(name);
   if (!check.allowed) {

@@ -119,6 +119,10 @@ export class ScriptSession {
       this.#finish(SCRIPT_EXIT.login, 'login incorrect');
       return undefined;
     }
+    if (await this.#deps.unlocks?.take(name)) {
+      auth.unlock(name);
+      await this.#audit({ event: 'unlocked', who: name, result: 'ok', code: 'passwd --unlock' });
+    }
     const outcome = await auth.login(name, password, this.#link.name);
     if (outcome.ok) {
       await this.#audit({ event: 'login', who: name, result: 'ok' });

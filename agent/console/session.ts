@@ -25,6 +25,7 @@ import { LOGIN_PROMPT, type LoginResult, login } from './login.js';
 import { formatDurationMs, isRecord } from './render.js';
 import { runShellLine, type ShellContext, type ShellDeps } from './shell.js';
 import { type Style, Terminal, type TerminalInfo } from './terminal.js';
+import type { UnlockRequests } from './unlock-requests.js';
 
 /** Characters dropped from full lines, before login, after which the peer is hung up on. */
 export const PRE_LOGIN_FLOOD_CHARS = 4096;
@@ -42,6 +43,8 @@ export interface SessionDeps extends ShellDeps {
   readonly log: Logger;
   readonly auth: Authenticator;
   readonly audit: AuditLog;
+  /** Unlocks the local administrator asked for (`edge-agent passwd --unlock`); none if absent. */
+  readonly unlocks?: UnlockRequests | undefined;
   /** First line of the banner, e.g. `edge-agent 0.1.0 on rpi4`; the rest comes from `status`. */
   readonly banner: string;
 }
@@ -227,6 +230,7 @@ export class ConsoleSession {
       showBanner: () => this.#showBanner(),
       audit: (entry) => this.#audit(entry),
       lastLogin: (name) => this.#deps.audit.lastLogin(name),
+      unlockRequested: (name) => this.#deps.unlocks?.take(name) ?? Promise.resolve(false),
     });
     if (result === 'eof') {
       if (this.#options.hangupOnLogout) throw new SessionEnd('eof');
@@ -292,6 +296,7 @@ export class ConsoleSession {
         };
       },
       audit: (entry) => this.#audit({ event: 'command', who: user, ...entry }),
+      unlock: (name) => this.#deps.auth.unlock(name),
     };
     for (;;) {
       const line = await this.#readLine(

@@ -42,6 +42,8 @@ export interface ShellContext {
   /** Routes Ctrl-C to `fn` (instead of the key queue) until the returned function is called. */
   onInterrupt(fn: () => void): () => void;
   audit(entry: Omit<AuditEntry, 'session' | 'event' | 'who'>): Promise<void>;
+  /** Lifts a console lockout of `name`; whether it was locked. */
+  unlock(name: string): boolean;
 }
 
 /** The context a console command runs with: progress reaches the technician as a bar. */
@@ -56,6 +58,7 @@ const BUILTINS = [
   ['logs [-f] [-n <count>]', 'recent log lines; -f follows until a key is pressed'],
   ['history', 'commands entered in this session (Up/Down recall them)'],
   ['whoami', 'the user and session'],
+  ['unlock <user>', 'lift a console lockout of <user> (after too many failed logins)'],
   ['clear', 'clear the screen'],
   ['logout', 'end the session (also exit, quit, Ctrl-D)'],
 ] as const;
@@ -90,6 +93,19 @@ export async function runShellLine(ctx: ShellContext, line: string): Promise<'lo
     case 'clear':
       ctx.term.clearScreen();
       break;
+    case 'unlock': {
+      const name = words[1];
+      if (!name || words.length > 2) {
+        ctx.term.line(ctx.term.style('usage: unlock <user>', 'red'));
+        await ctx.audit({ what, result: 'error', code: 'EUSAGE' });
+        return undefined;
+      }
+      const was = ctx.unlock(name);
+      ctx.term.line(
+        was ? `Logins as ${name} are unlocked.` : `${name} was not locked; its failure count is cleared.`,
+      );
+      break;
+    }
     case 'logs':
       await logs(ctx, words.slice(1), json);
       break;

@@ -16,6 +16,7 @@ import { LogRing } from '../../agent/console/log-ring.js';
 import { hashPassword } from '../../agent/console/password-hash.js';
 import type { ConsoleSession } from '../../agent/console/session.js';
 import type { ConsoleCommandContext } from '../../agent/console/shell.js';
+import { UnlockRequests } from '../../agent/console/unlock-requests.js';
 import { silentLogger } from '../../agent/core/log.js';
 import { PointTable } from '../../agent/core/points.js';
 import { FakeClock } from './fake-clock.js';
@@ -128,6 +129,7 @@ export class ConsoleHarness {
         logs: this.logs,
         auth,
         audit: this.audit,
+        unlocks: new UnlockRequests(options.dir),
         banner: 'edge-agent 9.9.9 on test',
       },
       { idleTimeoutMs: options.idleTimeoutMs ?? 600_000, loginTimeoutMs: options.loginTimeoutMs ?? 0 },

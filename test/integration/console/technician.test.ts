@@ -26,7 +26,9 @@ afterEach(async () => {
   agent = undefined;
 });
 
-async function startAgent(): Promise<{ dir: string; socketPath: string }> {
+async function startAgent(
+  lockout?: Record<string, number>,
+): Promise<{ dir: string; socketPath: string; file: string }> {
   const dir = await tempDir();
   const dev = parse(await readFile(path.join(REPO_ROOT, 'config/dev.yaml'), 'utf8')) as Record<
     string,
@@ -44,21 +46,29 @@ async function startAgent(): Promise<{ dir: string; socketPath: string }> {
       console: {
         socket: { path: socketPath },
         users: [{ name: 'tech', passwordHash: await hashPassword(PASSWORD, { ln: 10, r: 8, p: 1 }) }],
+        ...(lockout ? { lockout } : {}),
       },
     }),
   );
   agent = new AgentProcess(['run', '--config', file]);
   await agent.waitFor((r) => r.msg === 'console listening on a Unix socket', 20_000, 'the console socket');
-  return { dir, socketPath };
+  return { dir, socketPath, file };
 }
 
-function consoleCli(socketPath: string, commands: string[]) {
+function consoleCli(socketPath: string, commands: string[], password = PASSWORD) {
   return promisify(execFile)(
     process.execPath,
     [CLI, 'console', '--socket', socketPath, ...commands.flatMap((c) => ['-c', c])],
-    { env: { ...process.env, EDGE_AGENT_CONSOLE_PASSWORD: PASSWORD } },
+    { env: { ...process.env, EDGE_AGENT_CONSOLE_PASSWORD: password } },
   );
 }
+
+/** The exit code and stderr of a run that may fail. */
+const outcome = (run: Promise<{ stderr: string }>) =>
+  run.then(
+    (r) => ({ code: 0, stderr: r.stderr }),
+    (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
+  );
 
 describe('the agent console, as a technician meets it', () => {
   it('names the device in the banner, in identity and in status: the id of the identity on disk', async () => {
@@ -114,6 +124,36 @@ describe('the agent console, as a technician meets it', () => {
     expect(session.screen()).toMatch(/error ENO_MANIFEST: cannot read \S*rootfs\.img\.cose/);
     expect(session.screen()).not.toContain('Proceed?');
     session.close();
+  }, 60_000);
+
+  it('lets the local administrator lift a lockout with `edge-agent passwd --unlock`', async () => {
+    const { socketPath, file } = await startAgent({
+      maxFailures: 2,
+      slowdownMs: 10,
+      maxSlowdownMs: 50,
+      lockoutMs: 600_000,
+    });
+    for (let i = 0; i < 2; i++) {
+      expect(await outcome(consoleCli(socketPath, ['status'], 'a guess'))).toEqual({
+        code: 1,
+        stderr: 'login incorrect\n',
+      });
+    }
+    expect(await outcome(consoleCli(socketPath, ['status']))).toEqual({
+      code: 1,
+      stderr: 'logins as tech are locked; try again later\n',
+    });
+    const unlock = await promisify(execFile)(process.execPath, [
+      CLI,
+      'passwd',
+      '--unlock',
+      '--user',
+      'tech',
+      '--config',
+      file,
+    ]);
+    expect(unlock.stderr).toMatch(/tech is unlocked at its next login attempt/);
+    expect(await outcome(consoleCli(socketPath, ['status']))).toEqual({ code: 0, stderr: '' });
   }, 60_000);
 });
 

@@ -3,8 +3,10 @@
  * of invented names pushing a lock out, and reconnecting to skip the slowdown. Real scrypt (cheap
  * ln=10 hashes), fake clock.
  */
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Authenticator, MAX_TRACKED_UNKNOWN_NAMES } from '../../../agent/console/authenticator.js';
+import { UnlockRequests } from '../../../agent/console/unlock-requests.js';
 import { ConsoleHarness, DEFAULT_POLICY, TEST_PASSWORD, testHash } from '../../support/console-harness.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { tempDirs } from '../../support/temp-dir.js';
@@ -103,6 +105,45 @@ describe('the session’s login against parallel and reconnecting peers', () => 
     expect(entries.filter((e) => e.event === 'login')).toHaveLength(0);
     // The refused ones' typed-ahead passwords were dropped, never taken for user names.
     expect(entries.some((e) => String(e.who).startsWith('guess'))).toBe(false);
+  });
+
+  it('lets a logged-in user, or the local administrator, lift a lockout', async () => {
+    const h = await ConsoleHarness.open({ dir: await tempDir() });
+    await h.login();
+    // Fake time moves on while real time waits: the pauses after failures sleep on the fake clock.
+    const advanceUntil = async (test: () => boolean) => {
+      for (let n = 0; n < 1000 && !test(); n++) {
+        await h.clock.advance(1000);
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      expect(test()).toBe(true);
+    };
+    const lockOut = async () => {
+      const peer = h.attachPeer({ name: 'serial' });
+      for (let i = 0; i < DEFAULT_POLICY.maxFailures; i++) {
+        await advanceUntil(() => peer.screen.currentLine === 'login:');
+        peer.session.input(`tech\rwrong ${i}\r`);
+        await until(() => (peer.screen.text().match(/Login incorrect/g) ?? []).length === i + 1);
+      }
+      await until(() => peer.screen.text().includes('logins as tech are locked for'));
+      await advanceUntil(() => peer.screen.currentLine === 'login:');
+      return peer;
+    };
+    const first = await lockOut();
+    await h.type('unlock tech\r');
+    expect(h.screen.text()).toContain('Logins as tech are unlocked.');
+    first.session.input(`tech\r${TEST_PASSWORD}\r`);
+    await advanceUntil(() => first.screen.text().includes('Logged in as tech'));
+
+    const second = await lockOut();
+    second.session.input('tech\r');
+    await until(() => second.screen.text().includes('Logins as tech are locked; try again in'));
+    await new UnlockRequests(path.dirname(h.audit.file)).request('tech');
+    await advanceUntil(() => second.screen.currentLine === 'login:');
+    second.session.input(`tech\r${TEST_PASSWORD}\r`);
+    await advanceUntil(() => second.screen.text().includes('Logged in as tech'));
+    const events = (await h.auditEntries()).map((e) => e.event);
+    expect(events.filter((e) => e === 'unlocked')).toHaveLength(1);
   });
 });
 
