@@ -11,17 +11,22 @@ import { confineLocalPath, readLocalFile } from '../ota/local-paths.js';
 import { MANIFEST_LIMITS } from '../ota/manifest.js';
 import type { InstallRequest, InstallResult, OtaManager } from '../ota/ota-manager.js';
 import type { OtaReport } from '../ota/report-queue.js';
+import { trackLastReport } from './last-report.js';
 import { type CommandContext, CommandError, type CommandRegistry, sourceOf } from './registry.js';
+import { toLastUpdate } from './status-command.js';
 
 export function registerOtaCommands(registry: CommandRegistry, deps: { ota: OtaManager }): void {
   const { ota } = deps;
+  const lastReport = trackLastReport(ota);
   registry.register({
     name: 'ota.status',
     summary: 'A/B slots and their states, the running slot, the install in progress and its progress',
-    args: z.strictObject({}),
-    run: async () => {
+    args: z.strictObject({ verbose: z.boolean().optional() }),
+    run: async ({ verbose }) => {
       const s = await ota.status();
       return {
+        ...(verbose ? { verbose } : {}),
+        lastInstall: toLastUpdate(await lastReport()),
         busy: s.busy,
         rebootPending: s.rebootPending,
         install: s.install && {

@@ -11,6 +11,7 @@ import type { Clock } from '../core/clock.js';
 import type { DeviceStatus } from '../hal/device-supervisor.js';
 import type { ComponentStatus } from '../ota/ota-status.js';
 import type { OtaReport } from '../ota/report-queue.js';
+import { type ReportSource, trackLastReport } from './last-report.js';
 import type { CommandRegistry } from './registry.js';
 
 export interface NetworkAddress {
@@ -33,6 +34,8 @@ export interface LastUpdate {
   /** The last report's state: `installed` (on trial), `committed`, `rolled-back` or `rejected`. */
   readonly outcome: string;
   readonly reason: string | undefined;
+  /** The slot the install targeted. */
+  readonly slot: string | undefined;
   readonly wallMs: number;
 }
 
@@ -51,10 +54,8 @@ export interface AgentStatus {
 }
 
 /** What `status` reads the updates from: a slice of the OtaManager. */
-export interface StatusOta {
+export interface StatusOta extends ReportSource {
   status(): Promise<{ readonly components: readonly ComponentStatus[] }>;
-  readonly reports: { pending(): Promise<readonly OtaReport[]> };
-  on(event: 'report', listener: (report: OtaReport) => void): unknown;
 }
 
 export interface StatusDeps {
@@ -72,10 +73,7 @@ export interface StatusDeps {
 
 export function registerStatusCommand(registry: CommandRegistry, deps: StatusDeps): void {
   const startedMono = deps.clock.monotonicMs();
-  let lastReport: OtaReport | undefined;
-  deps.ota?.on('report', (report) => {
-    lastReport = report;
-  });
+  const lastReport = trackLastReport(deps.ota);
   registry.register({
     name: 'status',
     summary: 'device id, versions per slot, addresses, link, alarms, faulted devices, last update',
@@ -97,7 +95,7 @@ export function registerStatusCommand(registry: CommandRegistry, deps: StatusDep
         },
         devices: { total: devices.length, faulted: devices.filter((d) => d.faulted).map((d) => d.id) },
         components: (ota?.components ?? []).map(summarize),
-        lastUpdate: toLastUpdate(lastReport ?? (await latestPending(deps.ota))),
+        lastUpdate: toLastUpdate(await lastReport()),
       };
     },
   });
@@ -114,18 +112,14 @@ function summarize(c: ComponentStatus): { name: string; slots: SlotSummary[] } {
   return { name: c.name, slots };
 }
 
-async function latestPending(ota: StatusOta | undefined): Promise<OtaReport | undefined> {
-  const pending = (await ota?.reports.pending().catch(() => [])) ?? [];
-  return pending.reduce<OtaReport | undefined>((a, b) => (a && a.order > b.order ? a : b), undefined);
-}
-
-function toLastUpdate(report: OtaReport | undefined): LastUpdate | undefined {
+export function toLastUpdate(report: OtaReport | undefined): LastUpdate | undefined {
   if (!report) return undefined;
   return {
     component: report.component,
     version: report.version,
     outcome: report.state,
     reason: report.reason,
+    slot: report.targetSlot,
     wallMs: report.wallMs,
   };
 }

@@ -33,6 +33,7 @@ export const SYNTAXES: readonly Syntax[] = [
   { pattern: 'alarm ack <id>', command: 'alarm.ack' },
   { pattern: 'rules', command: 'rules' },
   { pattern: 'telemetry', command: 'telemetry' },
+  { pattern: 'ota status --verbose', command: 'ota.status', fixed: { verbose: true } },
   { pattern: 'ota status', command: 'ota.status' },
   { pattern: 'ota install <file>', command: 'ota.install' },
   { pattern: 'ota reboot', command: 'ota.reboot' },

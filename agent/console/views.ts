@@ -5,6 +5,7 @@
  */
 import type { AgentStatus } from '../commands/status-command.js';
 import { lastUpdateText, slotText } from './banner.js';
+import { renderOtaStatus } from './ota-status-view.js';
 import {
   type Column,
   formatDurationMs,
@@ -68,6 +69,7 @@ const tableOf =
       : renderData(result, styler);
 
 const VIEWS: Record<string, View> = {
+  'ota.status': renderOtaStatus,
   points: tableOf(POINT_COLUMNS),
   loops: tableOf(LOOP_COLUMNS),
   alarms: tableOf(ALARM_COLUMNS),

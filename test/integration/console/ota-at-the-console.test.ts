@@ -122,6 +122,15 @@ describe('an update at the console', () => {
     expect(await t.answer('n', 'tech@edge> ')).toContain('Not now. Run `ota reboot` when ready.');
     expect(device.rebootRequests).toEqual([]);
     expect(await t.answer('ota status --json', 'tech@edge> ')).toContain('"waitingForReboot":true');
+    // Like `rauc status`: a line per slot, `*` where it booted, then the last and the current install.
+    const status = (await t.answer('ota status', 'tech@edge> ')).split('\r\n');
+    expect(status.slice(1, 5)).toEqual([
+      'rootfs  A *  good         booted',
+      '        B    good  1.2.0  primary, installed',
+      expect.stringMatching(/^last install: rootfs 1\.2\.0 installed \(\d{4}-\d\d-\d\d \d\d:\d\d UTC\)$/),
+      'install: rootfs 1.2.0 into slot B: armed, waiting for `ota reboot`',
+    ]);
+    expect(await t.answer('ota status --verbose', 'tech@edge> ')).toContain('path');
 
     const again = await t.answer('ota reboot', 'Proceed? [y/N] ');
     expect(again).toContain('  the gateway reboots into slot B for the trial of rootfs 1.2.0');
