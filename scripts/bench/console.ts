@@ -96,7 +96,7 @@ export async function consoleBench(args: string[]): Promise<Record<string, unkno
       const from = screen.length;
       const start = performance.now();
       await technician.write(Buffer.from('status\r'));
-      await shown(from, (t) => t.includes('uptime') && t.endsWith(PROMPT_END));
+      await shown(from, (t) => t.includes('last update') && t.endsWith(PROMPT_END));
       statusMs.push(performance.now() - start);
     }
     return {
