@@ -104,7 +104,37 @@ export function resolveCommand(words: readonly string[], registry: CommandRegist
   if (near.length > 0) {
     return { ok: false, message: `usage:\n${near.map((s) => `  ${usageOf(s.pattern)}`).join('\n')}` };
   }
-  return { ok: false, message: `unknown command: ${words.join(' ')} (type help)` };
+  const guess = closest(words[0] ?? '', [
+    ...usable.map((s) => s.pattern.split(' ')[0]!),
+    ...registry.list().map((c) => c.name),
+    ...CONSOLE_WORDS,
+  ]);
+  const hint = guess ? `did you mean \`${guess}\`?` : 'type help';
+  return { ok: false, message: `unknown command: ${words.join(' ')} (${hint})` };
+}
+
+/** The console's own commands (shell.ts), for "did you mean". */
+const CONSOLE_WORDS = ['help', 'logs', 'history', 'whoami', 'unlock', 'clear', 'logout'];
+
+/** The candidate nearest to `word` by edit distance, if it is a likely typo (at most 2 edits). */
+function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: { word: string; d: number } | undefined;
+  for (const c of new Set(candidates)) {
+    const d = editDistance(word, c);
+    if (d <= Math.min(2, Math.floor(c.length / 3)) && (!best || d < best.d)) best = { word: c, d };
+  }
+  return best?.word;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
 }
 
 /** The human usages of a command, plus the generic form with its argument names. */

@@ -60,6 +60,8 @@ describe('resolveCommand', () => {
     ['ota install', 'usage: ota install <file>'],
     ['ota status', 'usage:\n  ota install <file>'],
     ['frobnicate now', 'unknown command: frobnicate now (type help)'],
+    ['ponits chamber', 'unknown command: ponits chamber (did you mean `points`?)'],
+    ['logz -f', 'unknown command: logz -f (did you mean `logs`?)'],
     ['telemetry.flush 3', 'usage: telemetry.flush [maxBatches=…]'],
   ])('%s is refused: %s', (line, message) => {
     expect((resolve(line) as { error: string }).error).toContain(message);
