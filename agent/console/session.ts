@@ -21,6 +21,7 @@ import { bannerLines, isLastUpdate, lastUpdateText } from './banner.js';
 import { KeyQueue } from './key-queue.js';
 import { type Key, KeyDecoder } from './keys.js';
 import { LineEditor, MAX_LINE_CHARS, type ReadLineOptions } from './line-editor.js';
+import { type LogFilter, matchesLogFilter, SHOW_ALL } from './log-filter.js';
 import { LOGIN_PROMPT, type LoginResult, login } from './login.js';
 import { formatDurationMs, isRecord } from './render.js';
 import { runShellLine, type ShellContext, type ShellDeps } from './shell.js';
@@ -82,6 +83,8 @@ export class ConsoleSession {
   #reading = false;
   #discarding = false;
   #onInterrupt: (() => void) | undefined;
+  /** Live log lines shown above the prompt (`logs off|on|LEVEL`); off while `logs -f` follows. */
+  #liveLogs: LogFilter | 'off' = SHOW_ALL;
   #done: Promise<void> | undefined;
 
   constructor(deps: SessionDeps, link: ConsoleLink, options: SessionOptions) {
@@ -155,8 +158,12 @@ export class ConsoleSession {
     await this.#done;
   }
 
-  /** Prints a line above the prompt, keeping what the user is typing (log lines on the stdio console). */
+  /**
+   * Prints a live log line above the prompt, keeping what the user is typing (the stdio console), unless
+   * the session turned such lines off or down (`logs off|LEVEL`) or is following the log itself.
+   */
   printAbove(text: string): void {
+    if (this.#liveLogs === 'off' || !matchesLogFilter(text, this.#liveLogs)) return;
     if (!this.#reading) {
       this.#term.line(text);
       return;
@@ -297,6 +304,13 @@ export class ConsoleSession {
       },
       audit: (entry) => this.#audit({ event: 'command', who: user, ...entry }),
       unlock: (name) => this.#deps.auth.unlock(name),
+      setLiveLogs: (filter) => {
+        const before = this.#liveLogs;
+        this.#liveLogs = filter;
+        return () => {
+          this.#liveLogs = before;
+        };
+      },
     };
     for (;;) {
       const line = await this.#readLine(

@@ -13,6 +13,15 @@ import type { AuditEntry } from './audit-log.js';
 import { type ParsedLine, parseLine, resolveCommand, usagesOf } from './command-line.js';
 import type { Key } from './keys.js';
 import type { ReadLineOptions } from './line-editor.js';
+import {
+  isLogLevel,
+  LOG_LEVELS,
+  type LogFilter,
+  type LogLevelName,
+  levelIndex,
+  matchesLogFilter,
+  SHOW_ALL,
+} from './log-filter.js';
 import type { LogRing } from './log-ring.js';
 import { type CommandProgress, ProgressBar } from './progress-bar.js';
 import { formatValue, isRecord } from './render.js';
@@ -44,6 +53,8 @@ export interface ShellContext {
   audit(entry: Omit<AuditEntry, 'session' | 'event' | 'who'>): Promise<void>;
   /** Lifts a console lockout of `name`; whether it was locked. */
   unlock(name: string): boolean;
+  /** Which live log lines this session prints above its prompt; returns the undo. */
+  setLiveLogs(filter: LogFilter | 'off'): () => void;
 }
 
 /** The context a console command runs with: progress reaches the technician as a bar. */
@@ -55,7 +66,8 @@ export interface ConsoleCommandContext extends CommandContext {
 const BUILTINS = [
   ['help [<command>]', 'this list, or the usage of one command'],
   ['points watch [<prefix>]', 'the points table, refreshed until a key is pressed'],
-  ['logs [-f] [-n <count>]', 'recent log lines; -f follows until a key is pressed'],
+  ['logs [-f] [-n <count>] [-l <level>] [<module>]', 'recent log lines, filtered; -f follows until a key'],
+  ['logs off|on|<level>', 'which live log lines this session shows (the npm start terminal)'],
   ['history', 'commands entered in this session (Up/Down recall them)'],
   ['whoami', 'the user and session'],
   ['unlock <user>', 'lift a console lockout of <user> (after too many failed logins)'],
@@ -278,21 +290,45 @@ function help(ctx: ShellContext, topic: readonly string[], json: boolean): void 
   }
 }
 
+/**
+ * `logs [-f] [-n N] [-l LEVEL] [MODULE]`: recent lines, filtered; `-f` follows. `logs off|on|LEVEL`
+ * alone sets which live lines this session shows above its prompt (the stdio console's).
+ */
 async function logs(ctx: ShellContext, args: readonly string[], json: boolean): Promise<void> {
+  const only = args.length === 1 ? args[0]! : undefined;
+  if (only === 'off' || only === 'on' || (only !== undefined && isLogLevel(only))) {
+    ctx.setLiveLogs(
+      only === 'off' ? 'off' : only === 'on' ? SHOW_ALL : { minLevel: levelIndex(only as LogLevelName) },
+    );
+    ctx.term.line(
+      only === 'off'
+        ? 'Live log lines off for this session.'
+        : `Live log lines: ${only === 'on' ? 'all' : `${only} and above`}.`,
+    );
+    return;
+  }
   const ring = ctx.deps.logs;
   if (!ring) {
     ctx.term.line('No log lines are kept in memory by this agent.');
     return;
   }
-  const follow = args.includes('-f') || args.includes('--follow');
-  const n = args.indexOf('-n');
-  const count = n >= 0 ? Number(args[n + 1]) : 20;
-  const show = (line: string) =>
-    ctx.term.line(json ? line : formatLogLine(line, (t, ...s) => ctx.term.style(t, ...s)));
-  for (const line of ring.tail(Number.isInteger(count) && count > 0 ? count : 20)) show(line);
+  const parsed = parseLogsArgs(args);
+  if ('error' in parsed) {
+    ctx.term.line(ctx.term.style(parsed.error, 'red'));
+    return;
+  }
+  const { follow, count, filter } = parsed;
+  const show = (line: string) => {
+    if (matchesLogFilter(line, filter))
+      ctx.term.line(json ? line : formatLogLine(line, (t, ...s) => ctx.term.style(t, ...s)));
+  };
+  const kept = filter.minLevel >= levelIndex('warn') ? ring.notable() : ring.tail();
+  const recent = kept.filter((l) => matchesLogFilter(l, filter));
+  for (const line of recent.slice(-count)) show(line);
   if (!follow) return;
   if (!json) ctx.term.line(ctx.term.style('-- following; press any key to stop --', 'dim'));
   const unsubscribe = ring.subscribe(show);
+  const restoreLive = ctx.setLiveLogs('off'); // the live lines would print every line a second time
   try {
     for (;;) {
       const key = await ctx.nextKeyWithin(60_000);
@@ -303,7 +339,31 @@ async function logs(ctx: ShellContext, args: readonly string[], json: boolean): 
     }
   } finally {
     unsubscribe();
+    restoreLive();
   }
+}
+
+function parseLogsArgs(
+  args: readonly string[],
+): { follow: boolean; count: number; filter: LogFilter } | { error: string } {
+  let follow = false;
+  let count = 20;
+  let minLevel = 0;
+  let module: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '-f' || a === '--follow') follow = true;
+    else if (a === '-n') {
+      count = Number(args[++i]);
+      if (!(Number.isInteger(count) && count > 0)) return { error: 'logs: -n takes a count above 0' };
+    } else if (a === '-l') {
+      const level = args[++i] ?? '';
+      if (!isLogLevel(level)) return { error: `logs: -l takes one of ${LOG_LEVELS.join(', ')}` };
+      minLevel = levelIndex(level);
+    } else if (!a.startsWith('-') && module === undefined) module = a;
+    else return { error: `logs: unexpected ${a}; usage: logs [-f] [-n N] [-l LEVEL] [MODULE]` };
+  }
+  return { follow, count, filter: { minLevel, module } };
 }
 
 async function watchPoints(ctx: ShellContext, prefix: string | undefined, json: boolean): Promise<void> {

@@ -351,6 +351,69 @@ describe('console line discipline', () => {
     expect(h.screen.currentLine).toBe('tech@edge>');
   });
 
+  it('filters the log by level and module, and sets which live lines this session shows', async () => {
+    const h = await loggedIn();
+    const line = (level: string, mod: string, msg: string) =>
+      h.logs.write(`${JSON.stringify({ level, time: '2026-01-01T10:00:00.000Z', msg, mod })}\n`);
+    line('debug', 'points', 'a reading');
+    line('warn', 'ota', 'slow server');
+    line('info', 'ota.download', 'resumed');
+    line('error', 'telemetry', 'disk full');
+    const shown = async (command: string) => {
+      const from = h.screen.lines().length;
+      await h.type(`${command}\r`);
+      return h.screen.lines().slice(from, -1).join('\n');
+    };
+    const warnings = await shown('logs -l warn');
+    expect(warnings).toContain('slow server');
+    expect(warnings).toContain('disk full');
+    expect(warnings).not.toContain('a reading');
+    const ota = await shown('logs ota');
+    expect(ota).toContain('slow server');
+    expect(ota).toContain('resumed');
+    expect(ota).not.toContain('disk full');
+    expect(await shown('logs -l loud')).toContain(
+      'logs: -l takes one of trace, debug, info, warn, error, fatal',
+    );
+
+    h.session.printAbove('10:00:02.000 DEBUG [points] chamber.temp = 21 Cel');
+    expect(h.screen.text()).toContain('chamber.temp = 21 Cel');
+    expect(await shown('logs warn')).toContain('Live log lines: warn and above.');
+    h.session.printAbove('10:00:03.000 DEBUG [points] chamber.temp = 22 Cel');
+    h.session.printAbove('10:00:03.000 WARN  [ota] still slow');
+    expect(h.screen.text()).not.toContain('chamber.temp = 22 Cel');
+    expect(h.screen.text()).toContain('still slow');
+    await shown('logs off');
+    h.session.printAbove('10:00:04.000 ERROR [ota] gave up');
+    expect(h.screen.text()).not.toContain('gave up');
+  });
+
+  it('keeps warnings apart, so a burst of readings cannot push the last alarm out of logs -l warn', async () => {
+    const h = await loggedIn();
+    const at = '2026-01-01T10:00:00.000Z';
+    h.logs.write(`${JSON.stringify({ level: 'warn', time: at, msg: 'alarm raised', mod: 'alarms' })}\n`);
+    for (let i = 0; i < 200; i++)
+      h.logs.write(`${JSON.stringify({ level: 'debug', time: at, msg: `reading ${i}`, mod: 'points' })}\n`);
+    await h.type('logs -n 500\r');
+    expect(h.screen.text()).not.toContain('alarm raised');
+    await h.type('logs -l warn\r');
+    expect(h.screen.text()).toContain('alarm raised');
+  });
+
+  it('prints a followed line once on a terminal that also shows live log lines (the stdio console)', async () => {
+    const h = await loggedIn();
+    await h.type('logs -f\r');
+    const record = { level: 'warn', time: '2026-01-01T10:00:01.000Z', msg: 'door open', mod: 'rules' };
+    // What the stdio console does with each line: the live copy above the prompt, and the ring's.
+    h.session.printAbove('10:00:01.000 WARN  [rules] door open');
+    h.logs.write(`${JSON.stringify(record)}\n`);
+    await h.settle();
+    expect(h.screen.text().match(/door open/g)).toHaveLength(1);
+    await h.type(' ');
+    h.session.printAbove('10:00:02.000 WARN  [rules] door closed');
+    expect(h.screen.text()).toContain('door closed');
+  });
+
   it('closes the session with a message on shutdown', async () => {
     const h = await loggedIn();
     await h.type('stat');
