@@ -1,8 +1,8 @@
 /**
  * Health checks that decide whether a trial boot is committed: the agent is up, its loops run, the
  * configured points are `good`, the link's server is reachable, and an optional board script exits 0.
- * Each check is polled until all pass at once or the deadline passes; the verdict names every check
- * still failing. The OTA layer never imports the control or HAL layers: build-agent.ts passes closures.
+ * Each check is polled until all pass at once — and, with a soak, have kept passing that long — or the
+ * deadline passes; the verdict names every check still failing. The OTA layer never imports the control or HAL layers: build-agent.ts passes closures.
  */
 import { connect } from 'node:net';
 import type { Clock } from '../core/clock.js';
@@ -26,20 +26,34 @@ export class HealthMonitor {
   readonly #deadlineMs: number;
   readonly #pollMs: number;
 
-  constructor(deps: { clock: Clock; checks: readonly HealthCheck[]; deadlineMs: number; pollMs?: number }) {
+  readonly #soakMs: number;
+
+  constructor(deps: {
+    clock: Clock;
+    checks: readonly HealthCheck[];
+    deadlineMs: number;
+    pollMs?: number;
+    /** The checks must keep passing this long, every poll, before the trial counts as healthy. */
+    soakMs?: number;
+  }) {
     this.#clock = deps.clock;
     this.#checks = deps.checks;
     this.#deadlineMs = deps.deadlineMs;
     this.#pollMs = deps.pollMs ?? 500;
+    this.#soakMs = deps.soakMs ?? 0;
   }
 
   get checkNames(): string[] {
     return this.#checks.map((c) => c.name);
   }
 
-  /** Polls every check until all pass together (ok) or the deadline passes (the last failures). */
+  /**
+   * Polls every check until all pass together and have kept passing for `soakMs` (ok), or the deadline
+   * passes (the last failures; `soak` if they passed but not for long enough).
+   */
   async run(signal: AbortSignal, override?: () => HealthVerdict | undefined): Promise<HealthVerdict> {
     const deadline = this.#clock.monotonicMs() + this.#deadlineMs;
+    let healthySince: number | undefined;
     for (;;) {
       const forced = override?.();
       if (forced) return forced;
@@ -55,8 +69,20 @@ export class HealthMonitor {
       const failed = results.flatMap(({ name, result }) =>
         result.ok ? [] : [{ name, detail: result.detail }],
       );
-      if (failed.length === 0) return { ok: true, checks: this.checkNames };
-      if (this.#clock.monotonicMs() >= deadline) return { ok: false, failed };
+      const now = this.#clock.monotonicMs();
+      healthySince = failed.length === 0 ? (healthySince ?? now) : undefined;
+      if (healthySince !== undefined && now - healthySince >= this.#soakMs)
+        return { ok: true, checks: this.checkNames };
+      if (now >= deadline) {
+        const soaked = healthySince === undefined ? 0 : now - healthySince;
+        return {
+          ok: false,
+          failed:
+            failed.length > 0
+              ? failed
+              : [{ name: 'soak', detail: `healthy for ${soaked} ms of ${this.#soakMs}` }],
+        };
+      }
       await this.#clock.sleep(Math.min(this.#pollMs, deadline - this.#clock.monotonicMs()), signal);
     }
   }

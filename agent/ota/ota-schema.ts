@@ -94,6 +94,8 @@ export const otaSchema = z.strictObject({
       /** How long the checks may take to pass before the trial is rolled back. */
       deadlineMs: z.number().int().min(100).default(120_000),
       pollMs: z.number().int().min(50).default(1000),
+      /** A minimum trial: the checks must keep passing this long before the commit (0: at once). */
+      soakMs: z.number().int().min(0).default(0),
       /** Points that must be `good`. */
       points: z.array(z.string().min(1)).max(CONFIG_LIMITS.healthPoints).default([]),
       /** Every control loop must be running. */
@@ -102,6 +104,10 @@ export const otaSchema = z.strictObject({
       link: z.strictObject({ host: z.string().min(1), port: z.number().int().min(1).max(65_535) }).optional(),
       /** A board script that must exit 0. */
       command: z.array(z.string().min(1)).min(1).max(CONFIG_LIMITS.commandWords).optional(),
+    })
+    .refine((h) => h.soakMs < h.deadlineMs, {
+      message: 'soakMs must be shorter than deadlineMs (the soak has to fit in the time the trial gets)',
+      path: ['soakMs'],
     })
     .default({}),
   components: z

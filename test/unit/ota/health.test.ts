@@ -29,6 +29,33 @@ describe('health checks for a trial boot', () => {
     expect(await clock.settle(verdict, 2000, 100)).toEqual({ ok: true, checks: ['points', 'loops'] });
   });
 
+  it('with a soak, commits only after the checks kept passing that long; a failure starts it again', async () => {
+    const clock = new FakeClock();
+    let good = true;
+    const monitor = new HealthMonitor({
+      clock,
+      checks: [predicateCheck('loops', () => good || 'stopped')],
+      deadlineMs: 60_000,
+      pollMs: 1000,
+      soakMs: 10_000,
+    });
+    let verdict: unknown;
+    void monitor.run(signal).then((v) => {
+      verdict = v;
+    });
+    await clock.advance(5000);
+    good = false; // a hiccup during the soak: the 10 s start again from the next good poll
+    await clock.advance(1000);
+    good = true;
+    await clock.advance(9000);
+    expect(verdict).toBeUndefined();
+    await clock.advance(2000);
+    expect(verdict).toEqual({ ok: true, checks: ['loops'] });
+
+    const short = new HealthMonitor({ clock, checks: [], deadlineMs: 5000, pollMs: 1000, soakMs: 4999 });
+    expect(await clock.settle(short.run(signal), 10_000, 500)).toEqual({ ok: true, checks: [] });
+  });
+
   it('fails at the deadline naming every check still failing', async () => {
     const clock = new FakeClock();
     const monitor = new HealthMonitor({
