@@ -43,7 +43,8 @@ export function registerControlCommands(registry: CommandRegistry, deps: Control
     summary: 'change a loop setpoint',
     actuates: true,
     args: loopName.extend({ value: z.number().finite() }),
-    check: async ({ loop }) => void loopOf(loop),
+    check: async ({ loop, value }, ctx) =>
+      deps.points.checkWrite(`loop.${loopOf(loop).name}.setpoint`, value, sourceOf(ctx)),
     describe: async ({ loop, value }) => [
       `loop ${loop}: setpoint ${loopOf(loop).status().setpoint} → ${value}`,
     ],

@@ -90,14 +90,15 @@ function statusLines(result: unknown): Record<string, string> | undefined {
   const s = result as unknown as AgentStatus;
   const lines: Record<string, string> = {
     device: `${s.deviceId ?? '-'}${s.board ? ` on ${s.board}` : ''}`,
-    agent: `edge-agent ${s.version}, up ${formatDurationMs(s.uptimeS * 1000)}`,
+    version: `edge-agent ${s.version}`,
+    uptime: formatDurationMs(s.uptimeS * 1000),
     addresses: s.addresses.map((a) => `${a.address} (${a.iface})`).join(', ') || '-',
     link: s.link,
     alarms: `${s.alarms.active} active, ${s.alarms.unacked} unacknowledged`,
     devices: `${s.devices.total}, ${s.devices.faulted.length} faulted${s.devices.faulted.length ? `: ${s.devices.faulted.join(', ')}` : ''}`,
   };
   for (const c of s.components) {
-    lines[c.name] = c.slots.map(slotText).join('   ');
+    lines[c.name in lines ? `${c.name} (slots)` : c.name] = c.slots.map(slotText).join('   ');
   }
   lines['last update'] = s.lastUpdate ? lastUpdateText(s.lastUpdate) : 'none since start';
   return lines;

@@ -34,6 +34,11 @@ export const loopSchema = z.strictObject({
   /** The actuator point: boolean → time-proportioned relay; number → the output value. */
   output: pointName,
   setpoint: z.number().finite(),
+  /** The setpoints anyone may ask for (console, fleet, rules); others are refused `EOUT_OF_RANGE`. */
+  setpointLimits: z
+    .strictObject({ min: z.number().finite(), max: z.number().finite() })
+    .refine((l) => l.min < l.max, 'expected min < max')
+    .optional(),
   /** PID sample period. */
   periodMs: z.number().int().positive().max(3_600_000),
   mode: z.enum(['auto', 'manual']).default('auto'),
@@ -157,6 +162,13 @@ export function checkLoops(
       at(
         'worker',
         `loop ${loop.name}: gain scheduling runs on the main thread; use worker: false with a schedule`,
+      );
+    }
+    const sp = loop.setpointLimits;
+    if (sp && (loop.setpoint < sp.min || loop.setpoint > sp.max)) {
+      at(
+        'setpoint',
+        `loop ${loop.name}: setpoint ${loop.setpoint} is outside setpointLimits [${sp.min}, ${sp.max}]`,
       );
     }
     const { min, max } = loop.outputLimits;

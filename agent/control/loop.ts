@@ -145,7 +145,7 @@ export class ControlLoop implements LoopControl {
   declarePoints(): void {
     const { points } = this.#deps;
     const unit = points.get(this.#config.input)?.unit;
-    points.declare({ name: this.#p.setpoint, unit, writable: true });
+    points.declare({ name: this.#p.setpoint, unit, writable: true, limits: this.#config.setpointLimits });
     points.declare({ name: this.#p.output });
     points.declare({ name: this.#p.mode });
     points.declare({ name: this.#p.state });

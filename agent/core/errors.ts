@@ -48,7 +48,7 @@ function formatConfigIssues(file: string | undefined, issues: readonly ConfigIss
 export class PointError extends AgentError {
   readonly point: string;
   constructor(
-    code: 'EUNKNOWN_POINT' | 'EREADONLY' | 'EDUPLICATE_POINT' | 'EBAD_VALUE' | 'EFORCED',
+    code: 'EUNKNOWN_POINT' | 'EREADONLY' | 'EDUPLICATE_POINT' | 'EBAD_VALUE' | 'EOUT_OF_RANGE' | 'EFORCED',
     point: string,
     message: string,
   ) {

@@ -25,6 +25,8 @@ export interface PointDecl {
   /** After this long without an update a `good` point becomes `stale` (0 or absent: never). */
   readonly staleAfterMs?: number | undefined;
   readonly description?: string | undefined;
+  /** Writes outside `[min, max]` are refused (`EOUT_OF_RANGE`): a setpoint's sane range. */
+  readonly limits?: { readonly min: number; readonly max: number } | undefined;
 }
 
 export interface PointSnapshot {
@@ -50,6 +52,7 @@ export type WriteHandler = (value: PointValue, source: string) => Promise<void>;
 
 interface PointState extends PointSnapshot {
   readonly staleAfterMs: number;
+  readonly limits: PointDecl['limits'];
 }
 
 interface Force {
@@ -98,6 +101,7 @@ export class PointTable {
       source: undefined,
       forcedBy: undefined,
       staleAfterMs: decl.staleAfterMs ?? 0,
+      limits: decl.limits,
     });
   }
 
@@ -158,6 +162,14 @@ export class PointTable {
     const p = this.#require(name);
     if (!p.writable) throw new PointError('EREADONLY', name, `point ${name} is not writable`);
     checkValue(name, value);
+    const { limits } = p;
+    if (limits && typeof value === 'number' && (value < limits.min || value > limits.max)) {
+      throw new PointError(
+        'EOUT_OF_RANGE',
+        name,
+        `point ${name}: ${value} is outside its limits [${limits.min}, ${limits.max}]`,
+      );
+    }
     const force = this.#forces.get(name)?.at(-1);
     if (force && force.owner !== source) {
       throw new PointError(

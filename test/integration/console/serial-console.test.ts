@@ -149,7 +149,7 @@ describeWithTools(['socat'], 'the serial console over a pty, driven like picocom
     await screenShows(r, /loop set <loop> setpoint <value>\s+\* change a loop setpoint/);
 
     await type(r, 'stauts\x7f\x7f\x7ftus\r');
-    await screenShows(r, /tech@edge> status\n(.*\n)*agent\s+edge-agent 9\.9\.9, up/);
+    await screenShows(r, /tech@edge> status\n(.*\n)*version\s+edge-agent 9\.9\.9\n/);
 
     await type(r, 'points\r');
     await screenShows(r, /chamber\.temp\s+21\.5\s+Cel\s+good/);

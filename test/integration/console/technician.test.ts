@@ -112,7 +112,7 @@ describe('the agent console, as a technician meets it', () => {
     expect(status).toMatchObject({ ok: true, result: { deviceId: binding.deviceId, board: 'sim' } });
   }, 60_000);
 
-  it('names a missing update image before asking anything, then a missing manifest beside a present one', async () => {
+  it('refuses before asking: a missing update image, a missing manifest, a setpoint out of its limits', async () => {
     const { dir, socketPath } = await startAgent();
     const inbox = path.join(dir, 'state/ota/inbox');
     await until(() => existsSync(inbox), 'the inbox', 10_000);
@@ -122,6 +122,12 @@ describe('the agent console, as a technician meets it', () => {
     await writeFile(path.join(inbox, 'rootfs.img'), Buffer.alloc(4096));
     await session.send(`ota install ${inbox}/rootfs.img`);
     expect(session.screen()).toMatch(/error ENO_MANIFEST: cannot read \S*rootfs\.img\.cose/);
+    expect(session.screen()).not.toContain('Proceed?');
+    // dev.yaml's chamber loop takes setpoints in [10, 65]: its interlock trips at 70.
+    await session.send('loop set chamber setpoint 500');
+    expect(session.screen()).toContain(
+      'error EOUT_OF_RANGE: point loop.chamber.setpoint: 500 is outside its limits [10, 65]',
+    );
     expect(session.screen()).not.toContain('Proceed?');
     session.close();
   }, 60_000);

@@ -139,7 +139,8 @@ describe('console commands', () => {
     expect(h.screen.lines()).toEqual(
       expect.arrayContaining([
         'device       testdevice234 on test',
-        'agent        edge-agent 9.9.9, up 0 ms',
+        'version      edge-agent 9.9.9',
+        'uptime       0 ms',
         'addresses    192.0.2.7 (eth0)',
         'link         off',
         'alarms       0 active, 0 unacknowledged',

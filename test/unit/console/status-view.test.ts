@@ -1,0 +1,54 @@
+/**
+ * `status` for people: one line per question; an update component's slots under its own name (the
+ * agent's own bundle is called `agent`: it once took the line of the agent's version).
+ */
+import { describe, expect, it } from 'vitest';
+import type { AgentStatus } from '../../../agent/commands/status-command.js';
+import { renderResult } from '../../../agent/console/views.js';
+
+const slot = (s: 'A' | 'B', state: string, booted: boolean, version?: string) => ({
+  slot: s,
+  state,
+  version,
+  booted,
+  primary: booted,
+});
+
+describe('the status view', () => {
+  it('answers one question per line, the agent bundle’s slots beside its version', () => {
+    const status: AgentStatus = {
+      version: '0.1.0',
+      board: 'rpi4',
+      deviceId: 'k3v2cq7x4mpta',
+      uptimeS: 95,
+      addresses: [{ iface: 'eth0', address: '192.0.2.7' }],
+      link: 'up',
+      alarms: { active: 1, unacked: 1 },
+      devices: { total: 4, faulted: ['pms'] },
+      components: [
+        { name: 'rootfs', slots: [slot('A', 'good', true, '1.1.0'), slot('B', 'bad', false)] },
+        { name: 'agent', slots: [slot('A', 'good', true), slot('B', 'good', false)] },
+      ],
+      lastUpdate: {
+        component: 'rootfs',
+        version: '1.2.0',
+        outcome: 'rolled-back',
+        reason: 'boot-failed',
+        slot: 'B',
+        wallMs: Date.parse('2026-12-06T02:10:00Z'),
+      },
+    };
+    expect(renderResult('status', status, (t) => t).split('\n')).toEqual([
+      'device       k3v2cq7x4mpta on rpi4',
+      'version      edge-agent 0.1.0',
+      'uptime       1m35s',
+      'addresses    192.0.2.7 (eth0)',
+      'link         up',
+      'alarms       1 active, 1 unacknowledged',
+      'devices      4, 1 faulted: pms',
+      'rootfs       A good 1.1.0 (booted, primary)   B bad',
+      'agent        A good (booted, primary)   B good',
+      'last update  rootfs 1.2.0 rolled back: boot-failed (2026-12-06 02:10 UTC)',
+    ]);
+  });
+});
