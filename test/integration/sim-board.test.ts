@@ -129,12 +129,13 @@ describe('the simulated chamber under control (config/dev.yaml)', () => {
   it('lets the over-temperature interlock hold the heater off whatever the PID says', async () => {
     const { clock, points, agent } = await simAgent();
     await clock.run(10_000, 500);
-    // A setpoint above the interlock: the PID wants full heat.
-    await agent.commands.execute(
-      'loop.setpoint',
-      { loop: 'chamber', value: 90 },
-      { via: 'test', who: 'tech' },
-    );
+    // A setpoint above the interlock is refused by the loop's setpointLimits; full heat by hand is not.
+    const as = { via: 'test', who: 'tech' } as const;
+    expect(await agent.commands.execute('loop.setpoint', { loop: 'chamber', value: 90 }, as)).toMatchObject({
+      ok: false,
+      code: 'EOUT_OF_RANGE',
+    });
+    await agent.commands.execute('loop.mode', { loop: 'chamber', mode: 'manual', output: 1 }, as);
     await clock.run(40 * 60_000, 1000);
     const temp = points.goodValue('chamber.temp') as number;
     expect(temp).toBeLessThan(72); // the interlock trips at 70 (+2 s debounce, +dead time)
