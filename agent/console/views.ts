@@ -50,6 +50,26 @@ const LOOP_COLUMNS: Column[] = [
   { title: 'autotune', get: (r) => (isRecord(r.autotune) && r.autotune.running ? 'running' : '-') },
 ];
 
+const DEVICE_COLUMNS: Column[] = [
+  col('device', 'id'),
+  col('state', 'state', { style: (s) => (s === 'faulted' ? 'red' : undefined) }),
+  {
+    title: 'faulted',
+    get: (r) => (r.faulted ? 'yes' : 'no'),
+    style: (t) => (t === 'yes' ? 'red' : undefined),
+  },
+  {
+    title: 'failures now/total',
+    get: (r) => `${formatValue(r.consecutiveFailures)}/${formatValue(r.totalFailures)}`,
+    align: 'right',
+  },
+  col('opens', 'opens', { align: 'right' }),
+  { title: 'last error', get: (r) => (typeof r.lastError === 'string' ? r.lastError : '') },
+];
+
+const POINT_FLAGS_LEGEND =
+  'flags: w = writable (an actuator or a setpoint); forced by = held by that interlock';
+
 const ALARM_COLUMNS: Column[] = [
   col('alarm', 'id'),
   col('state', 'state'),
@@ -70,7 +90,12 @@ const tableOf =
 
 const VIEWS: Record<string, View> = {
   'ota.status': renderOtaStatus,
-  points: tableOf(POINT_COLUMNS),
+  points: (result, styler) => {
+    const table = tableOf(POINT_COLUMNS)(result, styler);
+    const flagged = Array.isArray(result) && result.some((r) => isRecord(r) && (r.writable || r.forcedBy));
+    return flagged ? `${table}\n${styler(POINT_FLAGS_LEGEND, 'dim')}` : table;
+  },
+  devices: tableOf(DEVICE_COLUMNS),
   loops: tableOf(LOOP_COLUMNS),
   alarms: tableOf(ALARM_COLUMNS),
   status: (result, styler) => {

@@ -51,4 +51,35 @@ describe('the status view', () => {
       'last update  rootfs 1.2.0 rolled back: boot-failed (2026-12-06 02:10 UTC)',
     ]);
   });
+
+  it('shows devices with their failures and last error, and explains the points flags', () => {
+    const devices = [
+      {
+        id: 'bme',
+        state: 'running',
+        faulted: false,
+        consecutiveFailures: 0,
+        totalFailures: 2,
+        opens: 1,
+        lastError: undefined,
+      },
+      {
+        id: 'pms',
+        state: 'opening',
+        faulted: true,
+        consecutiveFailures: 5,
+        totalFailures: 9,
+        opens: 6,
+        lastError: 'no frame in 3 s',
+      },
+    ];
+    expect(renderResult('devices', devices, (t) => t).split('\n')).toEqual([
+      'device  state    faulted  failures now/total  opens  last error',
+      '------  -------  -------  ------------------  -----  ---------------',
+      'bme     running  no                      0/2      1',
+      'pms     opening  yes                     5/9      6  no frame in 3 s',
+    ]);
+    const points = [{ name: 'heater.state', value: false, quality: 'good', ageMs: 5, writable: true }];
+    expect(renderResult('points', points, (t) => t)).toContain('flags: w = writable');
+  });
 });
