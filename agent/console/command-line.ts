@@ -16,26 +16,40 @@ export interface Syntax {
   readonly command: string;
   /** Arguments the words imply (`loop autotune chamber cancel` → `cancel: true`). */
   readonly fixed?: Record<string, unknown>;
+  /** A line to try, shown by `help WORDS`. */
+  readonly example?: string;
 }
 
 export const SYNTAXES: readonly Syntax[] = [
   { pattern: 'status', command: 'status' },
   { pattern: 'devices', command: 'devices' },
   { pattern: 'points [<prefix>]', command: 'points' },
-  { pattern: 'point set <point> <value:value>', command: 'point.set' },
+  { pattern: 'point set <point> <value:value>', command: 'point.set', example: 'point set fan.speed 0.5' },
   { pattern: 'loops', command: 'loops' },
-  { pattern: 'loop set <loop> setpoint <value:number>', command: 'loop.setpoint' },
-  { pattern: 'loop set <loop> mode <mode> [<output:number>]', command: 'loop.mode' },
+  {
+    pattern: 'loop set <loop> setpoint <value:number>',
+    command: 'loop.setpoint',
+    example: 'loop set chamber setpoint 50',
+  },
+  {
+    pattern: 'loop set <loop> mode <mode> [<output:number>]',
+    command: 'loop.mode',
+    example: 'loop set chamber mode manual 0.3',
+  },
   { pattern: 'loop set <loop> tunings <kp:number> <ki:number> <kd:number>', command: 'loop.tunings' },
   { pattern: 'loop autotune <loop> cancel', command: 'loop.autotune', fixed: { cancel: true } },
-  { pattern: 'loop autotune <loop> [<rule>]', command: 'loop.autotune' },
+  { pattern: 'loop autotune <loop> [<rule>]', command: 'loop.autotune', example: 'loop autotune chamber' },
   { pattern: 'alarms', command: 'alarms' },
-  { pattern: 'alarm ack <id>', command: 'alarm.ack' },
+  { pattern: 'alarm ack <id>', command: 'alarm.ack', example: 'alarm ack chamber.overtemp' },
   { pattern: 'rules', command: 'rules' },
   { pattern: 'telemetry', command: 'telemetry' },
   { pattern: 'ota status --verbose', command: 'ota.status', fixed: { verbose: true } },
   { pattern: 'ota status', command: 'ota.status' },
-  { pattern: 'ota install <file>', command: 'ota.install' },
+  {
+    pattern: 'ota install <file>',
+    command: 'ota.install',
+    example: 'ota install /var/lib/edge-agent/ota/inbox/rootfs.img',
+  },
   { pattern: 'ota reboot', command: 'ota.reboot' },
   { pattern: 'ota commit', command: 'ota.commit' },
   { pattern: 'ota rollback', command: 'ota.rollback' },

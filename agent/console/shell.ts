@@ -10,7 +10,8 @@ import type { Command, CommandContext, CommandRegistry, CommandResult } from '..
 import type { Clock } from '../core/clock.js';
 import { formatLogLine } from '../core/log-format.js';
 import type { AuditEntry } from './audit-log.js';
-import { type ParsedLine, parseLine, resolveCommand, usagesOf } from './command-line.js';
+import { type ParsedLine, parseLine, resolveCommand } from './command-line.js';
+import { help } from './help.js';
 import type { Key } from './keys.js';
 import type { ReadLineOptions } from './line-editor.js';
 import {
@@ -63,18 +64,6 @@ export interface ConsoleCommandContext extends CommandContext {
   progress(update: CommandProgress): void;
 }
 
-const BUILTINS = [
-  ['help [<command>]', 'this list, or the usage of one command'],
-  ['points watch [<prefix>]', 'the points table, refreshed until a key is pressed'],
-  ['logs [-f] [-n <count>] [-l <level>] [<module>]', 'recent log lines, filtered; -f follows until a key'],
-  ['logs off|on|<level>', 'which live log lines this session shows (the npm start terminal)'],
-  ['history', 'commands entered in this session (Up/Down recall them)'],
-  ['whoami', 'the user and session'],
-  ['unlock <user>', 'lift a console lockout of <user> (after too many failed logins)'],
-  ['clear', 'clear the screen'],
-  ['logout', 'end the session (also exit, quit, Ctrl-D)'],
-] as const;
-
 /** Runs one line; resolves 'logout' when the session should end. */
 export async function runShellLine(ctx: ShellContext, line: string): Promise<'logout' | undefined> {
   const parsed = parseLine(line);
@@ -92,7 +81,7 @@ export async function runShellLine(ctx: ShellContext, line: string): Promise<'lo
       await ctx.audit({ what, result: 'ok' });
       return 'logout';
     case 'help':
-      help(ctx, words.slice(1), json);
+      help(ctx.term, ctx.deps.commands, words.slice(1), json);
       break;
     case 'history':
       if (json) printJson(ctx, 'history', ctx.history());
@@ -243,51 +232,6 @@ function print(ctx: ShellContext, result: CommandResult, json: boolean): void {
 
 function printJson(ctx: ShellContext, command: string, result: unknown): void {
   ctx.term.line(JSON.stringify({ ok: true, command, result }));
-}
-
-function help(ctx: ShellContext, topic: readonly string[], json: boolean): void {
-  const commands = ctx.deps.commands.list();
-  const wanted = topic.join(' ');
-  const matches = (c: Command) =>
-    wanted === '' || c.name.startsWith(topic.join('.')) || usagesOf(c).some((u) => u.startsWith(wanted));
-  const shown = commands.filter(matches);
-  if (json) {
-    printJson(
-      ctx,
-      'help',
-      shown.map((c) => ({
-        name: c.name,
-        usage: usagesOf(c),
-        summary: c.summary,
-        actuates: c.actuates === true,
-      })),
-    );
-    return;
-  }
-  const rows = shown.flatMap((c) =>
-    usagesOf(c).map((usage, i) => [usage, i === 0 ? `${c.actuates ? '* ' : ''}${c.summary}` : ''] as const),
-  );
-  const builtins = BUILTINS.filter(([usage]) => wanted === '' || usage.startsWith(wanted));
-  if (rows.length === 0 && builtins.length === 0) {
-    ctx.term.line(`no command matches ${wanted}`);
-    return;
-  }
-  const width = Math.max(...[...rows, ...builtins].map(([u]) => u.length));
-  const show = ([usage, summary]: readonly [string, string]) =>
-    ctx.term.line(`  ${usage.padEnd(width)}  ${summary}`.trimEnd());
-  if (rows.length > 0) {
-    ctx.term.line(`${ctx.term.style('Commands', 'bold')} (* asks for confirmation; --yes skips it):`);
-    rows.forEach(show);
-  }
-  if (builtins.length > 0) {
-    ctx.term.line(`${ctx.term.style('Console', 'bold')}:`);
-    builtins.forEach(show);
-  }
-  if (wanted === '') {
-    ctx.term.line(
-      'Add --json to any command for one line of JSON. Any command also runs as NAME key=value …',
-    );
-  }
 }
 
 /**

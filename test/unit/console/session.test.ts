@@ -133,6 +133,19 @@ describe('console commands', () => {
     expect(text).toMatch(/logs \[-f\]/);
   });
 
+  it('fits help in 80 columns, wrapping summaries in their column, and gives examples for a topic', async () => {
+    const h = await loggedIn();
+    await h.type('help\r');
+    const lines = h.screen.lines();
+    expect(lines.filter((l) => l.length > 80)).toEqual([]);
+    // A usage longer than the column puts its summary on the next line, indented.
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^ {2}logs \[-f\] \[-n <count>\] \[-l <level>\] \[<module>\]$/),
+    );
+    await h.type('help loop set\r');
+    expect(h.screen.lines()).toContain('  e.g. loop set chamber setpoint 50');
+  });
+
   it('renders status as aligned key/value lines and points as a table', async () => {
     const h = await loggedIn();
     await h.type('status\r');
