@@ -21,6 +21,8 @@ export interface ReadLineOptions {
   readonly history?: boolean;
   /** Characters the line may hold (default `MAX_LINE_CHARS`); more is dropped with a bell. */
   readonly maxLength?: number;
+  /** What the word being typed may become (Tab completes it, `?` lists them): whole words. */
+  readonly complete?: (before: string) => Promise<readonly string[]>;
 }
 
 /** The longest command line, in characters. */
@@ -65,6 +67,11 @@ export class LineEditor {
     return this.#buffer.join('');
   }
 
+  /** What is typed before the cursor (what completion looks at). */
+  get typedBeforeCursor(): string {
+    return this.#buffer.slice(0, this.#cursor).join('');
+  }
+
   /** The current line's prompt. */
   get prompt(): string {
     return this.#options.prompt;
@@ -86,6 +93,32 @@ export class LineEditor {
     this.#browse = this.#history.length;
     this.#draft = [];
     this.#write(options.prompt);
+  }
+
+  /**
+   * Completes the word before the cursor from `candidates` (whole words): one match is inserted with a
+   * space after it, several are narrowed to their common start; with `list` (a second Tab, or `?`) the
+   * matches are printed on a line of their own above the prompt instead. No match rings the bell.
+   */
+  completeWith(candidates: readonly string[], list: boolean): void {
+    const before = this.#buffer.slice(0, this.#cursor).join('');
+    const word = before.slice(before.lastIndexOf(' ') + 1);
+    const matches = [...new Set(candidates.filter((c) => c.startsWith(word)))].sort();
+    if (matches.length === 0) {
+      this.#write(BELL);
+      return;
+    }
+    const common = matches.reduce((a, b) => {
+      let i = 0;
+      while (i < a.length && a[i] === b[i]) i++;
+      return a.slice(0, i);
+    });
+    if (list) {
+      this.#write(`\n${matches.join('  ')}\n`);
+      this.redraw();
+    } else if (matches.length === 1) this.#insert([...`${matches[0]!.slice(word.length)} `]);
+    else if (common.length > word.length) this.#insert([...common.slice(word.length)]);
+    else this.#write(BELL);
   }
 
   /** Prints the prompt and the line typed so far again (after output was printed above it). */

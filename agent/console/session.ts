@@ -18,6 +18,7 @@ import type { Logger } from '../core/log.js';
 import type { AuditEntry, AuditLog } from './audit-log.js';
 import type { Authenticator } from './authenticator.js';
 import { bannerLines, isLastUpdate, lastUpdateText } from './banner.js';
+import { completions } from './completion.js';
 import { KeyQueue } from './key-queue.js';
 import { type Key, KeyDecoder } from './keys.js';
 import { LineEditor, MAX_LINE_CHARS, type ReadLineOptions } from './line-editor.js';
@@ -85,6 +86,7 @@ export class ConsoleSession {
   #onInterrupt: (() => void) | undefined;
   /** Live log lines shown above the prompt (`logs off|on|LEVEL`); off while `logs -f` follows. */
   #liveLogs: LogFilter | 'off' = SHOW_ALL;
+  #lastKey: string | undefined;
   #done: Promise<void> | undefined;
 
   constructor(deps: SessionDeps, link: ConsoleLink, options: SessionOptions) {
@@ -314,7 +316,11 @@ export class ConsoleSession {
     };
     for (;;) {
       const line = await this.#readLine(
-        { prompt: this.#term.style(`${user}@edge> `, 'bold'), history: true },
+        {
+          prompt: this.#term.style(`${user}@edge> `, 'bold'),
+          history: true,
+          complete: (before) => completions(before, this.#deps.commands),
+        },
         signal,
       );
       if (line === null) {
@@ -346,6 +352,15 @@ export class ConsoleSession {
           this.#editor.redraw();
           continue;
         }
+        const { complete } = options;
+        if (complete && (key.name === 'tab' || (key.name === 'char' && key.text === '?'))) {
+          // A second Tab in a row, or `?`, lists what fits; one Tab completes what it can.
+          const list = key.name === 'char' || this.#lastKey === 'tab';
+          this.#lastKey = key.name;
+          this.#editor.completeWith(await complete(this.#editor.typedBeforeCursor), list);
+          continue;
+        }
+        this.#lastKey = key.name;
         const result = this.#editor.key(key);
         if (this.#user === undefined && this.#editor.droppedChars > PRE_LOGIN_FLOOD_CHARS) {
           this.#floodHangup();

@@ -146,6 +146,23 @@ describe('console commands', () => {
     expect(h.screen.lines()).toContain('  e.g. loop set chamber setpoint 50');
   });
 
+  it('completes commands and point names with Tab, and lists what fits with a second Tab or ?', async () => {
+    const h = await loggedIn();
+    await h.type('sta\t');
+    expect(h.screen.currentLine).toBe('tech@edge> status');
+    await h.type('\x15point set h\t');
+    expect(h.screen.currentLine).toBe('tech@edge> point set heater.state');
+    await h.type('\x15points ch\t');
+    expect(h.screen.currentLine).toBe('tech@edge> points chamber.');
+    await h.type('\t');
+    expect(h.screen.lines().at(-2)).toBe('chamber.humidity  chamber.temp');
+    expect(h.screen.currentLine).toBe('tech@edge> points chamber.');
+    await h.type('\x15loop ');
+    await h.type('?'); // a key of its own, as typed (a pasted `?` inside a line is just a character)
+    expect(h.screen.lines().at(-2)).toBe('set');
+    expect(h.screen.currentLine).toBe('tech@edge> loop');
+  });
+
   it('renders status as aligned key/value lines and points as a table', async () => {
     const h = await loggedIn();
     await h.type('status\r');
