@@ -324,7 +324,13 @@ async function watchPoints(ctx: ShellContext, prefix: string | undefined, json: 
       term.line(
         term.style(`points${prefix ? ` ${prefix}*` : ''} at ${at} UTC — press any key to stop`, 'dim'),
       );
-      print(ctx, result, false);
+      // Fits the screen: the title, the table's header and rule, the rows that fit, a line for the rest.
+      const room = Math.max(1, term.rows - 5);
+      const rows = result.ok && Array.isArray(result.result) ? (result.result as unknown[]) : undefined;
+      if (rows && rows.length > room) {
+        print(ctx, { ok: true, command: result.command, result: rows.slice(0, room - 1) }, false);
+        term.line(term.style(`… ${rows.length - room + 1} more: points watch <prefix> narrows it`, 'dim'));
+      } else print(ctx, result, false);
     }
     const key = await ctx.nextKeyWithin(intervalMs);
     if (key) {

@@ -21,7 +21,7 @@ export const DEFAULT_CONSOLE_SOCKET = '/run/edge-agent/console.sock';
 export interface ConsoleClientOptions {
   readonly socketPath: string;
   readonly stdin: Readable & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown };
-  readonly stdout: Writable & { isTTY?: boolean; columns?: number };
+  readonly stdout: Writable & { isTTY?: boolean; columns?: number; rows?: number };
   readonly stderr: Writable;
   /** Script mode with these command lines (`-c`), logging in as `user` with `password`. */
   readonly script?: {
@@ -54,7 +54,7 @@ function runInteractive(options: ConsoleClientOptions): Promise<number> {
         stdin.setRawMode(true);
         raw = true;
       }
-      socket.write(encodeHello({ tty: true, columns: stdout.columns ?? 80 }));
+      socket.write(encodeHello({ tty: true, columns: stdout.columns ?? 80, rows: stdout.rows }));
       stdin.on('data', (chunk: Buffer) => socket.write(chunk));
       stdin.once('end', () => socket.end());
       stdin.resume();

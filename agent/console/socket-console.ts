@@ -123,7 +123,7 @@ export class SocketConsole {
         session = hello?.script
           ? this.#server.attachScript(link)
           : this.#server.attach(link, {
-              terminal: { ansi: hello?.tty ?? false, columns: hello?.columns ?? 80 },
+              terminal: { ansi: hello?.tty ?? false, columns: hello?.columns ?? 80, rows: hello?.rows },
               hangupOnLogout: true,
             });
       } catch {

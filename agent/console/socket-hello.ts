@@ -1,7 +1,7 @@
 /**
  * The first bytes `edge-agent console` sends on the Unix socket, telling the agent that a person's
  * terminal is on the other end (so ANSI is welcome) and how wide it is:
- * `NUL "EDGE-CONSOLE" SP "tty=" 0|1 SP "cols=" N [SP "mode=script"] LF`. A client that sends no hello
+ * `NUL "EDGE-CONSOLE" SP "tty=" 0|1 SP "cols=" N [SP "rows=" N] [SP "mode=script"] LF`. A client that sends no hello
  * (`socat -`) gets plain text; `mode=script` asks for the script console (script-session.ts). The NUL cannot be typed at a login prompt, so a hello is never a user name.
  */
 
@@ -10,12 +10,16 @@ const MAGIC = '\0EDGE-CONSOLE ';
 export interface ConsoleHello {
   readonly tty: boolean;
   readonly columns: number;
+  /** Screen height, when the client knows it. */
+  readonly rows?: number | undefined;
   /** The script console: framed replies and an exit code instead of prompts. */
   readonly script?: boolean;
 }
 
 export function encodeHello(hello: ConsoleHello): string {
-  return `${MAGIC}tty=${hello.tty ? 1 : 0} cols=${Math.max(20, Math.min(500, Math.round(hello.columns)))}${hello.script ? ' mode=script' : ''}\n`;
+  return `${MAGIC}tty=${hello.tty ? 1 : 0} cols=${Math.max(20, Math.min(500, Math.round(hello.columns)))}${
+    hello.rows ? ` rows=${Math.max(5, Math.min(500, Math.round(hello.rows)))}` : ''
+  }${hello.script ? ' mode=script' : ''}\n`;
 }
 
 /**
@@ -39,6 +43,9 @@ export function takeHello(chunk: Buffer): { hello: ConsoleHello | undefined; res
       tty: fields.get('tty') === '1',
       columns: Number.isInteger(columns) && columns > 0 ? columns : 80,
       script: fields.get('mode') === 'script',
+      ...(Number.isInteger(Number(fields.get('rows'))) && Number(fields.get('rows')) > 0
+        ? { rows: Number(fields.get('rows')) }
+        : {}),
     },
     rest: chunk.subarray(end + 1),
   };

@@ -12,7 +12,7 @@ import type { ConsoleServer } from './console-server.js';
 import type { ConsoleSession } from './session.js';
 
 type Input = Readable & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown };
-type Output = Writable & { isTTY?: boolean; columns?: number };
+type Output = Writable & { isTTY?: boolean; columns?: number; rows?: number };
 
 export interface StdioConsoleOptions {
   readonly input: Input;
@@ -60,7 +60,7 @@ export class StdioConsole {
     this.#session = server.attach(
       { name: 'stdio', send: (text) => void output.write(text), hangup: () => undefined },
       {
-        terminal: { ansi: output.isTTY === true, columns: output.columns ?? 80 },
+        terminal: { ansi: output.isTTY === true, columns: output.columns ?? 80, rows: output.rows },
         hangupOnLogout: false,
       },
     );

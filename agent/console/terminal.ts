@@ -10,6 +10,8 @@ export interface TerminalInfo {
   readonly ansi: boolean;
   /** Screen width in columns (tables are not wrapped, but rules and bars use it). */
   readonly columns: number;
+  /** Screen height in lines, when known (default 24, a serial terminal's). */
+  readonly rows?: number | undefined;
 }
 
 export type Style = 'bold' | 'dim' | 'red' | 'green' | 'yellow' | 'cyan';
@@ -31,6 +33,10 @@ export class Terminal {
 
   get columns(): number {
     return this.#info.columns;
+  }
+
+  get rows(): number {
+    return this.#info.rows ?? 24;
   }
 
   /** Changes what is known about the peer (a socket client announced itself as a terminal). */

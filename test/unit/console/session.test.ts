@@ -331,6 +331,21 @@ describe('console line discipline', () => {
     ]);
   });
 
+  it('fits points watch to a 24-line screen, keeping its title and header', async () => {
+    const h = await loggedIn();
+    for (let i = 10; i < 50; i++) {
+      h.test.points.declare({ name: `rack.t${i}`, unit: 'Cel' });
+      h.test.points.update(`rack.t${i}`, i, 'sim');
+    }
+    await h.type('points watch\r');
+    const screen = h.screen.lines();
+    expect(screen.length).toBeLessThanOrEqual(24);
+    expect(screen[0]).toMatch(/^points at \d\d:\d\d:\d\d UTC — press any key to stop$/);
+    expect(screen[1]).toMatch(/^point\s+value\s+unit/);
+    expect(screen).toContain('… 25 more: points watch <prefix> narrows it');
+    await h.type(' ');
+  });
+
   it('abandons a line on Ctrl-C, and Ctrl-C or any key stops points watch', async () => {
     const h = await loggedIn();
     await h.type('loop set chamber\x03');
