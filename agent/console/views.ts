@@ -70,6 +70,34 @@ const DEVICE_COLUMNS: Column[] = [
 const POINT_FLAGS_LEGEND =
   'flags: w = writable (an actuator or a setpoint); forced by = held by that interlock';
 
+const RULE_COLUMNS: Column[] = [
+  col('rule', 'name'),
+  { title: 'kind', get: (r) => (r.interlock ? 'interlock' : 'rule') },
+  {
+    title: 'state',
+    get: (r) => (r.active ? 'ACTIVE' : 'idle'),
+    style: (t) => (t === 'ACTIVE' ? 'yellow' : undefined),
+  },
+  {
+    title: 'now',
+    get: (r) => (r.condition === true ? 'true' : r.condition === false ? 'false' : 'held (input not good)'),
+  },
+  col('when', 'when'),
+];
+
+/** `telemetry`: byte counts in MiB for people (the fleet and `--json` keep bytes). */
+function humanBytes(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(humanBytes);
+  if (!isRecord(value)) return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) =>
+      /bytes$/i.test(k) && typeof v === 'number'
+        ? [k, `${(v / (1024 * 1024)).toFixed(1)} MiB`]
+        : [k, humanBytes(v)],
+    ),
+  );
+}
+
 const ALARM_COLUMNS: Column[] = [
   col('alarm', 'id'),
   col('state', 'state'),
@@ -96,6 +124,8 @@ const VIEWS: Record<string, View> = {
     return flagged ? `${table}\n${styler(POINT_FLAGS_LEGEND, 'dim')}` : table;
   },
   devices: tableOf(DEVICE_COLUMNS),
+  rules: tableOf(RULE_COLUMNS),
+  telemetry: (result, styler) => renderData(humanBytes(result), styler),
   loops: tableOf(LOOP_COLUMNS),
   alarms: tableOf(ALARM_COLUMNS),
   status: (result, styler) => {

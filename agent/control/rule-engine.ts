@@ -20,6 +20,7 @@ import { AgentError, errorMessage, isAgentError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { PointTable, PointValue } from '../core/points.js';
 import { type ConditionEvaluator, compileCondition, type Truth } from './conditions.js';
+import { describeRule } from './describe-condition.js';
 import type { Action, Rule } from './rule-schema.js';
 import type { AlarmSink, LoopRegistry } from './types.js';
 
@@ -35,6 +36,8 @@ export interface RuleStatus {
   readonly name: string;
   readonly interlock: boolean;
   readonly active: boolean;
+  /** The condition in words: `chamber.temp > 70 (hyst 5) for 2 s`. */
+  readonly when: string;
   /** The condition at the last evaluation; `undefined` when an input was not good (state held). */
   readonly condition: Truth;
   /** Monotonic time of the last activation or clear; `undefined` if it never changed. */
@@ -128,6 +131,7 @@ export class RuleEngine {
       name: r.rule.name,
       interlock: r.rule.interlock ?? false,
       active: r.active,
+      when: describeRule(r.rule),
       condition: r.lastTruth,
       changedAtMonoMs: r.changedAtMonoMs,
       pendingForces: r.forces.filter((f) => !f.taken).map((f) => f.point),

@@ -82,4 +82,34 @@ describe('the status view', () => {
     const points = [{ name: 'heater.state', value: false, quality: 'good', ageMs: 5, writable: true }];
     expect(renderResult('points', points, (t) => t)).toContain('flags: w = writable');
   });
+
+  it('shows rules with their condition in words, and telemetry bytes in MiB', () => {
+    const rules = [
+      {
+        name: 'chamber.overtemp',
+        interlock: true,
+        active: true,
+        when: 'chamber.temp > 70 (hyst 5) for 2 s',
+        condition: true,
+        pendingForces: [],
+      },
+      {
+        name: 'air.dusty',
+        interlock: false,
+        active: false,
+        when: 'air.pm2_5 > 3.5e-8',
+        condition: undefined,
+        pendingForces: [],
+      },
+    ];
+    expect(renderResult('rules', rules, (t) => t).split('\n')).toEqual([
+      'rule              kind       state   now                    when',
+      '----------------  ---------  ------  ---------------------  ----------------------------------',
+      'chamber.overtemp  interlock  ACTIVE  true                   chamber.temp > 70 (hyst 5) for 2 s',
+      'air.dusty         rule       idle    held (input not good)  air.pm2_5 > 3.5e-8',
+    ]);
+    expect(renderResult('telemetry', { queue: { bytes: 10043, budgetBytes: 67108864 } }, (t) => t)).toMatch(
+      /budgetBytes\s+64\.0 MiB/,
+    );
+  });
 });
