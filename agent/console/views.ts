@@ -85,17 +85,22 @@ const RULE_COLUMNS: Column[] = [
   col('when', 'when'),
 ];
 
-/** `telemetry`: byte counts in MiB for people (the fleet and `--json` keep bytes). */
+/** `telemetry`: byte counts in KiB/MiB for people (the fleet and `--json` keep bytes). */
 function humanBytes(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(humanBytes);
   if (!isRecord(value)) return value;
   return Object.fromEntries(
     Object.entries(value).map(([k, v]) =>
-      /bytes$/i.test(k) && typeof v === 'number'
-        ? [k, `${(v / (1024 * 1024)).toFixed(1)} MiB`]
-        : [k, humanBytes(v)],
+      /bytes$/i.test(k) && typeof v === 'number' ? [k, sizeText(v)] : [k, humanBytes(v)],
     ),
   );
+}
+
+function sizeText(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  return bytes < 1024 * 1024
+    ? `${(bytes / 1024).toFixed(1)} KiB`
+    : `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 }
 
 const ALARM_COLUMNS: Column[] = [
