@@ -5,10 +5,38 @@
  * banner and `status` never disagree. Each line fits 80 columns; a status that cannot be read leaves
  * just the first line.
  */
+
+import type { CommandRegistry } from '../commands/registry.js';
 import type { AgentStatus, LastUpdate, SlotSummary } from '../commands/status-command.js';
 import { isRecord, type Styler } from './render.js';
+import type { Terminal } from './terminal.js';
 
 const MAX_ADDRESSES = 3;
+
+/** Prints the banner: `head` and, from the `status` command, what state the box is in. */
+export async function showBanner(term: Terminal, commands: CommandRegistry, head: string): Promise<void> {
+  const status = await statusOf(commands);
+  for (const line of bannerLines(head, status, (t, ...s) => term.style(t, ...s))) term.line(line);
+  term.line("Type your user name to log in, or 'help'.");
+}
+
+/** After login: the user's previous login, and how the last update ended (if one did). */
+export async function welcome(
+  term: Terminal,
+  commands: CommandRegistry,
+  last: { ts: string; session: string } | undefined,
+): Promise<void> {
+  if (last) term.line(`Last login: ${last.ts.slice(0, 19).replace('T', ' ')} UTC on ${last.session}`);
+  const status = await statusOf(commands);
+  const update = isRecord(status) ? status.lastUpdate : undefined;
+  if (isLastUpdate(update)) term.line(`Last update: ${lastUpdateText(update)}`);
+}
+
+async function statusOf(commands: CommandRegistry): Promise<unknown> {
+  if (!commands.get('status')) return undefined;
+  const result = await commands.execute('status', {}, { via: 'console', who: 'banner' });
+  return result.ok ? result.result : undefined;
+}
 
 export function bannerLines(head: string, status: unknown, styler: Styler): string[] {
   if (!isAgentStatus(status)) return [head];

@@ -13,7 +13,7 @@ export async function completions(before: string, registry: CommandRegistry): Pr
   const words = before.split(' ').filter((w, i, all) => w !== '' || i === all.length - 1);
   const done = words.slice(0, -1);
   const usable = [...SYNTAXES.map((s) => s.pattern), ...BUILTINS.map(([usage]) => usage)].filter(
-    (pattern, i) => i >= SYNTAXES.length || registry.get(SYNTAXES[i]!.command),
+    (_pattern, i) => i >= SYNTAXES.length || registry.get(SYNTAXES[i]!.command),
   );
   if (done.length === 0) {
     return [...usable.map((p) => p.split(' ')[0]!), ...registry.list().map((c) => c.name)];

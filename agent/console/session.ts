@@ -17,16 +17,16 @@ import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { AuditEntry, AuditLog } from './audit-log.js';
 import type { Authenticator } from './authenticator.js';
-import { bannerLines, isLastUpdate, lastUpdateText } from './banner.js';
+import { showBanner, welcome } from './banner.js';
 import { completions } from './completion.js';
 import { KeyQueue } from './key-queue.js';
 import { type Key, KeyDecoder } from './keys.js';
 import { LineEditor, MAX_LINE_CHARS, type ReadLineOptions } from './line-editor.js';
 import { type LogFilter, matchesLogFilter, SHOW_ALL } from './log-filter.js';
 import { LOGIN_PROMPT, type LoginResult, login } from './login.js';
-import { formatDurationMs, isRecord } from './render.js';
+import { formatDurationMs } from './render.js';
 import { runShellLine, type ShellContext, type ShellDeps } from './shell.js';
-import { type Style, Terminal, type TerminalInfo } from './terminal.js';
+import { Terminal, type TerminalInfo } from './terminal.js';
 import type { UnlockRequests } from './unlock-requests.js';
 
 /** Characters dropped from full lines, before login, after which the peer is hung up on. */
@@ -187,7 +187,7 @@ export class ConsoleSession {
   }
 
   async #run(): Promise<void> {
-    await this.#showBanner();
+    await showBanner(this.#term, this.#deps.commands, this.#deps.banner);
     this.#armLoginTimeout();
     let stop = false;
     while (!this.#closed.signal.aborted && !stop) {
@@ -236,7 +236,7 @@ export class ConsoleSession {
       pauseDiscarding: (ms) => this.#pause(ms, signal),
       sleep: (ms) => this.#deps.clock.sleep(ms, signal),
       clearTypedAhead: () => this.#keys.clear(),
-      showBanner: () => this.#showBanner(),
+      showBanner: () => showBanner(this.#term, this.#deps.commands, this.#deps.banner),
       audit: (entry) => this.#audit(entry),
       lastLogin: (name) => this.#deps.audit.lastLogin(name),
       unlockRequested: (name) => this.#deps.unlocks?.take(name) ?? Promise.resolve(false),
@@ -246,27 +246,6 @@ export class ConsoleSession {
       return undefined;
     }
     return result;
-  }
-
-  /** After login: the previous login of this user, and how the last update ended (if one did). */
-  async #welcome(last: { ts: string; session: string } | undefined): Promise<void> {
-    if (last) this.#term.line(`Last login: ${last.ts.slice(0, 19).replace('T', ' ')} UTC on ${last.session}`);
-    const status = this.#deps.commands.get('status')
-      ? await this.#deps.commands.execute('status', {}, { via: 'console', who: this.id })
-      : undefined;
-    const update = status?.ok && isRecord(status.result) ? status.result.lastUpdate : undefined;
-    if (isLastUpdate(update)) this.#term.line(`Last update: ${lastUpdateText(update)}`);
-  }
-
-  /** The banner: the first line and, from the `status` command, what state the box is in. */
-  async #showBanner(): Promise<void> {
-    const status = this.#deps.commands.get('status')
-      ? await this.#deps.commands.execute('status', {}, { via: 'console', who: this.id })
-      : undefined;
-    const styler = (t: string, ...st: Style[]) => this.#term.style(t, ...st);
-    for (const line of bannerLines(this.#deps.banner, status?.ok ? status.result : undefined, styler))
-      this.#term.line(line);
-    this.#term.line("Type your user name to log in, or 'help'.");
   }
 
   /** Waits out a login delay; keys typed meanwhile are dropped. */
@@ -288,7 +267,7 @@ export class ConsoleSession {
     this.#scope = scope;
     this.#armIdle();
     this.#term.line(`Logged in as ${user}. Type 'help' for commands, 'logout' to leave.`);
-    await this.#welcome(lastLogin);
+    await welcome(this.#term, this.#deps.commands, lastLogin);
     const shell: ShellContext = {
       deps: this.#deps,
       term: this.#term,
