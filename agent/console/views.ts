@@ -42,13 +42,31 @@ const LOOP_COLUMNS: Column[] = [
   col('loop', 'name'),
   col('mode', 'mode'),
   col('state', 'state', { style: (s) => (s === 'safe' ? 'yellow' : undefined) }),
-  col('input', 'input', { align: 'right' }),
+  { title: 'input', get: (r) => fourDigits(r.input), align: 'right' },
   col('setpoint', 'setpoint', { align: 'right' }),
-  col('output', 'output', { align: 'right' }),
+  { title: 'output', get: (r) => fourDigits(r.output), align: 'right' },
   col('tunings', 'tunings'),
-  col('region', 'region'),
-  { title: 'autotune', get: (r) => (isRecord(r.autotune) && r.autotune.running ? 'running' : '-') },
 ];
+/** Shown only when some loop has one (an 80-column screen has no room for empty columns). */
+const LOOP_REGION: Column = col('region', 'region');
+const LOOP_AUTOTUNE: Column = {
+  title: 'autotune',
+  get: (r) => (isRecord(r.autotune) && r.autotune.running ? 'running' : '-'),
+};
+
+function fourDigits(v: unknown): string {
+  return typeof v === 'number' && !Number.isInteger(v) ? String(Number(v.toPrecision(4))) : formatValue(v);
+}
+
+const loopsView: View = (result, styler) => {
+  if (!Array.isArray(result) || !result.every(isRecord)) return renderData(result, styler);
+  const columns = [
+    ...LOOP_COLUMNS,
+    ...(result.some((r) => r.region !== undefined && r.region !== null) ? [LOOP_REGION] : []),
+    ...(result.some((r) => isRecord(r.autotune) && r.autotune.running) ? [LOOP_AUTOTUNE] : []),
+  ];
+  return renderTable(result, columns, styler);
+};
 
 const DEVICE_COLUMNS: Column[] = [
   col('device', 'id'),
@@ -131,7 +149,7 @@ const VIEWS: Record<string, View> = {
   devices: tableOf(DEVICE_COLUMNS),
   rules: tableOf(RULE_COLUMNS),
   telemetry: (result, styler) => renderData(humanBytes(result), styler),
-  loops: tableOf(LOOP_COLUMNS),
+  loops: loopsView,
   alarms: tableOf(ALARM_COLUMNS),
   status: (result, styler) => {
     const lines = statusLines(result);

@@ -112,4 +112,22 @@ describe('the status view', () => {
     expect(telemetry).toContain('bytes=9.8 KiB');
     expect(telemetry).toContain('budgetBytes=64.0 MiB');
   });
+
+  it('fits loops in 80 columns: four significant digits, no empty region or autotune column', () => {
+    const loop = {
+      name: 'chamber',
+      mode: 'auto',
+      state: 'auto',
+      input: 20.96981234,
+      setpoint: 45,
+      output: 0.306728,
+      tunings: 'kp=0.2 ki=0.002 kd=1',
+      region: 'warm',
+      autotune: { running: false },
+    };
+    const lines = renderResult('loops', [loop], (t) => t).split('\n');
+    expect(lines[0]).toBe('loop     mode  state  input  setpoint  output  tunings               region');
+    expect(lines[2]).toBe('chamber  auto  auto   20.97        45  0.3067  kp=0.2 ki=0.002 kd=1  warm');
+    expect(renderResult('loops', [{ ...loop, region: undefined }], (t) => t)).not.toContain('region');
+  });
 });
