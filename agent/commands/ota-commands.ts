@@ -6,6 +6,7 @@
  * the offer is accepted or rejected; the install continues in the background (watch `ota.status`).
  */
 import { z } from 'zod';
+import { formatBytes } from '../core/units.js';
 import type { OtaProgress } from '../ota/installer.js';
 import { confineLocalPath, readLocalFile } from '../ota/local-paths.js';
 import { MANIFEST_LIMITS } from '../ota/manifest.js';
@@ -67,7 +68,7 @@ export function registerOtaCommands(registry: CommandRegistry, deps: { ota: OtaM
       const p = await ota.preview(offer);
       if (!p.ok) throw new CommandError('EREJECTED', `update rejected (${p.code}): ${p.reason}`);
       return [
-        `${p.component} ${p.version}, ${formatMiB(p.sizeBytes)}, into slot ${p.target} (running: ${p.from})`,
+        `${p.component} ${p.version}, ${formatBytes(p.sizeBytes)}, into slot ${p.target} (running: ${p.from})`,
         `once written, the gateway reboots into slot ${p.target} for a trial (asked first unless --yes)`,
       ];
     },
@@ -191,10 +192,6 @@ async function followInstall(
     phase: 'armed',
     next: { question: `Reboot now into slot ${install.target} for the trial?`, command: 'ota.reboot' },
   };
-}
-
-function formatMiB(bytes: number): string {
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 }
 
 function localError(e: { code: 'not-allowed' | 'unreadable'; reason: string }, unreadable: string) {

@@ -11,6 +11,7 @@ import type { Authenticator } from './authenticator.js';
 import type { ReadLineOptions } from './line-editor.js';
 import { formatDurationMs } from './render.js';
 import type { Terminal } from './terminal.js';
+import { honourUnlockRequest, type UnlockRequests } from './unlock-requests.js';
 import { isUserName, MAX_USER_NAME_CHARS } from './user-name.js';
 
 export const LOGIN_PROMPT = 'login: ';
@@ -31,8 +32,8 @@ export interface LoginContext {
   clearTypedAhead(): void;
   showBanner(): Promise<void>;
   audit(entry: Omit<AuditEntry, 'session'>): Promise<void>;
-  /** Whether the local administrator asked to unlock `name` (unlock-requests.ts); used up. */
-  unlockRequested(name: string): Promise<boolean>;
+  /** Unlocks the local administrator asked for (`edge-agent passwd --unlock`); none if absent. */
+  readonly unlocks: UnlockRequests | undefined;
   /** The user's previous successful login, from the audit trail. */
   lastLogin(name: string): Promise<{ ts: string; session: string } | undefined>;
 }
@@ -64,11 +65,7 @@ export async function login(ctx: LoginContext): Promise<LoginResult> {
     await ctx.audit({ event: 'login-failed', who: name, result: 'denied', code: 'invalid-name' });
     return undefined;
   }
-  if (await ctx.unlockRequested(name)) {
-    // An administrator ran `edge-agent passwd --unlock NAME` since: this attempt starts clean.
-    auth.unlock(name);
-    await ctx.audit({ event: 'unlocked', who: name, result: 'ok', code: 'passwd --unlock' });
-  }
+  await honourUnlockRequest(name, { unlocks: ctx.unlocks, auth, audit: ctx.audit });
   const check = auth.check(name);
   if (!check.allowed) {
     term.line(lockedText(name, check.retryAfterMs));

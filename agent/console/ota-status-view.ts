@@ -5,6 +5,7 @@
  * boot variables are behind `ota status --verbose` (and `--json`).
  */
 import type { LastUpdate } from '../commands/status-command.js';
+import { formatMiB } from '../core/units.js';
 import type { ComponentStatus } from '../ota/ota-status.js';
 import { lastUpdateText } from './banner.js';
 import { isRecord, renderData, type Styler } from './render.js';
@@ -20,8 +21,6 @@ interface InstallLine {
   readonly percent: number;
   readonly waitingForReboot?: boolean;
 }
-
-const MiB = 1024 * 1024;
 
 export function renderOtaStatus(result: unknown, styler: Styler): string {
   if (!isRecord(result) || result.verbose === true || !Array.isArray(result.components))
@@ -80,8 +79,7 @@ function slotRow(
 }
 
 function installText(i: InstallLine): string {
-  const mib = (n: number) => (n / MiB).toFixed(1);
   const what = `${i.component} ${i.version} into slot ${i.target}`;
   if (i.waitingForReboot) return `${what}: armed, waiting for \`ota reboot\``;
-  return `${what}: ${i.phase} ${i.percent}% (${mib(i.bytes)}/${mib(i.totalBytes)} MiB)`;
+  return `${what}: ${i.phase} ${i.percent}% (${formatMiB(i.bytes)}/${formatMiB(i.totalBytes)} MiB)`;
 }

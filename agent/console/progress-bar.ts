@@ -4,6 +4,7 @@
  * a new line at each tenth and at each change of phase, so a serial log stays readable. ASCII only:
  * a serial console may not be set up for UTF-8.
  */
+import { formatMiB } from '../core/units.js';
 import type { Terminal } from './terminal.js';
 
 /** What a command reports through its context's `progress` (the console's command context). */
@@ -36,7 +37,7 @@ export class ProgressBar {
     const filled = Number.isNaN(fraction) ? 0 : Math.round(fraction * BAR);
     const bytes =
       p.doneBytes !== undefined && p.totalBytes !== undefined
-        ? `${mib(p.doneBytes)}/${mib(p.totalBytes)} MiB`
+        ? `${formatMiB(p.doneBytes)}/${formatMiB(p.totalBytes)} MiB`
         : '';
     const text = [`[${'#'.repeat(filled)}${'-'.repeat(BAR - filled)}]`, percent, p.phase ?? '', bytes]
       .filter((s) => s !== '')
@@ -61,8 +62,4 @@ export class ProgressBar {
 
 function clamp(x: number): number {
   return Number.isNaN(x) ? x : Math.min(1, Math.max(0, x));
-}
-
-function mib(bytes: number): string {
-  return (bytes / 1024 / 1024).toFixed(1);
 }

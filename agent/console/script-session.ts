@@ -20,6 +20,7 @@ import { parseLine, resolveCommand } from './command-line.js';
 import { MAX_LINE_CHARS } from './line-editor.js';
 import { MAX_PASSWORD_CHARS } from './login.js';
 import type { ConsoleLink, SessionDeps } from './session.js';
+import { honourUnlockRequest } from './unlock-requests.js';
 import { isUserName } from './user-name.js';
 import { renderResult } from './views.js';
 
@@ -119,10 +120,7 @@ export class ScriptSession {
       this.#finish(SCRIPT_EXIT.login, 'login incorrect');
       return undefined;
     }
-    if (await this.#deps.unlocks?.take(name)) {
-      auth.unlock(name);
-      await this.#audit({ event: 'unlocked', who: name, result: 'ok', code: 'passwd --unlock' });
-    }
+    await honourUnlockRequest(name, { unlocks: this.#deps.unlocks, auth, audit: (e) => this.#audit(e) });
     const outcome = await auth.login(name, password, this.#link.name);
     if (outcome.ok) {
       await this.#audit({ event: 'login', who: name, result: 'ok' });

@@ -239,7 +239,7 @@ export class ConsoleSession {
       showBanner: () => showBanner(this.#term, this.#deps.commands, this.#deps.banner),
       audit: (entry) => this.#audit(entry),
       lastLogin: (name) => this.#deps.audit.lastLogin(name),
-      unlockRequested: (name) => this.#deps.unlocks?.take(name) ?? Promise.resolve(false),
+      unlocks: this.#deps.unlocks,
     });
     if (result === 'eof') {
       if (this.#options.hangupOnLogout) throw new SessionEnd('eof');

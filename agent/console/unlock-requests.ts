@@ -7,6 +7,7 @@
  */
 import { mkdir, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { AuditEntry } from './audit-log.js';
 import { isUserName } from './user-name.js';
 
 export const UNLOCK_DIR = 'console-unlock';
@@ -35,4 +36,21 @@ export class UnlockRequests {
     await writeFile(file, '');
     return file;
   }
+}
+
+/**
+ * Before a login attempt as `name`: if the administrator asked to unlock it since, the lock and the
+ * failure count are lifted and that is audited, so this attempt starts clean.
+ */
+export async function honourUnlockRequest(
+  name: string,
+  deps: {
+    unlocks: UnlockRequests | undefined;
+    auth: { unlock(name: string): boolean };
+    audit(entry: Omit<AuditEntry, 'session'>): Promise<void>;
+  },
+): Promise<void> {
+  if (!(await deps.unlocks?.take(name))) return;
+  deps.auth.unlock(name);
+  await deps.audit({ event: 'unlocked', who: name, result: 'ok', code: 'passwd --unlock' });
 }

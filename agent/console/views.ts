@@ -4,6 +4,7 @@
  * renderer, so a view is a nicety, never a requirement.
  */
 import type { AgentStatus } from '../commands/status-command.js';
+import { formatBytes } from '../core/units.js';
 import { lastUpdateText, slotText } from './banner.js';
 import { renderOtaStatus } from './ota-status-view.js';
 import {
@@ -109,16 +110,9 @@ function humanBytes(value: unknown): unknown {
   if (!isRecord(value)) return value;
   return Object.fromEntries(
     Object.entries(value).map(([k, v]) =>
-      /bytes$/i.test(k) && typeof v === 'number' ? [k, sizeText(v)] : [k, humanBytes(v)],
+      /bytes$/i.test(k) && typeof v === 'number' ? [k, formatBytes(v)] : [k, humanBytes(v)],
     ),
   );
-}
-
-function sizeText(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  return bytes < 1024 * 1024
-    ? `${(bytes / 1024).toFixed(1)} KiB`
-    : `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 }
 
 const ALARM_COLUMNS: Column[] = [

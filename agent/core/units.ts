@@ -77,3 +77,14 @@ export function parseDurationMs(text: string, bareUnit: DurationUnit): UnitResul
   if (!Number.isSafeInteger(value)) return { ok: false, reason: `duration "${text}" is too long` };
   return { ok: true, value };
 }
+
+/** A byte count for people, 1024-based: `512 B`, `9.8 KiB`, `812.4 MiB`. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  return bytes < 1024 ** 2 ? `${(bytes / 1024).toFixed(1)} KiB` : `${formatMiB(bytes)} MiB`;
+}
+
+/** Bytes as MiB to one decimal, without the unit (`406.2/812.4 MiB` progress lines add it once). */
+export function formatMiB(bytes: number): string {
+  return (bytes / 1024 ** 2).toFixed(1);
+}

@@ -4,19 +4,15 @@
  * that sends and never reads, and a flood on the serial port.
  */
 import { connect, type Socket } from 'node:net';
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AuditLog } from '../../../agent/console/audit-log.js';
-import { Authenticator } from '../../../agent/console/authenticator.js';
-import { ConsoleServer } from '../../../agent/console/console-server.js';
 import { SerialConsole } from '../../../agent/console/serial-console.js';
-import { SocketConsole } from '../../../agent/console/socket-console.js';
 import { SystemClock } from '../../../agent/core/clock.js';
 import { silentLogger } from '../../../agent/core/log.js';
 import { LinuxSerial } from '../../../agent/hal/serial/linux.js';
-import { testHash, testRegistry } from '../../support/console-harness.js';
+import { testRegistry } from '../../support/console-harness.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { openPtyPair } from '../../support/pty-pair.js';
+import { realTimeConsoleServer, startSocketConsole } from '../../support/real-time-console.js';
 import { describeWithTools } from '../../support/system-tools.js';
 import { tempDirs } from '../../support/temp-dir.js';
 import { until } from '../../support/until.js';
@@ -29,39 +25,26 @@ afterEach(async () => {
 const MiB = 1024 * 1024;
 
 async function consoleServer(dir: string) {
-  const clock = new SystemClock();
-  const log = silentLogger();
-  return new ConsoleServer(
-    {
-      clock,
-      log,
-      commands: testRegistry(new FakeClock()).registry,
-      auth: new Authenticator({ clock }, [{ name: 'tech', passwordHash: await testHash() }], {
-        maxFailures: 5,
-        slowdownMs: 10,
-        maxSlowdownMs: 100,
-        lockoutMs: 1000,
-      }),
-      audit: new AuditLog({ clock, log }, { stateDir: dir }),
+  const commands = testRegistry(new FakeClock()).registry;
+  return (
+    await realTimeConsoleServer(dir, {
+      commands,
       banner: 'edge-agent 9.9.9 on socket',
-    },
-    { idleTimeoutMs: 60_000, loginTimeoutMs: 60_000 },
-  );
+      loginTimeoutMs: 60_000,
+    })
+  ).server;
 }
 
 async function startSocket(options: { maxConnections?: number } = {}) {
-  const dir = await tempDir();
-  const server = await consoleServer(dir);
-  const socket = new SocketConsole(
-    { server, log: silentLogger() },
-    { path: path.join(dir, 'c.sock'), ...options },
-  );
-  await socket.start();
-  stops.push(async () => {
-    await server.close('test over');
-    await socket.stop();
+  const rig = await startSocketConsole(await tempDir(), {
+    commands: testRegistry(new FakeClock()).registry,
+    banner: 'edge-agent 9.9.9 on socket',
+    loginTimeoutMs: 60_000,
+    socketName: 'c.sock',
+    ...options,
   });
-  return { server, socket };
+  stops.push(rig.stop);
+  return { server: rig.server, socket: rig.socket };
 }
 
 interface Client {

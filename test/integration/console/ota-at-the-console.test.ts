@@ -11,16 +11,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { registerOtaCommands } from '../../../agent/commands/ota-commands.js';
 import { CommandRegistry } from '../../../agent/commands/registry.js';
 import { registerStatusCommand } from '../../../agent/commands/status-command.js';
-import { AuditLog } from '../../../agent/console/audit-log.js';
-import { Authenticator } from '../../../agent/console/authenticator.js';
-import { ConsoleServer } from '../../../agent/console/console-server.js';
-import { SocketConsole } from '../../../agent/console/socket-console.js';
 import { encodeHello } from '../../../agent/console/socket-hello.js';
 import { SystemClock } from '../../../agent/core/clock.js';
-import { silentLogger } from '../../../agent/core/log.js';
 import { fakeImage } from '../../../scripts/ota-emulator/provision.js';
-import { TEST_PASSWORD, testHash } from '../../support/console-harness.js';
+import { TEST_PASSWORD } from '../../support/console-harness.js';
 import { OtaTestDevice } from '../../support/ota-test-device.js';
+import { startSocketConsole } from '../../support/real-time-console.js';
 import { tempDirs } from '../../support/temp-dir.js';
 import { until } from '../../support/until.js';
 
@@ -39,29 +35,9 @@ async function rig() {
   const commands = new CommandRegistry();
   registerOtaCommands(commands, { ota });
   registerStatusCommand(commands, { clock: new SystemClock(), version: '9.9.9', devices: [], ota });
-  const clock = new SystemClock();
-  const log = silentLogger();
-  const server = new ConsoleServer(
-    {
-      clock,
-      log,
-      commands,
-      auth: new Authenticator({ clock }, [{ name: 'tech', passwordHash: await testHash() }], {
-        maxFailures: 5,
-        slowdownMs: 10,
-        maxSlowdownMs: 100,
-        lockoutMs: 1000,
-      }),
-      audit: new AuditLog({ clock, log }, { stateDir: dir }),
-      banner: 'edge-agent 9.9.9 on ota-rig',
-    },
-    { idleTimeoutMs: 60_000 },
-  );
-  const socket = new SocketConsole({ server, log }, { path: path.join(dir, 'console.sock') });
-  await socket.start();
+  const rig = await startSocketConsole(dir, { commands, banner: 'edge-agent 9.9.9 on ota-rig' });
   stops.push(async () => {
-    await server.close('test over');
-    await socket.stop();
+    await rig.stop();
     await ota.stop();
   });
   const release = await device.release(
@@ -70,7 +46,7 @@ async function rig() {
     { name: 'state/inbox/u.img' },
   );
   await writeFile(`${release.file}.cose`, release.manifest);
-  return { device, ota, socketPath: socket.path, image: release.file };
+  return { device, ota, socketPath: rig.socket.path, image: release.file };
 }
 
 /** A logged-in plain-text session; `answer` waits for `expected` after what was typed. */

@@ -10,17 +10,13 @@ import path from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AUDIT_FILE, AuditLog } from '../../../agent/console/audit-log.js';
-import { Authenticator } from '../../../agent/console/authenticator.js';
-import { ConsoleServer } from '../../../agent/console/console-server.js';
+import { AUDIT_FILE } from '../../../agent/console/audit-log.js';
 import { runConsoleClient } from '../../../agent/console/socket-client.js';
-import { SocketConsole } from '../../../agent/console/socket-console.js';
 import { encodeHello } from '../../../agent/console/socket-hello.js';
-import { SystemClock } from '../../../agent/core/clock.js';
-import { silentLogger } from '../../../agent/core/log.js';
 import { CLI } from '../../support/agent-process.js';
-import { TEST_PASSWORD, testHash, testRegistry } from '../../support/console-harness.js';
+import { TEST_PASSWORD, testRegistry } from '../../support/console-harness.js';
 import { FakeClock } from '../../support/fake-clock.js';
+import { startSocketConsole } from '../../support/real-time-console.js';
 import { tempDirs } from '../../support/temp-dir.js';
 
 const tempDir = tempDirs('edge-socket-console-');
@@ -31,27 +27,13 @@ afterEach(async () => {
 
 async function startConsole() {
   const dir = await tempDir();
-  const clock = new SystemClock();
-  const log = silentLogger();
   const registry = testRegistry(new FakeClock());
-  const audit = new AuditLog({ clock, log }, { stateDir: dir });
-  const auth = new Authenticator({ clock }, [{ name: 'tech', passwordHash: await testHash() }], {
-    maxFailures: 5,
-    slowdownMs: 10,
-    maxSlowdownMs: 100,
-    lockoutMs: 1000,
+  const rig = await startSocketConsole(dir, {
+    commands: registry.registry,
+    banner: 'edge-agent 9.9.9 on socket',
   });
-  const server = new ConsoleServer(
-    { clock, log, commands: registry.registry, auth, audit, banner: 'edge-agent 9.9.9 on socket' },
-    { idleTimeoutMs: 60_000 },
-  );
-  const socket = new SocketConsole({ server, log }, { path: path.join(dir, 'console.sock') });
-  await socket.start();
-  stops.push(async () => {
-    await server.close('test over');
-    await socket.stop();
-  });
-  return { dir, socket, registry, audit };
+  stops.push(rig.stop);
+  return { dir, socket: rig.socket, registry, audit: rig.audit };
 }
 
 function collector(): Writable & { text: string } {
