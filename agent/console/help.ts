@@ -15,6 +15,7 @@ export const BUILTINS = [
   ['history', 'commands entered in this session (Up/Down recall them)'],
   ['whoami', 'the user and session'],
   ['unlock <user>', 'lift a console lockout of <user> (after too many failed logins)'],
+  ['terminal length <lines>', 'lines per screen before -- More -- (0: never page)'],
   ['clear', 'clear the screen'],
   ['logout', 'end the session (also exit, quit, Ctrl-D)'],
 ] as const;

@@ -24,6 +24,7 @@ import {
   SHOW_ALL,
 } from './log-filter.js';
 import type { LogRing } from './log-ring.js';
+import { paged } from './pager.js';
 import { type CommandProgress, ProgressBar } from './progress-bar.js';
 import { formatValue, isRecord } from './render.js';
 import type { Terminal } from './terminal.js';
@@ -81,12 +82,26 @@ export async function runShellLine(ctx: ShellContext, line: string): Promise<'lo
       await ctx.audit({ what, result: 'ok' });
       return 'logout';
     case 'help':
-      help(ctx.term, ctx.deps.commands, words.slice(1), json);
+      await paged(ctx, () => help(ctx.term, ctx.deps.commands, words.slice(1), json));
       break;
     case 'history':
       if (json) printJson(ctx, 'history', ctx.history());
-      else for (const [i, h] of ctx.history().entries()) ctx.term.line(`${String(i + 1).padStart(4)}  ${h}`);
+      else
+        await paged(ctx, () => {
+          for (const [i, h] of ctx.history().entries()) ctx.term.line(`${String(i + 1).padStart(4)}  ${h}`);
+        });
       break;
+    case 'terminal': {
+      const lines = Number(words[2]);
+      if (words[1] !== 'length' || words.length !== 3 || !Number.isInteger(lines) || lines < 0) {
+        ctx.term.line(ctx.term.style('usage: terminal length <lines> (0: never page)', 'red'));
+        await ctx.audit({ what, result: 'error', code: 'EUSAGE' });
+        return undefined;
+      }
+      ctx.term.pageLength = lines;
+      ctx.term.line(lines === 0 ? 'Output is not paged.' : `Pages of ${lines} lines.`);
+      break;
+    }
     case 'whoami':
       if (json) printJson(ctx, 'whoami', { user: ctx.user, session: ctx.session });
       else ctx.term.line(`${ctx.user} (${ctx.session})`);
@@ -164,7 +179,7 @@ async function runRegistryCommand(ctx: ShellContext, words: readonly string[], f
     ctx.term.line(`${command.name} goes on in the background; its result will be in the audit log.`);
     return;
   }
-  print(ctx, outcome, json);
+  await paged(ctx, () => print(ctx, outcome, json));
   await audit;
   const next = nextStepOf(outcome);
   if (next) await offerNextStep(ctx, next, flags);
@@ -267,9 +282,9 @@ async function logs(ctx: ShellContext, args: readonly string[], json: boolean): 
       ctx.term.line(json ? line : formatLogLine(line, (t, ...s) => ctx.term.style(t, ...s)));
   };
   const kept = filter.minLevel >= levelIndex('warn') ? ring.notable() : ring.tail();
-  const recent = kept.filter((l) => matchesLogFilter(l, filter));
-  for (const line of recent.slice(-count)) show(line);
-  if (!follow) return;
+  const recent = kept.filter((l) => matchesLogFilter(l, filter)).slice(-count);
+  if (!follow) return paged(ctx, () => recent.forEach(show));
+  for (const line of recent) show(line);
   if (!json) ctx.term.line(ctx.term.style('-- following; press any key to stop --', 'dim'));
   const unsubscribe = ring.subscribe(show);
   const restoreLive = ctx.setLiveLogs('off'); // the live lines would print every line a second time

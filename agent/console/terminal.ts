@@ -20,7 +20,9 @@ const SGR: Record<Style, string> = { bold: '1', dim: '2', red: '31', green: '32'
 
 export class Terminal {
   #info: TerminalInfo;
-  readonly #send: (text: string) => void;
+  #send: (text: string) => void;
+  /** `terminal length N` (0 = never page); undefined = the screen's rows. */
+  #pageLength: number | undefined;
 
   constructor(send: (text: string) => void, info: TerminalInfo) {
     this.#send = send;
@@ -37,6 +39,36 @@ export class Terminal {
 
   get rows(): number {
     return this.#info.rows ?? 24;
+  }
+
+  /**
+   * Lines per page for long output, 0 for none. Only a terminal pages: a script reading a pipe never
+   * meets a `-- More --` it cannot answer.
+   */
+  get pageLength(): number {
+    if (!this.#info.ansi) return 0;
+    return this.#pageLength ?? this.rows;
+  }
+
+  set pageLength(lines: number) {
+    this.#pageLength = lines;
+  }
+
+  /** Runs `render` with its output kept instead of sent; returns it as lines. */
+  capture(render: () => void): string[] {
+    const send = this.#send;
+    let text = '';
+    this.#send = (t) => {
+      text += t;
+    };
+    try {
+      render();
+    } finally {
+      this.#send = send;
+    }
+    const lines = text.split('\r\n');
+    if (lines.at(-1) === '') lines.pop();
+    return lines;
   }
 
   /** Changes what is known about the peer (a socket client announced itself as a terminal). */

@@ -147,6 +147,11 @@ describeWithTools(['socat'], 'the serial console over a pty, driven like picocom
 
     await type(r, 'help\r');
     await screenShows(r, /loop set <loop> setpoint <value>\s+\* change a loop setpoint/);
+    // help is longer than the 24 rows of a serial terminal: it pages, and Space shows the rest.
+    await promptShown(r, '-- More -- \\(Space: page, Enter: line, q: quit\\)');
+    await type(r, ' ');
+    await screenShows(r, /logout\s+end the session/);
+    await promptShown(r, 'tech@edge>');
 
     await type(r, 'stauts\x7f\x7f\x7ftus\r');
     await screenShows(r, /tech@edge> status\n(.*\n)*version\s+edge-agent 9\.9\.9\n/);

@@ -138,6 +138,44 @@ describe('the console on a Unix socket', () => {
     client.destroy();
   });
 
+  it('pages long output on a 24-line terminal: -- More --, Space for the next page; `terminal length 0` stops it', async () => {
+    const { socket } = await startConsole();
+    const client = connect(socket.path);
+    let screen = '';
+    client.setEncoding('utf8').on('data', (d: string) => {
+      screen += d;
+    });
+    const waitFor = async (text: string, from: number) => {
+      const deadline = Date.now() + 3000;
+      while (!screen.slice(from).includes(text) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 5));
+      expect(screen.slice(from)).toContain(text);
+    };
+    client.write(encodeHello({ tty: true, columns: 80, rows: 24 }));
+    client.write(`tech\r${TEST_PASSWORD}\r`);
+    await waitFor('tech@edge>', 0);
+
+    let from = screen.length;
+    client.write('help\r');
+    await waitFor('-- More -- (Space', from);
+    const firstPage = screen.slice(from, screen.indexOf('-- More -- (Space', from)).split('\r\n');
+    // The echoed command line, then 23 lines of output and `-- More --` on the 24th row.
+    expect(firstPage.slice(1, -1)).toHaveLength(23);
+    expect(screen.slice(from)).not.toContain('logout');
+    client.write(' ');
+    await waitFor('tech@edge>', from + firstPage.join('').length);
+    expect(screen.slice(from)).toContain('end the session');
+
+    from = screen.length;
+    client.write('terminal length 0\r');
+    await waitFor('Output is not paged.', from);
+    from = screen.length;
+    client.write('help\r');
+    await waitFor('end the session', from);
+    expect(screen.slice(from)).not.toContain('-- More -- (Space');
+    client.destroy();
+  });
+
   it('is what `edge-agent console -c` talks to: only JSON on stdout, the exit status says how it went', async () => {
     const { socket } = await startConsole();
     const cli = (args: string[], password = TEST_PASSWORD) =>

@@ -136,6 +136,9 @@ describe('console commands', () => {
   it('fits help in 80 columns, wrapping summaries in their column, and gives examples for a topic', async () => {
     const h = await loggedIn();
     await h.type('help\r');
+    // Longer than 24 rows: it pages, and Space shows the rest.
+    expect(h.screen.currentLine).toBe('-- More -- (Space: page, Enter: line, q: quit)');
+    await h.type(' ');
     const lines = h.screen.lines();
     expect(lines.filter((l) => l.length > 80)).toEqual([]);
     // A usage longer than the column puts its summary on the next line, indented.
@@ -434,6 +437,27 @@ describe('console line discipline', () => {
     expect(h.screen.text()).not.toContain('gave up');
   });
 
+  it('pages long output: Enter shows one more line, q leaves the rest; `terminal length 0` stops paging', async () => {
+    const h = await loggedIn();
+    const at = '2026-01-01T10:00:00.000Z';
+    for (let i = 0; i < 60; i++)
+      h.logs.write(`${JSON.stringify({ level: 'info', time: at, msg: `line ${i}`, mod: 'points' })}\n`);
+    await h.type('logs -n 40\r'); // lines 20 to 59
+    expect(h.screen.currentLine).toBe('-- More -- (Space: page, Enter: line, q: quit)');
+    expect(h.screen.text()).toContain('line 42');
+    expect(h.screen.text()).not.toContain('line 43');
+    await h.type('\r');
+    expect(h.screen.text()).toContain('line 43');
+    expect(h.screen.text()).not.toContain('line 44');
+    await h.type('q');
+    expect(h.screen.currentLine).toBe('tech@edge>');
+    expect(h.screen.text()).not.toContain('line 44');
+    await h.type('terminal length 0\r');
+    await h.type('logs -n 60\r');
+    expect(h.screen.text()).toContain('line 59');
+    expect(h.screen.currentLine).toBe('tech@edge>');
+  });
+
   it('keeps warnings apart, so a burst of readings cannot push the last alarm out of logs -l warn', async () => {
     const h = await loggedIn();
     const at = '2026-01-01T10:00:00.000Z';
@@ -441,6 +465,7 @@ describe('console line discipline', () => {
     for (let i = 0; i < 200; i++)
       h.logs.write(`${JSON.stringify({ level: 'debug', time: at, msg: `reading ${i}`, mod: 'points' })}\n`);
     await h.type('logs -n 500\r');
+    await h.type('q'); // 200 lines page; q leaves the pager
     expect(h.screen.text()).not.toContain('alarm raised');
     await h.type('logs -l warn\r');
     expect(h.screen.text()).toContain('alarm raised');
