@@ -104,14 +104,20 @@ const RULE_COLUMNS: Column[] = [
   col('when', 'when'),
 ];
 
-/** `telemetry`: byte counts in KiB/MiB for people (the fleet and `--json` keep bytes). */
-function humanBytes(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(humanBytes);
+/**
+ * `telemetry`: byte counts in KiB/MiB and ages as durations for people (the fleet and `--json` keep
+ * bytes and seconds).
+ */
+function humanUnits(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(humanUnits);
   if (!isRecord(value)) return value;
   return Object.fromEntries(
-    Object.entries(value).map(([k, v]) =>
-      /bytes$/i.test(k) && typeof v === 'number' ? [k, formatBytes(v)] : [k, humanBytes(v)],
-    ),
+    Object.entries(value).map(([k, v]) => {
+      if (typeof v !== 'number') return [k, humanUnits(v)];
+      if (/bytes$/i.test(k)) return [k, formatBytes(v)];
+      if (/AgeS$/.test(k)) return [k.replace(/S$/, ''), formatDurationMs(v * 1000)];
+      return [k, v];
+    }),
   );
 }
 
@@ -142,7 +148,7 @@ const VIEWS: Record<string, View> = {
   },
   devices: tableOf(DEVICE_COLUMNS),
   rules: tableOf(RULE_COLUMNS),
-  telemetry: (result, styler) => renderData(humanBytes(result), styler),
+  telemetry: (result, styler) => renderData(humanUnits(result), styler),
   loops: loopsView,
   alarms: tableOf(ALARM_COLUMNS),
   status: (result, styler) => {

@@ -50,7 +50,7 @@ export function formatLogLine(line: string, styler: LogStyler = plain): string {
   const hidden = (k: string) => HIDDEN.has(k) || (isPoint && POINT_FIELDS.has(k));
   const fields = Object.entries(record)
     .filter(([k, v]) => !hidden(k) && v !== undefined)
-    .map(([k, v]) => `${k}=${typeof v === 'object' && v !== null ? JSON.stringify(v) : formatScalar(v)}`);
+    .map(([k, v]) => `${k}=${typeof v === 'object' && v !== null ? JSON.stringify(v) : formatField(k, v)}`);
   const head = isPoint
     ? `${String(record.point)} = ${formatScalar(record.value)}${record.unit ? ` ${String(record.unit)}` : ''}${
         msg === 'reading' ? '' : ` — ${msg}`
@@ -59,6 +59,13 @@ export function formatLogLine(line: string, styler: LogStyler = plain): string {
   const label = level.toUpperCase().padEnd(5);
   const style = LEVEL_STYLE[level];
   return `${time} ${style ? styler(label, style) : label} ${mod}${[head, ...fields].join(' ')}`;
+}
+
+/** A wall-clock field (`wallMs`, `raisedAtWallMs`) as the UTC time it is; others as scalars. */
+function formatField(key: string, value: unknown): string {
+  if (/wallMs$/i.test(key) && typeof value === 'number' && Number.isFinite(value) && value > 0)
+    return new Date(value).toISOString();
+  return formatScalar(value);
 }
 
 /** Numbers to six significant digits (a reading is not 20.999937967280857 to a person). */

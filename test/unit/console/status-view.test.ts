@@ -83,7 +83,7 @@ describe('the status view', () => {
     expect(renderResult('points', points, (t) => t)).toContain('flags: w = writable');
   });
 
-  it('shows rules with their condition in words, and telemetry bytes in MiB', () => {
+  it('shows rules with their condition in words, telemetry bytes in MiB and ages as durations', () => {
     const rules = [
       {
         name: 'chamber.overtemp',
@@ -108,9 +108,14 @@ describe('the status view', () => {
       'chamber.overtemp  interlock  ACTIVE  true                   chamber.temp > 70 (hyst 5) for 2 s',
       'air.dusty         rule       idle    held (input not good)  air.pm2_5 > 3.5e-8',
     ]);
-    const telemetry = renderResult('telemetry', { queue: { bytes: 10043, budgetBytes: 67108864 } }, (t) => t);
-    expect(telemetry).toContain('bytes=9.8 KiB');
-    expect(telemetry).toContain('budgetBytes=64.0 MiB');
+    const telemetry = renderResult(
+      'telemetry',
+      { queue: { bytes: 10043, budgetBytes: 67108864, oldestAgeS: 5400 } },
+      (t) => t,
+    );
+    expect(telemetry).toMatch(/oldestAge\s+1h30m/);
+    expect(telemetry).toMatch(/bytes\s+9.8 KiB/);
+    expect(telemetry).toMatch(/budgetBytes\s+64.0 MiB/);
   });
 
   it('fits loops in 80 columns: four significant digits, no empty region or autotune column', () => {

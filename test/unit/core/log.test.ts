@@ -105,4 +105,17 @@ describe('formatLogLine', () => {
     expect(formatLogLine(line)).toBe('10:00:00.000 WARN  [points] chamber.temp = 21.5 Cel — point stale');
     expect(formatLogLine('not json')).toBe('not json');
   });
+
+  it('shows wall-clock fields as the UTC time they are', () => {
+    const line = JSON.stringify({
+      level: 'warn',
+      time: '2026-01-01T10:00:00.000Z',
+      mod: 'telemetry.clock',
+      wallMs: Date.parse('2026-12-06T05:08:59.840Z'),
+      msg: 'wall clock not trusted yet',
+    });
+    expect(formatLogLine(line)).toBe(
+      '10:00:00.000 WARN  [telemetry.clock] wall clock not trusted yet wallMs=2026-12-06T05:08:59.840Z',
+    );
+  });
 });
