@@ -8,6 +8,7 @@
  */
 import type { AuditEntry } from './audit-log.js';
 import type { Authenticator } from './authenticator.js';
+import { checkPassword } from './check-password.js';
 import type { ReadLineOptions } from './line-editor.js';
 import { formatDurationMs } from './render.js';
 import type { Terminal } from './terminal.js';
@@ -74,35 +75,19 @@ export async function login(ctx: LoginContext): Promise<LoginResult> {
   }
   const password = await ctx.readLine({ prompt: 'password: ', secret: true, maxLength: MAX_PASSWORD_CHARS });
   if (password == null) return undefined;
-  const outcome = await auth.login(name, password, ctx.peer);
-  if (outcome.ok) {
-    const last = await ctx.lastLogin(name);
-    await ctx.audit({ event: 'login', who: name, result: 'ok' });
-    return { user: name, lastLogin: last };
-  }
+  const previous = await ctx.lastLogin(name); // read before this login is audited
+  const outcome = await checkPassword(ctx, name, password);
+  if (outcome.ok) return { user: name, lastLogin: previous };
   if (outcome.reason === 'locked') {
     term.line(lockedText(name, outcome.retryAfterMs));
-    await ctx.audit({ event: 'locked-out', who: name, result: 'denied' });
     return undefined;
   }
   term.line(term.style('Login incorrect.', 'red'));
-  await ctx.audit({
-    event: 'login-failed',
-    who: name,
-    result: 'denied',
-    code: `failures=${outcome.failures}`,
-  });
   if (outcome.locked) {
     term.line(
       `Too many failures: logins as ${name} are locked for ${formatDurationMs(outcome.lockedForMs)}` +
         ' (an administrator can lift it: edge-agent passwd --unlock).',
     );
-    await ctx.audit({
-      event: 'locked-out',
-      who: name,
-      result: 'locked',
-      code: `for=${outcome.lockedForMs}ms`,
-    });
   }
   await countDown(ctx, outcome.delayMs);
   return undefined;

@@ -16,6 +16,7 @@
 import type { CommandResult } from '../commands/registry.js';
 import { errorMessage } from '../core/errors.js';
 import type { AuditEntry } from './audit-log.js';
+import { checkPassword } from './check-password.js';
 import { parseLine, resolveCommand } from './command-line.js';
 import { MAX_LINE_CHARS } from './line-editor.js';
 import { MAX_PASSWORD_CHARS } from './login.js';
@@ -121,23 +122,16 @@ export class ScriptSession {
       return undefined;
     }
     await honourUnlockRequest(name, { unlocks: this.#deps.unlocks, auth, audit: (e) => this.#audit(e) });
-    const outcome = await auth.login(name, password, this.#link.name);
-    if (outcome.ok) {
-      await this.#audit({ event: 'login', who: name, result: 'ok' });
-      return name;
-    }
-    if (outcome.reason === 'locked') {
-      await this.#audit({ event: 'locked-out', who: name, result: 'denied' });
-      this.#finish(SCRIPT_EXIT.login, `logins as ${name} are locked; try again later`);
-      return undefined;
-    }
-    await this.#audit({
-      event: 'login-failed',
-      who: name,
-      result: 'denied',
-      code: `failures=${outcome.failures}`,
-    });
-    this.#finish(SCRIPT_EXIT.login, 'login incorrect');
+    const outcome = await checkPassword(
+      { auth, peer: this.#link.name, audit: (e) => this.#audit(e) },
+      name,
+      password,
+    );
+    if (outcome.ok) return name;
+    this.#finish(
+      SCRIPT_EXIT.login,
+      outcome.reason === 'locked' ? `logins as ${name} are locked; try again later` : 'login incorrect',
+    );
     return undefined;
   }
 
