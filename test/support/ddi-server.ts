@@ -235,7 +235,7 @@ export class DdiServer {
     this.#faults.push({ count, status, path: opts.path, retryAfterS: opts.retryAfterS });
   }
 
-  /** The next artifact body stops after `bytes` bytes and its connection is destroyed. */
+  /** The next artifact body (200/206) stops after `bytes` bytes and its connection is destroyed. */
   dropDownloadAfter(bytes: number): void {
     this.#dropAfterBytes = bytes;
   }
@@ -369,8 +369,11 @@ export class DdiServer {
       );
       if (!artifact || (!mine && (md5sum || req.headers.range === undefined))) return empty(404);
       const dropAfterBytes = md5sum ? undefined : this.#dropAfterBytes;
-      if (!md5sum) this.#dropAfterBytes = undefined;
-      return void this.downloads.push(writeArtifact(req, res, artifact, { md5sum, dropAfterBytes }));
+      const sent = writeArtifact(req, res, artifact, { md5sum, dropAfterBytes });
+      this.downloads.push(sent);
+      // Only a response with artifact bytes uses up the drop (not a 412 or 416).
+      if (sent.status < 300 && !md5sum) this.#dropAfterBytes = undefined;
+      return;
     }
     const action = this.actions.get(Number(id));
     if (!action || action.controllerId !== controllerId)

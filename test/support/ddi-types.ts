@@ -14,10 +14,12 @@
  *
  * What hawkBit accepts: Jackson with `@JsonIgnoreProperties(ignoreUnknown = true)` (unknown members are
  * ignored, so clients that still send the old `id` and `time` members pass) and Bean Validation
- * (`@NotNull`, `@NotEmpty`); enums match their lower-case JSON names exactly. Every refusal is one
- * answer, 400 with `errorCode: hawkbit.server.error.rest.body.notReadable` — the `reason` returned here
- * is for test failure messages only. This check is stricter than Jackson in one way on purpose: numbers
- * must be JSON numbers (Jackson would also coerce `"2"`), so a client that passes here passes there.
+ * (`@NotNull`, `@NotEmpty`); enums match their lower-case JSON names exactly. A refusal is 400 with
+ * `errorCode: hawkbit.server.error.rest.body.notReadable` (an attribute key or value over 128
+ * characters: `hawkbit.server.error.repo.invalidTargetAttributes`) — the `reason` returned here is for
+ * test failure messages only. The checks are stricter than Jackson on purpose: numbers must be JSON
+ * numbers and attribute values JSON strings (Jackson would coerce `"2"` and `2`), so that a client
+ * that passes here passes there.
  */
 
 /** `DdiStatus.ExecutionStatus`, as sent in `status.execution`. */
