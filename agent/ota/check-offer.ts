@@ -34,6 +34,12 @@ export interface InstallRequest {
   readonly file?: string | undefined;
   /** Stop once armed; `OtaManager.rebootIntoTrial()` goes on (a technician is asked first). */
   readonly holdReboot?: boolean | undefined;
+  /** Stop once written and verified, before the boot is touched; `OtaManager.activate()` goes on. */
+  readonly holdArm?: boolean | undefined;
+  /** Where to download the payload instead of the manifest's `url` (an update server's artifact link). */
+  readonly url?: string | undefined;
+  /** The update server's id for this install (a hawkBit action), carried into its reports. */
+  readonly actionId?: string | undefined;
 }
 
 export interface OfferContext {
@@ -107,7 +113,7 @@ export async function checkOffer(request: InstallRequest, ctx: OfferContext): Pr
       () => false,
     );
     if (!readable) return no('no-payload', `payload file ${request.file} cannot be read`);
-  } else if (m.url === undefined) {
+  } else if (m.url === undefined && request.url === undefined) {
     return no('no-payload', 'the manifest has no url and no file was given');
   }
   return { ok: true, manifest: m, component, booted, target };

@@ -15,6 +15,7 @@
 import { type FileHandle, open } from 'node:fs/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import type { SecureContextOptions } from 'node:tls';
 import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import { InstallError } from './install-errors.js';
@@ -116,7 +117,9 @@ export interface HttpSourceOptions {
   readonly idleTimeoutMs?: number;
   /** From sending the request to having the response headers, whatever trickles meanwhile. */
   readonly headerTimeoutMs?: number;
-  readonly headers?: Readonly<Record<string, string>>;
+  readonly headers?: Readonly<Record<string, string>> | undefined;
+  /** Client certificate and CA for https (an update server that authenticates devices by mTLS). */
+  readonly tls?: Readonly<Pick<SecureContextOptions, 'ca' | 'cert' | 'key'>> | undefined;
   /** Called every `gcEveryBytes` of body: a minor-GC hint (gc-hint.ts) that keeps socket garbage low. */
   readonly collectGarbage?: (() => void) | undefined;
   readonly gcEveryBytes?: number;
@@ -240,9 +243,12 @@ export class HttpPayloadSource implements PayloadSource {
 
   #request(url: URL, offset: number, signal: AbortSignal): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
+      // The configured headers (an update server's token) go only to its own origin: a redirect to a
+      // CDN or object store gets none, as curl does — it would refuse a foreign Authorization anyway.
+      const own = url.origin === new URL(this.#o.url).origin;
       const headers: Record<string, string> = {
         'accept-encoding': 'identity',
-        ...this.#o.headers,
+        ...(own ? this.#o.headers : {}),
         ...(offset > 0 ? { range: `bytes=${offset}-` } : {}),
       };
       const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
@@ -261,7 +267,8 @@ export class HttpPayloadSource implements PayloadSource {
           ),
         headerMs,
       );
-      const req = send(url, { method: 'GET', headers, signal }, (res) => {
+      const tls = own && url.protocol === 'https:' ? this.#o.tls : undefined;
+      const req = send(url, { method: 'GET', headers, signal, ...tls }, (res) => {
         headerTimer.cancel();
         resolve(res);
       });

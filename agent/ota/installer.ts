@@ -17,7 +17,12 @@ import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { BootBackend, SlotName } from './boot/types.js';
 import type { CommittedStore } from './committed-state.js';
-import { FilePayloadSource, HttpPayloadSource, type PayloadSource } from './download.js';
+import {
+  FilePayloadSource,
+  HttpPayloadSource,
+  type HttpSourceOptions,
+  type PayloadSource,
+} from './download.js';
 import type { HealthMonitor, HealthVerdict } from './health.js';
 import { InstallError, isInstallError } from './install-errors.js';
 import type { Journal } from './journal.js';
@@ -41,6 +46,9 @@ export interface OtaComponent {
   readonly slots: Readonly<Record<SlotName, SlotSpec>>;
   readonly boot: BootBackend;
 }
+
+/** Headers and TLS settings for a payload URL; never journaled (a token is a secret). */
+export type DownloadOptionsFor = (url: string) => Pick<HttpSourceOptions, 'headers' | 'tls'>;
 
 export interface InstallSettings {
   /** Unit of durable progress when the manifest has no per-chunk hashes. */
@@ -81,6 +89,8 @@ export interface InstallerDeps {
   readonly stagingDir: string;
   /** A minor-GC hint for downloads (gc-hint.ts). */
   readonly collectGarbage?: (() => void) | undefined;
+  /** What a download from `url` needs besides the URL: an update server's token or client certificate. */
+  readonly downloadOptions?: DownloadOptionsFor | undefined;
   /** Runs the reboot command; resolves once it has been issued. */
   reboot(args: readonly string[]): Promise<void>;
   onRecord(record: InstallRecord | undefined): void;
@@ -348,6 +358,7 @@ class Flow {
       targetSlot: r.target,
       bootedSlot: booted,
       ...(state === 'rolled-back' || state === 'rejected' ? { reason: r.reason, message: r.message } : {}),
+      ...(r.actionId !== undefined ? { actionId: r.actionId } : {}),
       wallMs: this.#d.clock.nowMs(),
     });
     this.#d.onReport(report);
@@ -394,6 +405,7 @@ class Flow {
           idleTimeoutMs: s.idleTimeoutMs,
           headerTimeoutMs: s.headerTimeoutMs,
           collectGarbage: this.#d.collectGarbage,
+          ...this.#d.downloadOptions?.(r.source.url),
         });
   }
 }

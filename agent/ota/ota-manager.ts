@@ -22,7 +22,13 @@ import { checkOffer, type InstallRequest, type OfferContext } from './check-offe
 import { CommittedStore } from './committed-state.js';
 import type { HealthMonitor } from './health.js';
 import { InstallError } from './install-errors.js';
-import type { FlowOutcome, InstallSettings, OtaComponent, OtaProgress } from './installer.js';
+import type {
+  DownloadOptionsFor,
+  FlowOutcome,
+  InstallSettings,
+  OtaComponent,
+  OtaProgress,
+} from './installer.js';
 import { Journal } from './journal.js';
 import { isComponentName, type Manifest, verifySignedManifest } from './manifest.js';
 import { componentStatus, type OtaStatus } from './ota-status.js';
@@ -57,6 +63,10 @@ export interface OtaManagerDeps {
   readonly collectGarbage?: (() => void) | undefined;
   /** Where `ota.install` may read payloads and manifests (local-paths.ts); default `<stateDir>/inbox`. */
   readonly localInstallDirs?: readonly string[] | undefined;
+  /** Report queues of further consumers (the hawkBit client's), each given every report. */
+  readonly reportMirrors?: readonly string[] | undefined;
+  /** Headers and TLS for payload URLs (an update server's token or client certificate). */
+  readonly downloadOptions?: DownloadOptionsFor | undefined;
 }
 
 export type InstallResult =
@@ -78,6 +88,8 @@ export type OfferPreview =
       readonly component: string;
       readonly version: string;
       readonly sizeBytes: number;
+      /** The manifest's SHA-256 of the whole payload, hex. */
+      readonly sha256: string;
       readonly from: SlotName;
       readonly target: SlotName;
     }
@@ -115,7 +127,7 @@ export class OtaManager extends EventEmitter<OtaEvents> {
     this.#journal = new Journal(path.join(deps.stateDir, 'install.json'), isInstallRecord);
     this.#committed = new CommittedStore(path.join(deps.stateDir, 'committed.json'));
     this.#manifestFile = path.join(deps.stateDir, 'install.cose');
-    this.reports = new ReportQueue(path.join(deps.stateDir, 'reports'));
+    this.reports = new ReportQueue(path.join(deps.stateDir, 'reports'), { mirrors: deps.reportMirrors });
     this.#components = new Map(deps.components.map((c) => [c.name, c]));
   }
 
@@ -163,7 +175,16 @@ export class OtaManager extends EventEmitter<OtaEvents> {
     const v = await checkOffer(request, await this.#offerContext());
     if (!v.ok) return { ok: false, code: v.code, reason: v.reason };
     const { version, size: sizeBytes } = v.manifest;
-    return { ok: true, component: v.component.name, version, sizeBytes, from: v.booted, target: v.target };
+    const sha256 = Buffer.from(v.manifest.sha256).toString('hex');
+    return {
+      ok: true,
+      component: v.component.name,
+      version,
+      sizeBytes,
+      sha256,
+      from: v.booted,
+      target: v.target,
+    };
   }
 
   async install(request: InstallRequest): Promise<InstallResult> {
@@ -192,6 +213,33 @@ export class OtaManager extends EventEmitter<OtaEvents> {
     this.#launch();
     await this.idle();
     return { rebooting: r.target };
+  }
+
+  /** Arms and reboots into an install held written (`holdArm`: an update server's maintenance window). */
+  async activate(): Promise<{ rebooting: SlotName }> {
+    await this.#housekeeping;
+    const r = this.#record;
+    if (!r?.holdArm || this.#flow)
+      throw new InstallError('ESTATE', 'not-held', 'no install is written and waiting to be activated');
+    this.#record = { ...r, holdArm: false };
+    await this.#journal.save(this.#record);
+    this.#launch();
+    await this.idle();
+    return { rebooting: r.target };
+  }
+
+  /**
+   * An update server's cancel: taken while nothing is being written — the install not started, or
+   * held written with the boot untouched — refused (`writing`) while the slot is written or once armed.
+   */
+  async cancelUnstarted(who: string): Promise<RollbackResult> {
+    await this.#housekeeping;
+    const r = this.#record;
+    if (!r) throw new InstallError('ESTATE', 'no-install', 'no install to cancel');
+    const idle = r.phase === 'accepted' || r.phase === 'target-bad' || (r.holdArm === true && !this.#flow);
+    if (!idle)
+      throw new InstallError('EBUSY', 'writing', `the install is ${r.phase}: it can no longer be cancelled`);
+    return this.#cancelInstall(r, who);
   }
 
   /** Commits the trial now (skipping the health checks), or marks the running slot good. */
@@ -308,7 +356,14 @@ export class OtaManager extends EventEmitter<OtaEvents> {
     const verdict = await checkOffer(request, await this.#offerContext());
     if (!verdict.ok) {
       const id = this.#newId(verdict.component ?? 'offer', 0);
-      return this.#reject(id, verdict.manifest, verdict.component, verdict.code, verdict.reason);
+      return this.#reject(
+        id,
+        verdict.manifest,
+        verdict.component,
+        verdict.code,
+        verdict.reason,
+        request.actionId,
+      );
     }
     const { manifest: m, booted, target } = verdict;
     const name = verdict.component.name;
@@ -324,7 +379,7 @@ export class OtaManager extends EventEmitter<OtaEvents> {
       source:
         request.file !== undefined
           ? { kind: 'file', path: path.resolve(request.file) }
-          : { kind: 'url', url: m.url! },
+          : { kind: 'url', url: request.url ?? m.url! },
       from: booted,
       target,
       phase: 'accepted',
@@ -332,6 +387,8 @@ export class OtaManager extends EventEmitter<OtaEvents> {
       phaseBootId: await this.#d.bootInfo.bootId(),
       acceptedWallMs: this.#d.clock.nowMs(),
       ...(request.holdReboot ? { holdReboot: true } : {}),
+      ...(request.holdArm ? { holdArm: true } : {}),
+      ...(request.actionId !== undefined ? { actionId: request.actionId } : {}),
     };
     // The manifest first, then the journal: a journal entry always has its manifest beside it.
     await writeDurable(this.#manifestFile, request.manifest);
@@ -351,6 +408,7 @@ export class OtaManager extends EventEmitter<OtaEvents> {
     component: string | undefined,
     code: string,
     reason: string,
+    actionId: string | undefined,
   ): Promise<InstallResult> {
     this.#log.warn({ code, reason, version: m?.version, seq: m?.seq }, 'ota offer rejected');
     const report = await this.reports.put({
@@ -364,6 +422,7 @@ export class OtaManager extends EventEmitter<OtaEvents> {
       bootedSlot: undefined,
       reason: code,
       message: reason,
+      ...(actionId !== undefined ? { actionId } : {}),
       wallMs: this.#d.clock.nowMs(),
     });
     this.emit('report', report);
@@ -400,6 +459,7 @@ export class OtaManager extends EventEmitter<OtaEvents> {
           settings: this.#d.settings,
           stagingDir: path.join(this.#d.stateDir, 'staging'),
           collectGarbage: this.#d.collectGarbage,
+          downloadOptions: this.#d.downloadOptions,
           reboot: (args) => this.#d.reboot(args),
           onRecord: (r) => {
             this.#record = r;

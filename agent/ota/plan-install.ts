@@ -92,6 +92,13 @@ export interface InstallRecord {
   readonly acceptedWallMs: number;
   /** Armed, the trial reboot waits for `ota reboot` (the console asked the technician first). */
   readonly holdReboot?: boolean | undefined;
+  /**
+   * Written and verified, arming waits for `OtaManager.activate()` (an update server's maintenance
+   * window, or a download-only action): until then nothing on the boot path has changed.
+   */
+  readonly holdArm?: boolean | undefined;
+  /** The update server's id for this install (a hawkBit action). */
+  readonly actionId?: string | undefined;
 }
 
 export type FinalState = 'committed' | 'rolled-back' | 'rejected';
@@ -129,7 +136,11 @@ export function planInstall(record: InstallRecord | undefined, ctx: PlanContext)
   const rebooted = ctx.bootId !== record.phaseBootId;
   const onTarget = ctx.booted === record.target;
   const toTrial = (): Step[] =>
-    record.holdReboot ? [{ kind: 'arm' }] : [{ kind: 'arm' }, { kind: 'reboot', why: 'trial' }];
+    record.holdArm
+      ? []
+      : record.holdReboot
+        ? [{ kind: 'arm' }]
+        : [{ kind: 'arm' }, { kind: 'reboot', why: 'trial' }];
   const fromRead = (): Step[] => [{ kind: 'read-back' }, ...toTrial()];
   // A raw slot is read back unit by unit as it is written; a tar is unpacked and the tree compared.
   const fromWritten = (): Step[] =>

@@ -17,7 +17,7 @@ import { digestFile } from '../../agent/ota/digest-file.js';
 import { type HealthCheck, HealthMonitor } from '../../agent/ota/health.js';
 import type { InstallSettings } from '../../agent/ota/installer.js';
 import { type Manifest, signManifest } from '../../agent/ota/manifest.js';
-import { OtaManager } from '../../agent/ota/ota-manager.js';
+import { OtaManager, type OtaManagerDeps } from '../../agent/ota/ota-manager.js';
 import { type TrustRoot, trustFromKeys } from '../../agent/ota/trust.js';
 import { DeviceEmulator } from '../../scripts/ota-emulator/device-emulator.js';
 import { FACTORY_BOOT_VARS, fakeImage, writeFileEnv } from '../../scripts/ota-emulator/provision.js';
@@ -48,6 +48,8 @@ export interface OtaTestDeviceOptions {
   readonly slotKind?: 'image' | 'dir';
   /** Wraps the boot backend (to make it fail in a test). */
   readonly wrapBoot?: (backend: BootBackend) => BootBackend;
+  /** More of the manager's dependencies (an update server's report mirror and download options). */
+  readonly managerDeps?: Pick<OtaManagerDeps, 'reportMirrors' | 'downloadOptions'>;
 }
 
 export class OtaTestDevice {
@@ -134,6 +136,7 @@ export class OtaTestDevice {
       reboot: async (args) => {
         this.rebootRequests.push(args);
       },
+      ...this.#o.managerDeps,
     });
   }
 

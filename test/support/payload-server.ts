@@ -32,7 +32,12 @@ export class PayloadServer {
   #server: Server | undefined;
   /** Body bytes sent, over all requests. */
   sentBytes = 0;
-  readonly requests: { path: string; range: string | undefined; status: number }[] = [];
+  readonly requests: {
+    path: string;
+    range: string | undefined;
+    status: number;
+    authorization: string | undefined;
+  }[] = [];
 
   serve(urlPath: string, data: Uint8Array): void {
     this.#files.set(urlPath, data);
@@ -71,7 +76,8 @@ export class PayloadServer {
     const data = this.#files.get(req.url ?? '');
     const fault = this.#faults.shift() ?? {};
     const range = req.headers.range;
-    const record = (status: number) => this.requests.push({ path: req.url ?? '', range, status });
+    const record = (status: number) =>
+      this.requests.push({ path: req.url ?? '', range, status, authorization: req.headers.authorization });
     if (fault.dripHeadersEveryMs !== undefined) {
       record(200);
       const socket = req.socket;

@@ -128,6 +128,28 @@ describe('payload sources', () => {
     }
   });
 
+  it("sends its headers (an update server's token) to its own origin only, not after a redirect elsewhere", async () => {
+    const seen: (string | undefined)[] = [];
+    const redirector = createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      res.writeHead(302, { location: server.url('/p.img') }).end();
+    });
+    await new Promise<void>((r) => redirector.listen(0, '127.0.0.1', r));
+    try {
+      const port = (redirector.address() as AddressInfo).port;
+      const source = http(`http://127.0.0.1:${port}/artifact`, {
+        headers: { authorization: 'TargetToken t' },
+      });
+      const got = await collect(source.read(190_000, signal));
+      expect(got.equals(data.subarray(190_000))).toBe(true);
+      // The redirect target is the payload server (another port, so another origin): it saw no token.
+      expect(seen).toEqual(['TargetToken t']);
+      expect(server.requests.at(-1)).toMatchObject({ path: '/p.img', authorization: undefined });
+    } finally {
+      redirector.close();
+    }
+  });
+
   it('stops when its signal aborts', async () => {
     const controller = new AbortController();
     server.fail({ trickleBytes: 1000, trickleDelayMs: 20 });

@@ -80,6 +80,12 @@ describe('planning an install from its journal record', () => {
     expect(kinds(record({ phase: 'armed' }))).toEqual(['reboot']);
   });
 
+  it('stops written, the boot untouched, while arming is held (a maintenance window), and arms once released', () => {
+    expect(kinds(record({ holdArm: true }))).toEqual(['mark-target-bad', 'write']);
+    expect(kinds(record({ phase: 'written', holdArm: true }))).toEqual([]);
+    expect(kinds(record({ phase: 'written', holdArm: false }))).toEqual(['arm', 'reboot']);
+  });
+
   it('stops at armed when the reboot is held for a technician, and goes on when the device reboots', () => {
     expect(kinds(record({ holdReboot: true }))).toEqual(['mark-target-bad', 'write', 'arm']);
     expect(kinds(record({ phase: 'armed', holdReboot: true }))).toEqual([]);
