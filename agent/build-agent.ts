@@ -38,6 +38,7 @@ import { MqttLink } from './link/mqtt-link.js';
 import type { Link } from './link/types.js';
 import { createOta } from './ota/create-ota.js';
 import { minorGcHint } from './ota/gc-hint.js';
+import { createHawkbit } from './ota/hawkbit/create-hawkbit.js';
 import type { OtaManager } from './ota/ota-manager.js';
 import { OtaReporter } from './ota/ota-reporter.js';
 import { TelemetryService } from './telemetry/telemetry-service.js';
@@ -104,8 +105,20 @@ export async function buildAgent(
   registerCoreCommands(commands, { points, devices: supervisors, clock });
   registerControlCommands(commands, { loops: local.loops, alarms: local.alarms, rules: local.rules, points });
   if (telemetry) registerTelemetryCommands(commands, { telemetry });
+  const hawkbitParts = loaded.config.ota?.hawkbit
+    ? createHawkbit(loaded.config.ota.hawkbit, {
+        clock,
+        log,
+        otaStateDir: path.join(loaded.stateDir, 'ota'),
+        deviceId,
+        board: profile.id,
+        version: packageInfo().version,
+        tlsFiles: linkTlsFiles(loaded),
+      })
+    : undefined;
   const ota = loaded.config.ota
     ? createOta(loaded.config.ota, {
+        hawkbit: hawkbitParts,
         clock,
         log,
         stateDir: loaded.stateDir,
@@ -122,6 +135,7 @@ export async function buildAgent(
       })
     : undefined;
   if (ota) registerOtaCommands(commands, { ota });
+  const hawkbit = ota && hawkbitParts ? hawkbitParts.client(ota) : undefined;
   registerStatusCommand(commands, {
     clock,
     version: packageInfo().version,
@@ -247,10 +261,24 @@ export async function buildAgent(
         () => ota?.start(),
       );
       otaReporter?.start();
+      if (hawkbit && hawkbitParts) {
+        await inStep({ step: 'hawkbit', what: 'read the TLS files (link.tls) for hawkBit' }, () =>
+          hawkbitParts.http.load(),
+        );
+        await inStep(
+          {
+            step: 'hawkbit',
+            what: 'open the hawkBit state in',
+            path: path.join(loaded.stateDir, 'ota', 'hawkbit'),
+          },
+          () => hawkbit.start(),
+        );
+      }
       // Measures the running software in the background (and extends the TPM PCR) for evidence.
       attest?.start();
     },
     async stop() {
+      await hawkbit?.stop();
       otaReporter?.stop();
       await ota?.stop();
       // Control, then every output to its safe state, then the buses.
@@ -298,6 +326,18 @@ function buildLink(
       maxIncomingPayloadBytes: loaded.config.fleet.maxCommandBytes,
     },
   );
+}
+
+/** `link.tls`'s PEM files, resolved against the configuration file (hawkBit's mTLS uses them too). */
+function linkTlsFiles(loaded: LoadedConfig): {
+  ca?: string | undefined;
+  cert?: string | undefined;
+  key?: string | undefined;
+} {
+  const base = loaded.configFile ? path.dirname(loaded.configFile) : process.cwd();
+  const file = (p: string | undefined) => (p === undefined ? undefined : path.resolve(base, p));
+  const { ca, cert, key } = loaded.config.link.tls;
+  return { ca: file(ca), cert: file(cert), key: file(key) };
 }
 
 /** Without an identity (tests that build an agent directly): the host name, in the device-id alphabet. */

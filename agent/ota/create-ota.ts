@@ -10,6 +10,7 @@ import { parsePublicKeyPem } from '../core/ed25519-keys.js';
 import type { Logger } from '../core/log.js';
 import { fileBootSlotInfo } from './boot/boot-slot-info.js';
 import { createBootBackend } from './boot/registry.js';
+import type { HawkbitParts } from './hawkbit/create-hawkbit.js';
 import {
   commandCheck,
   type HealthCheck,
@@ -41,6 +42,8 @@ export interface CreateOtaDeps {
   readonly run?: RunCommand;
   /** A minor-GC hint for downloads (gc-hint.ts); none by default. */
   readonly collectGarbage?: (() => void) | undefined;
+  /** With `ota.hawkbit`: its report mirror and how payloads on its server are downloaded. */
+  readonly hawkbit?: Pick<HawkbitParts, 'reportMirror' | 'downloadOptions'> | undefined;
 }
 
 export function createOta(config: OtaConfig, deps: CreateOtaDeps): OtaManager {
@@ -96,6 +99,8 @@ export function createOta(config: OtaConfig, deps: CreateOtaDeps): OtaManager {
     settings: config.download,
     collectGarbage: deps.collectGarbage,
     localInstallDirs: config.localInstallDirs?.map(resolve),
+    reportMirrors: deps.hawkbit ? [deps.hawkbit.reportMirror] : undefined,
+    downloadOptions: deps.hawkbit?.downloadOptions,
     reboot: async (args) => {
       const out = await run([...config.rebootCommand, ...args]);
       if (out.code !== 0) {

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { CONFIG_LIMITS, hasAtMostKeys, tooManyEntries } from '../core/config-limits.js';
 import { bootOptionsSchema } from './boot/registry.js';
+import { hawkbitSchema } from './hawkbit/hawkbit-schema.js';
 
 const componentName = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'expected a lower-case component name');
 
@@ -110,6 +111,8 @@ export const otaSchema = z.strictObject({
       path: ['soakMs'],
     })
     .default({}),
+  /** An Eclipse hawkBit server to poll for updates (DDI API); absent: updates come by MQTT or console. */
+  hawkbit: hawkbitSchema.optional(),
   components: z
     .record(componentName, otaComponentSchema)
     .refine((c) => Object.keys(c).length > 0, 'expected at least one component')

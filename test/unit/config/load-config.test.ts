@@ -54,6 +54,34 @@ describe('loadConfig', () => {
     expect(loaded.config.points.staleCheckMs).toBe(250);
   });
 
+  it('keeps the hawkBit token out of the file: EDGE_AGENT_OTA_HAWKBIT_AUTH_TARGET_TOKEN', async () => {
+    const ota = [
+      'ota:',
+      '  trust: { keys: [fleet.pub.pem] }',
+      '  hawkbit: { url: "https://hawkbit.example.com/", tenant: DEFAULT }',
+      '  components:',
+      '    rootfs:',
+      '      slots: { kind: image, A: a.img, B: b.img, sizeBytes: 1048576 }',
+      '      boot: { backend: file, file: boot.env }',
+      '',
+    ].join('\n');
+    const dir = await setup({ 'agent.yaml': `board: boards/test.yaml\n${ota}`, 'boards/test.yaml': BOARD });
+    const loaded = await load(dir, { EDGE_AGENT_OTA_HAWKBIT_AUTH_TARGET_TOKEN: 's3cret' });
+    expect(loaded.config.ota?.hawkbit).toMatchObject({
+      url: 'https://hawkbit.example.com',
+      tenant: 'DEFAULT',
+      auth: { targetToken: 's3cret' },
+      pollMinS: 10,
+    });
+    const both = await configError(
+      load(dir, {
+        EDGE_AGENT_OTA_HAWKBIT_AUTH_TARGET_TOKEN: 'a',
+        EDGE_AGENT_OTA_HAWKBIT_AUTH_GATEWAY_TOKEN: 'b',
+      }),
+    );
+    expect(both.message).toContain('ota.hawkbit.auth: give targetToken or gatewayToken, not both');
+  });
+
   it('names an EDGE_AGENT_ variable that matches no field', async () => {
     const dir = await setup({ 'agent.yaml': 'board: boards/test.yaml\n', 'boards/test.yaml': BOARD });
     const e = await configError(load(dir, { EDGE_AGENT_LOG_LEVLE: 'debug' }));
