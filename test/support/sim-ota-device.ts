@@ -30,6 +30,9 @@ export interface SimDeviceOptions {
   /** Extra `health:` settings (YAML flow text is not needed: plain object). */
   readonly health?: Record<string, unknown>;
   readonly download?: Record<string, unknown>;
+  /** More top-level configuration (a board, `ota.hawkbit` goes in `ota`). */
+  readonly config?: Record<string, unknown>;
+  readonly ota?: Record<string, unknown>;
 }
 
 export class SimOtaDevice {
@@ -74,7 +77,9 @@ export class SimOtaDevice {
     const config = {
       version: 1,
       stateDir: 'state',
+      ...options.config,
       ota: {
+        ...options.ota,
         trust: { keys: ['fleet.pub.pem'] },
         health: { deadlineMs: 3000, pollMs: 50, loopsRunning: false, ...options.health },
         download: {
