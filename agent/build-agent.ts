@@ -134,8 +134,8 @@ export async function buildAgent(
         },
       })
     : undefined;
-  if (ota) registerOtaCommands(commands, { ota });
   const hawkbit = ota && hawkbitParts ? hawkbitParts.client(ota) : undefined;
+  if (ota) registerOtaCommands(commands, { ota, hawkbit });
   registerStatusCommand(commands, {
     clock,
     version: packageInfo().version,

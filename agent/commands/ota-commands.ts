@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { formatBytes } from '../core/units.js';
+import type { HawkbitStatus } from '../ota/hawkbit/hawkbit-client.js';
 import type { OtaProgress } from '../ota/installer.js';
 import { confineLocalPath, readLocalFile } from '../ota/local-paths.js';
 import { MANIFEST_LIMITS } from '../ota/manifest.js';
@@ -16,7 +17,10 @@ import { trackLastReport } from './last-report.js';
 import { type CommandContext, CommandError, type CommandRegistry, sourceOf } from './registry.js';
 import { toLastUpdate } from './status-command.js';
 
-export function registerOtaCommands(registry: CommandRegistry, deps: { ota: OtaManager }): void {
+export function registerOtaCommands(
+  registry: CommandRegistry,
+  deps: { ota: OtaManager; hawkbit?: { status(): Promise<HawkbitStatus> } | undefined },
+): void {
   const { ota } = deps;
   const lastReport = trackLastReport(ota);
   registry.register({
@@ -42,6 +46,8 @@ export function registerOtaCommands(registry: CommandRegistry, deps: { ota: OtaM
           durableBytes: s.install.offsetBytes,
           totalBytes: s.install.sizeBytes,
           waitingForReboot: s.install.phase === 'armed' && s.install.holdReboot === true,
+          waitingToInstall: s.install.holdArm === true,
+          actionId: s.install.actionId,
           percent: Math.floor(
             (100 * Math.max(s.install.offsetBytes, s.progress?.bytes ?? 0)) / s.install.sizeBytes,
           ),
@@ -50,6 +56,7 @@ export function registerOtaCommands(registry: CommandRegistry, deps: { ota: OtaM
         components: s.components,
         pendingReports: s.pendingReports,
         lastError: s.lastError,
+        ...(deps.hawkbit ? { hawkbit: await deps.hawkbit.status() } : {}),
       };
     },
   });

@@ -6,6 +6,7 @@
  */
 import type { LastUpdate } from '../commands/status-command.js';
 import { formatMiB } from '../core/units.js';
+import type { HawkbitStatus } from '../ota/hawkbit/hawkbit-client.js';
 import type { ComponentStatus } from '../ota/ota-status.js';
 import { lastUpdateText } from './banner.js';
 import { isRecord, renderData, type Styler } from './render.js';
@@ -20,6 +21,7 @@ interface InstallLine {
   readonly totalBytes: number;
   readonly percent: number;
   readonly waitingForReboot?: boolean;
+  readonly waitingToInstall?: boolean;
 }
 
 export function renderOtaStatus(result: unknown, styler: Styler): string {
@@ -47,6 +49,7 @@ export function renderOtaStatus(result: unknown, styler: Styler): string {
   const install = isRecord(result.install) ? (result.install as unknown as InstallLine) : undefined;
   if (install) lines.push(`install: ${installText(install)}`);
   if (typeof result.lastError === 'string') lines.push(styler(`last error: ${result.lastError}`, 'red'));
+  if (isRecord(result.hawkbit)) lines.push(hawkbitText(result.hawkbit as unknown as HawkbitStatus));
   return lines.join('\n');
 }
 
@@ -78,8 +81,17 @@ function slotRow(
   ];
 }
 
+/** `hawkbit: last poll 12:00:01 UTC ok, 0 feedback waiting` (the server's address is in --verbose). */
+function hawkbitText(h: HawkbitStatus): string {
+  const poll = h.lastPoll
+    ? `last poll ${new Date(h.lastPoll.at).toISOString().slice(11, 19)} UTC ${h.lastPoll.ok ? 'ok' : `failed: ${h.lastPoll.error ?? ''}`}`
+    : 'not polled yet';
+  return `hawkbit: ${poll}, ${h.pendingFeedback} feedback waiting`;
+}
+
 function installText(i: InstallLine): string {
   const what = `${i.component} ${i.version} into slot ${i.target}`;
   if (i.waitingForReboot) return `${what}: armed, waiting for \`ota reboot\``;
+  if (i.waitingToInstall) return `${what}: written, waiting for hawkBit's maintenance window`;
   return `${what}: ${i.phase} ${i.percent}% (${formatMiB(i.bytes)}/${formatMiB(i.totalBytes)} MiB)`;
 }

@@ -63,6 +63,13 @@ export interface HawkbitClientDeps {
   readonly random?: () => number;
 }
 
+export interface HawkbitStatus {
+  /** The controller base URL polled. */
+  readonly server: string;
+  readonly lastPoll: { readonly ok: boolean; readonly at: number; readonly error?: string } | undefined;
+  readonly pendingFeedback: number;
+}
+
 /** Where the OTA manager mirrors its reports for this client. */
 export function hawkbitReportDir(stateDir: string): string {
   return path.join(stateDir, 'reports');
@@ -92,6 +99,7 @@ export class HawkbitClient {
   #failures = 0;
   #lastProgress = new Map<string, number>();
   #sending: Promise<void> = Promise.resolve();
+  #installedChecked: string | undefined;
   #lastPoll: { ok: boolean; at: number; error?: string } | undefined;
   /** Progress being queued as feedback, in order; `stop()` waits for it. */
   #progressing: Promise<void> = Promise.resolve();
@@ -130,7 +138,7 @@ export class HawkbitClient {
   }
 
   /** For `ota status`: the server, the last poll, feedback not yet delivered. */
-  async status(): Promise<{ server: string; lastPoll: HawkbitClient['lastPoll']; pendingFeedback: number }> {
+  async status(): Promise<HawkbitStatus> {
     return {
       server: this.#base,
       lastPoll: this.lastPoll,
@@ -147,8 +155,9 @@ export class HawkbitClient {
     await this.#forwardReports();
     await this.#sendFeedback();
     const base = await this.#getJson(this.#base, ddiBaseSchema, 'controller base');
-    await this.#configData(base);
     const links = base._links;
+    if (links.installedBase) await this.#installedBase(links.installedBase.href);
+    await this.#configData(base);
     if (links.cancelAction) await this.#cancel(links.cancelAction.href);
     else if (links.deploymentBase) await this.#deployment(links.deploymentBase.href);
     await this.#forwardReports();
@@ -206,6 +215,24 @@ export class HawkbitClient {
     if (answer.status < 200 || answer.status > 299) throw new DdiStatusError('configData', answer);
     await this.#save({ ...this.#state, attributesSent: text });
     this.#log.info({ attributes: data }, 'hawkbit attributes sent');
+  }
+
+  /**
+   * hawkBit's idea of what this target last installed, read once per action it names: an action this
+   * device never finished (its state was wiped, or it replaced another device under the same
+   * controller id) is logged, and the attributes are sent again so the server sees what really runs.
+   */
+  async #installedBase(href: string): Promise<void> {
+    const actionId = actionIdOf(href);
+    if (!actionId || actionId === this.#installedChecked) return;
+    const installed = await this.#getJson(href, ddiDeploymentBaseSchema, `installed base ${actionId}`);
+    this.#installedChecked = actionId;
+    if (this.#state.finished.includes(actionId)) return;
+    this.#log.warn(
+      { actionId, modules: installed.deployment.chunks.map((c) => `${c.name} ${c.version}`) },
+      'hawkbit lists an installed action this device did not finish; sending its attributes again',
+    );
+    await this.#save({ ...this.#state, attributesSent: undefined });
   }
 
   async #deployment(href: string): Promise<void> {

@@ -5,6 +5,7 @@
  * manager and client from the same state directory, as the agent does after a reboot; the client's
  * poll is stepped by the test (`pollOnce`), except where its timer and backoff are the subject.
  */
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateKeyPair } from '../../../agent/core/cose.js';
@@ -129,6 +130,17 @@ describe('hawkBit DDI client', () => {
     // hawkBit no longer offers it; another poll changes nothing.
     await client.pollOnce();
     expect(executions(ddi, id).filter((e) => e.includes('closed'))).toHaveLength(1);
+    const installedBase = () => ddi.requests.filter((r) => r.path.includes('/installedBase/')).length;
+    expect(installedBase()).toBe(1);
+    const attributesSent = ddi.targets.get(CONTROLLER)!.configData.length;
+
+    // A device whose hawkBit state was wiped learns from installedBase and sends its attributes again.
+    await client.stop();
+    await rm(path.join(device.dir, 'state/hawkbit/actions.json'));
+    ({ ota, client } = await start());
+    await client.pollOnce();
+    expect(installedBase()).toBe(2);
+    expect(ddi.targets.get(CONTROLLER)!.configData.length).toBe(attributesSent + 1);
   });
 
   it('refuses an action whose manifest is not signed by the trust root, with closed/failure naming the reason', async () => {

@@ -135,4 +135,36 @@ describe('the status view', () => {
     expect(lines[2]).toBe('chamber  auto  auto   20.97        45  0.3067  kp=0.2 ki=0.002 kd=1  warm');
     expect(renderResult('loops', [{ ...loop, region: undefined }], (t) => t)).not.toContain('region');
   });
+
+  it('shows an install waiting for the maintenance window and how hawkBit is doing under ota status', () => {
+    const slot = { state: 'good', kind: 'image', path: '/dev/x' };
+    const text = renderResult(
+      'ota.status',
+      {
+        components: [
+          { name: 'rootfs', booted: 'A', primary: 'A', slots: { A: slot, B: { ...slot, state: 'bad' } } },
+        ],
+        install: {
+          component: 'rootfs',
+          version: '1.2.0',
+          phase: 'written',
+          target: 'B',
+          bytes: 10,
+          totalBytes: 10,
+          percent: 100,
+          waitingToInstall: true,
+        },
+        hawkbit: {
+          server: 'https://h/DEFAULT/controller/v1/gw',
+          lastPoll: { ok: true, at: Date.parse('2026-12-06T10:00:01Z') },
+          pendingFeedback: 0,
+        },
+      },
+      (t) => t,
+    );
+    expect(text).toContain(
+      "install: rootfs 1.2.0 into slot B: written, waiting for hawkBit's maintenance window",
+    );
+    expect(text).toContain('hawkbit: last poll 10:00:01 UTC ok, 0 feedback waiting');
+  });
 });
