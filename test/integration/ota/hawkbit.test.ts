@@ -262,6 +262,20 @@ describe('hawkBit DDI client', () => {
     expect((await device.env()).get('BOOT_ORDER')).toMatch(/^B/);
   });
 
+  it('writes a download-only action into the inactive slot and stops there: downloaded, the boot untouched', async () => {
+    const { ddi, device, start } = await rig();
+    const release = await device.release(fakeImage('v1.1', 256 * 1024), { seq: 2 });
+    const id = assignRelease(ddi, release, { type: 'downloadonly' });
+    const { ota, client } = await start();
+    await client.pollOnce();
+    await ota.idle();
+    await until(() => executions(ddi, id).includes('deploymentBase:downloaded/none'), 'downloaded feedback');
+    expect(ddi.action(id)).toMatchObject({ state: 'closed', result: 'downloaded' });
+    expect((await ota.status()).install).toMatchObject({ phase: 'written', holdArm: true });
+    expect(device.rebootRequests).toEqual([]);
+    expect((await device.env()).get('BOOT_ORDER')).toBe('A');
+  });
+
   it('backs off after 401 and 5xx, doubling up to retry.maxMs, and polls normally once answered', async () => {
     const clock = new FakeClock();
     const refused = await rig({ token: 'wrong', clock, random: () => 1 });
