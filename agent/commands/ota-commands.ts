@@ -45,6 +45,7 @@ export function registerOtaCommands(
           bytes: Math.max(s.install.offsetBytes, s.progress?.bytes ?? 0),
           durableBytes: s.install.offsetBytes,
           totalBytes: s.install.sizeBytes,
+          ...(s.install.fetchedBytes !== undefined ? { fetchedBytes: s.install.fetchedBytes } : {}),
           waitingForReboot: s.install.phase === 'armed' && s.install.holdReboot === true,
           waitingToInstall: s.install.holdArm === true,
           actionId: s.install.actionId,

@@ -14,6 +14,9 @@ export interface CommittedComponent {
   readonly slot: SlotName;
   /** Wall-clock time of the commit (POSIX ms). */
   readonly wallMs: number;
+  /** The committed payload's length and SHA-256 (hex): what the slot holds, for adaptive updates. */
+  readonly sizeBytes?: number | undefined;
+  readonly sha256?: string | undefined;
 }
 
 export interface CommittedState {

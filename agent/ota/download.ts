@@ -137,11 +137,24 @@ export class HttpPayloadSource implements PayloadSource {
     this.#o = options;
   }
 
-  async *read(offset: number, signal: AbortSignal): AsyncIterable<Buffer> {
-    if (offset >= this.#o.sizeBytes) return;
+  /** True once the server answered a `Range` request with the whole payload (200). */
+  rangeIgnored = false;
+
+  read(offset: number, signal: AbortSignal): AsyncIterable<Buffer> {
+    return this.readRange(offset, this.#o.sizeBytes, signal);
+  }
+
+  /**
+   * The payload's bytes from `offset` up to `end` (exclusive), asked for with
+   * `Range: bytes=<offset>-<end-1>`. A server that ignores `Range` sends the whole payload: the bytes
+   * before `offset` are skipped, everything after is yielded (to the payload's end: it is on its way
+   * anyway), and `rangeIgnored` is set so the caller stops asking for pieces.
+   */
+  async *readRange(offset: number, end: number, signal: AbortSignal): AsyncIterable<Buffer> {
+    if (offset >= end) return;
     let url = new URL(this.#o.url);
     for (let redirects = 0; ; redirects++) {
-      const res = await this.#request(url, offset, signal);
+      const res = await this.#request(url, offset, end, signal);
       const status = res.statusCode ?? 0;
       if ([301, 302, 303, 307, 308].includes(status) && res.headers.location) {
         res.resume();
@@ -151,7 +164,11 @@ export class HttpPayloadSource implements PayloadSource {
         continue;
       }
       const skip = this.#check(res, offset);
-      yield* this.#body(res, skip, signal);
+      if (res.statusCode === 200 && (offset > 0 || end < this.#o.sizeBytes)) this.rangeIgnored = true;
+      // To the end (asked for, or all a server ignoring Range offers): no limit, so a server sending
+      // more than `size` is caught (transfer.ts: size-exceeded).
+      const bounded = end < this.#o.sizeBytes && res.statusCode === 206;
+      yield* this.#body(res, skip, bounded ? end - offset : Number.POSITIVE_INFINITY, signal);
       return;
     }
   }
@@ -191,7 +208,13 @@ export class HttpPayloadSource implements PayloadSource {
     throw fatal(`http-${status}`, `HTTP ${status} from ${this.origin}`);
   }
 
-  async *#body(res: IncomingMessage, skip: number, signal: AbortSignal): AsyncIterable<Buffer> {
+  async *#body(
+    res: IncomingMessage,
+    skip: number,
+    limit: number,
+    signal: AbortSignal,
+  ): AsyncIterable<Buffer> {
+    let left = limit;
     const windowMs = this.#o.lowSpeedWindowMs ?? 30_000;
     const minBytes = ((this.#o.lowSpeedBytesPerS ?? 1024) * windowMs) / 1000;
     let inWindow = 0;
@@ -221,8 +244,11 @@ export class HttpPayloadSource implements PayloadSource {
           skip -= chunk.length;
           continue;
         }
-        yield skip > 0 ? chunk.subarray(skip) : chunk;
+        const piece = chunk.subarray(skip, skip + left);
         skip = 0;
+        left -= piece.length;
+        yield piece;
+        if (left === 0) return;
       }
       // A body cut short (a dropped connection) ends the iteration or throws 'aborted'; the transfer
       // loop sees fewer bytes than expected and retries from where it got to.
@@ -241,7 +267,7 @@ export class HttpPayloadSource implements PayloadSource {
     }
   }
 
-  #request(url: URL, offset: number, signal: AbortSignal): Promise<IncomingMessage> {
+  #request(url: URL, offset: number, end: number, signal: AbortSignal): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
       // The configured headers (an update server's token) go only to its own origin: a redirect to a
       // CDN or object store gets none, as curl does — it would refuse a foreign Authorization anyway.
@@ -249,7 +275,11 @@ export class HttpPayloadSource implements PayloadSource {
       const headers: Record<string, string> = {
         'accept-encoding': 'identity',
         ...(own ? this.#o.headers : {}),
-        ...(offset > 0 ? { range: `bytes=${offset}-` } : {}),
+        ...(end < this.#o.sizeBytes
+          ? { range: `bytes=${offset}-${end - 1}` }
+          : offset > 0
+            ? { range: `bytes=${offset}-` }
+            : {}),
       };
       const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
       const headerMs = this.#o.headerTimeoutMs ?? 30_000;

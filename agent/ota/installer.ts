@@ -15,7 +15,9 @@ import type { Clock } from '../core/clock.js';
 import { ensurePrivateDir } from '../core/durable-file.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
+import { AdaptiveSource } from './adaptive-source.js';
 import type { BootBackend, SlotName } from './boot/types.js';
+import { cachedChunks, hashChunks } from './chunk-index.js';
 import type { CommittedStore } from './committed-state.js';
 import {
   FilePayloadSource,
@@ -65,6 +67,8 @@ export interface InstallSettings {
   readonly headerTimeoutMs: number;
   /** The whole download of one run (see transfer.ts). */
   readonly deadlineMs: number;
+  /** Fetch only the chunks the device does not already hold (adaptive-source.ts). */
+  readonly adaptive?: boolean | undefined;
 }
 
 export interface OtaProgress {
@@ -75,6 +79,8 @@ export interface OtaProgress {
   /** Payload bytes durable in the target so far. */
   readonly bytes: number;
   readonly totalBytes: number;
+  /** Adaptive installs: payload bytes received from the server so far (the rest came from the device). */
+  readonly fetchedBytes?: number | undefined;
 }
 
 export interface InstallerDeps {
@@ -216,9 +222,16 @@ class Flow {
       case 'commit': {
         await boot.setState(r.target, 'good');
         const created = this.#in.manifest?.created;
+        const m = this.#in.manifest;
         await this.#d.committed.record(
           r.component,
-          { seq: r.seq, version: r.version, slot: r.target, wallMs: this.#d.clock.nowMs() },
+          {
+            seq: r.seq,
+            version: r.version,
+            slot: r.target,
+            wallMs: this.#d.clock.nowMs(),
+            ...(m ? { sizeBytes: m.size, sha256: Buffer.from(m.sha256).toString('hex') } : {}),
+          },
           created !== undefined ? created * 1000 : 0,
         );
         return this.#save({ ...r, phase: 'committed' });
@@ -275,8 +288,11 @@ class Flow {
     await this.#save({ ...r, phase: 'writing', offsetBytes: start });
     const writer = await RawWriter.open(file, kind);
     const signal = AbortSignal.any([this.#in.signal, this.#in.cancel]);
-    const source = this.#source(r);
+    const source = await this.#source(r, m, signal);
     let record = this.#record!;
+    const fetchedBefore = r.fetchedBytes ?? 0;
+    const fetched = () =>
+      source instanceof AdaptiveSource ? { fetchedBytes: fetchedBefore + source.fetchedBytes } : {};
     try {
       await transfer({
         source,
@@ -296,10 +312,10 @@ class Flow {
         retryMaxMs: s.retryMaxMs,
         deadlineMs: s.deadlineMs,
         onCheckpoint: async (offsetBytes) => {
-          record = { ...record, offsetBytes };
+          record = { ...record, offsetBytes, ...fetched() };
           await this.#save(record);
         },
-        onProgress: (bytes) => this.#progress(record, bytes),
+        onProgress: (bytes) => this.#progress({ ...record, ...fetched() }, bytes),
         onRetry: (e, attempt, delayMs) =>
           this.#log.warn(
             { attempt, delayMs: Math.round(delayMs), err: errorMessage(e) },
@@ -310,7 +326,7 @@ class Flow {
       await source.close?.();
       await writer.close();
     }
-    await this.#save({ ...this.#record!, phase: 'written', offsetBytes: r.sizeBytes });
+    await this.#save({ ...this.#record!, phase: 'written', offsetBytes: r.sizeBytes, ...fetched() });
   }
 
   /** Tar only (a raw slot was read back unit by unit while it was written): the tree against the tar. */
@@ -359,6 +375,7 @@ class Flow {
       bootedSlot: booted,
       ...(state === 'rolled-back' || state === 'rejected' ? { reason: r.reason, message: r.message } : {}),
       ...(r.actionId !== undefined ? { actionId: r.actionId } : {}),
+      ...(r.fetchedBytes !== undefined ? { fetchedBytes: r.fetchedBytes, sizeBytes: r.sizeBytes } : {}),
       wallMs: this.#d.clock.nowMs(),
     });
     this.#d.onReport(report);
@@ -381,6 +398,7 @@ class Flow {
       phase: r.phase,
       bytes,
       totalBytes: r.sizeBytes,
+      ...(r.fetchedBytes !== undefined ? { fetchedBytes: r.fetchedBytes } : {}),
     });
   }
 
@@ -392,20 +410,65 @@ class Flow {
     return path.join(this.#d.stagingDir, `${r.id}.tar`);
   }
 
-  #source(r: InstallRecord): PayloadSource {
+  /**
+   * The payload: the local file, the URL — or, for a raw image with chunk hashes (and
+   * `ota.download.adaptive`), the URL for only the chunks this device does not already hold.
+   */
+  async #source(r: InstallRecord, m: Manifest, signal: AbortSignal): Promise<PayloadSource> {
+    if (r.source.kind === 'file') return new FilePayloadSource(r.source.path);
+    const http = this.#http(r.source.url, r);
+    const slots = this.#in.component.slots;
+    if (
+      !this.#d.settings.adaptive ||
+      r.format !== 'raw' ||
+      !m.chunk ||
+      !m.chunks ||
+      slots[r.from].kind === 'dir'
+    )
+      return http;
+    const started = this.#d.clock.monotonicMs();
+    const committed = (await this.#d.committed.load()).components[r.component];
+    const running = committed?.slot === r.from ? committed : undefined;
+    const chunkBytes = m.chunk;
+    const from = await cachedChunks(
+      path.join(path.dirname(this.#d.stagingDir), 'chunk-index'),
+      `${r.component}-${r.from}`,
+      running?.sha256 && running.sizeBytes ? `${running.sha256}/${chunkBytes}` : undefined,
+      () => hashChunks(slots[r.from].path, chunkBytes, running?.sizeBytes ?? r.sizeBytes, signal),
+    );
+    const target = await hashChunks(slots[r.target].path, chunkBytes, r.sizeBytes, signal);
+    const source = new AdaptiveSource({
+      remote: http,
+      sizeBytes: r.sizeBytes,
+      chunkBytes,
+      chunks: m.chunks,
+      local: [from.chunks, target],
+      targetPath: slots[r.target].path,
+    });
+    this.#log.info(
+      {
+        chunks: m.chunks.length,
+        local: source.plannedLocalChunks,
+        indexCached: from.cached,
+        hashMs: Math.round(this.#d.clock.monotonicMs() - started),
+      },
+      'ota adaptive: chunks found on the device',
+    );
+    return source;
+  }
+
+  #http(url: string, r: InstallRecord): HttpPayloadSource {
     const s = this.#d.settings;
-    return r.source.kind === 'file'
-      ? new FilePayloadSource(r.source.path)
-      : new HttpPayloadSource({
-          url: r.source.url,
-          sizeBytes: r.sizeBytes,
-          clock: this.#d.clock,
-          lowSpeedBytesPerS: s.lowSpeedBytesPerS,
-          lowSpeedWindowMs: s.lowSpeedWindowMs,
-          idleTimeoutMs: s.idleTimeoutMs,
-          headerTimeoutMs: s.headerTimeoutMs,
-          collectGarbage: this.#d.collectGarbage,
-          ...this.#d.downloadOptions?.(r.source.url),
-        });
+    return new HttpPayloadSource({
+      url,
+      sizeBytes: r.sizeBytes,
+      clock: this.#d.clock,
+      lowSpeedBytesPerS: s.lowSpeedBytesPerS,
+      lowSpeedWindowMs: s.lowSpeedWindowMs,
+      idleTimeoutMs: s.idleTimeoutMs,
+      headerTimeoutMs: s.headerTimeoutMs,
+      collectGarbage: this.#d.collectGarbage,
+      ...this.#d.downloadOptions?.(url),
+    });
   }
 }

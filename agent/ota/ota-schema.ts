@@ -50,6 +50,11 @@ export const otaSchema = z.strictObject({
     .default({}),
   download: z
     .strictObject({
+      /**
+       * With per-chunk hashes and a raw image: fetch only the chunks the device does not already hold
+       * in its slots (the rest is copied locally, each chunk verified); false: always the whole payload.
+       */
+      adaptive: z.boolean().default(true),
       /** Durable-progress unit when a manifest has no per-chunk hashes. */
       checkpointBytes: z
         .number()

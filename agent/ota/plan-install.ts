@@ -99,6 +99,8 @@ export interface InstallRecord {
   readonly holdArm?: boolean | undefined;
   /** The update server's id for this install (a hawkBit action). */
   readonly actionId?: string | undefined;
+  /** Adaptive installs: payload bytes received from the server over all runs. */
+  readonly fetchedBytes?: number | undefined;
 }
 
 export type FinalState = 'committed' | 'rolled-back' | 'rejected';

@@ -24,6 +24,9 @@ export interface OtaReport {
   readonly message?: string | undefined;
   /** Wall-clock time of the report (POSIX ms; may be wrong before NTP). */
   readonly wallMs: number;
+  /** Adaptive installs: payload bytes fetched from the server, of the payload's `sizeBytes`. */
+  readonly fetchedBytes?: number | undefined;
+  readonly sizeBytes?: number | undefined;
   /** The update server's id for the install (a hawkBit action), when it came from one. */
   readonly actionId?: string | undefined;
   /** Position in the queue; increases with every new report. */

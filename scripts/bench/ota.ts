@@ -16,7 +16,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -28,6 +28,7 @@ import { digestFile } from '../../agent/ota/digest-file.js';
 import { signManifest } from '../../agent/ota/manifest.js';
 import { FACTORY_BOOT_VARS, writeRedundantUbootEnv } from '../ota-emulator/provision.js';
 import { drained } from './drained.js';
+import { adaptiveBench } from './ota-adaptive.js';
 import { unitRuntime } from './service-unit.js';
 import { median, parseFlags, round } from './stats.js';
 
@@ -36,7 +37,21 @@ const CHILD = path.join(ROOT, 'dist/scripts/bench/ota-install-child.js');
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
 export async function otaBench(args: string[]): Promise<Record<string, unknown>> {
-  const flags = parseFlags(args, ['quick']);
+  const flags = parseFlags(args, ['quick', 'adaptive']);
+  if (flags.has('adaptive')) {
+    const server = new ImageServer();
+    try {
+      return await adaptiveBench(flags, {
+        makeDevice,
+        child,
+        server,
+        randomFile,
+        dropCaches: canDropCaches(),
+      });
+    } finally {
+      await server.stop();
+    }
+  }
   const sizeMb = Number(flags.get('size-mb') ?? 1024);
   const runs = Number(flags.get('runs') ?? 3);
   const chunkBytes = Number(flags.get('chunk-mb') ?? 4) * 1024 * 1024;
@@ -183,14 +198,19 @@ interface Device {
 }
 
 /** A device dir: slot files, a redundant U-Boot env driven through fw_setenv, booted from A. */
-async function makeDevice(work: string, publicKey: Uint8Array): Promise<Device> {
+async function makeDevice(
+  work: string,
+  publicKey: Uint8Array,
+  options: { slotA?: string; adaptive?: boolean } = {},
+): Promise<Device> {
   const dir = path.join(work, 'device');
   await rm(dir, { recursive: true, force: true });
   await mkdir(path.join(dir, 'emu'), { recursive: true });
   const slotB = path.join(dir, 'rootfs-b.img');
   const config = path.join(dir, 'agent.yaml');
   await writeFile(path.join(dir, 'fleet.pub.pem'), publicKeyToPem(publicKey));
-  await writeFile(path.join(dir, 'rootfs-a.img'), 'factory');
+  if (options.slotA) await copyFile(options.slotA, path.join(dir, 'rootfs-a.img'));
+  else await writeFile(path.join(dir, 'rootfs-a.img'), 'factory');
   await writeFile(path.join(dir, 'emu/cmdline'), 'rauc.slot=A\n');
   await writeFile(path.join(dir, 'emu/boot_id'), 'bench\n');
   await writeFile(
@@ -202,6 +222,7 @@ async function makeDevice(work: string, publicKey: Uint8Array): Promise<Device> 
         rebootCommand: ['true'],
         bootInfo: { cmdline: 'emu/cmdline', bootId: 'emu/boot_id' },
         health: { loopsRunning: false },
+        download: { adaptive: options.adaptive ?? false },
         components: {
           rootfs: {
             slots: { kind: 'image', A: 'rootfs-a.img', B: 'rootfs-b.img' },
@@ -368,20 +389,33 @@ class ImageServer {
   rateBytesPerS: number | undefined;
   #server: Server | undefined;
 
-  async start(file: string): Promise<void> {
+  #file = '';
+  #size = 0;
+
+  /** Serves `file` from now on (starting the server the first time). */
+  async serve(file: string): Promise<void> {
     const handle = await open(file, 'r');
-    const size = (await handle.stat()).size;
+    this.#size = (await handle.stat()).size;
     await handle.close();
+    this.#file = file;
+    if (!this.#server) await this.start(file);
+  }
+
+  async start(file: string): Promise<void> {
+    if (this.#file !== file) await this.serve(file);
+    if (this.#server) return;
     this.#server = createServer((req, res) => {
       this.requests++;
-      const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+      const size = this.#size;
+      const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
       const start = m ? Number(m[1]) : 0;
+      const end = m?.[2] ? Math.min(Number(m[2]) + 1, size) : size;
       this.lastRangeStart = start;
-      res.writeHead(start > 0 ? 206 : 200, {
-        'content-length': String(size - start),
-        ...(start > 0 ? { 'content-range': `bytes ${start}-${size - 1}/${size}` } : {}),
+      res.writeHead(m ? 206 : 200, {
+        'content-length': String(end - start),
+        ...(m ? { 'content-range': `bytes ${start}-${end - 1}/${size}` } : {}),
       });
-      void this.#send(file, res, start, size).catch(() => res.destroy());
+      void this.#send(this.#file, res, start, end).catch(() => res.destroy());
     });
     await new Promise<void>((resolve) => this.#server!.listen(0, '127.0.0.1', resolve));
     this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}/rootfs.img`;

@@ -34,6 +34,7 @@ export const TEST_SETTINGS: InstallSettings = {
   idleTimeoutMs: 5_000,
   headerTimeoutMs: 5_000,
   deadlineMs: 60_000,
+  adaptive: false, // the adaptive tests turn it on
 };
 
 export interface OtaTestDeviceOptions {

@@ -1,6 +1,6 @@
 /**
  * A loopback HTTP server for update payloads, started by a test: serves byte buffers with
- * `Range: bytes=N-` support (206 + Content-Range), counts the body bytes it sends, and can misbehave
+ * `Range: bytes=N-` and `bytes=N-M` support (206 + Content-Range), counts the body bytes it sends, and can misbehave
  * on purpose — a status sequence (503 with Retry-After, 404), a connection dropped after N bytes,
  * Range ignored, an endless body, a trickle, a status line whose headers drip in one byte at a time.
  */
@@ -32,6 +32,8 @@ export class PayloadServer {
   #server: Server | undefined;
   /** Body bytes sent, over all requests. */
   sentBytes = 0;
+  /** Answer every request with the whole payload (200), as a server without Range support does. */
+  ignoreRanges = false;
   readonly requests: {
     path: string;
     range: string | undefined;
@@ -100,22 +102,24 @@ export class PayloadServer {
       res.writeHead(404).end();
       return;
     }
-    const m = /^bytes=(\d+)-$/.exec(range ?? '');
-    const start = m && !fault.ignoreRange ? Number(m[1]) : 0;
+    const m = /^bytes=(\d+)-(\d*)$/.exec(range ?? '');
+    const ranged = m !== null && !fault.ignoreRange && !this.ignoreRanges;
+    const start = ranged ? Number(m[1]) : 0;
+    const last = ranged && m[2] !== '' ? Math.min(Number(m[2]), data.length - 1) : data.length - 1;
     if (start > data.length) {
       record(416);
       res.writeHead(416, { 'content-range': `bytes */${data.length}` }).end();
       return;
     }
-    let body = data.subarray(start);
+    let body = data.subarray(start, last + 1);
     if (fault.dropAfterBytes !== undefined) body = body.subarray(0, fault.dropAfterBytes);
-    const status = start > 0 ? 206 : 200;
+    const status = ranged ? 206 : 200;
     record(status);
     const headers: Record<string, string> = fault.endless
       ? {}
       : {
-          'content-length': String(data.length - start),
-          ...(status === 206 ? { 'content-range': `bytes ${start}-${data.length - 1}/${data.length}` } : {}),
+          'content-length': String(last + 1 - start),
+          ...(status === 206 ? { 'content-range': `bytes ${start}-${last}/${data.length}` } : {}),
         };
     res.writeHead(status, headers);
     res.flushHeaders();

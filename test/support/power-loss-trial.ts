@@ -35,6 +35,8 @@ export interface TrialOptions {
   readonly label: string;
   /** Serve the payload in pieces of `bytes` every `delayMs` (spreads the write step out in time). */
   readonly trickle?: { readonly bytes: number; readonly delayMs: number } | undefined;
+  /** The new image made from the factory one (an adaptive update reuses its chunks); default: all new. */
+  readonly image?: ((factory: Buffer) => Buffer) | undefined;
 }
 
 export interface TrialResult {
@@ -43,6 +45,8 @@ export interface TrialResult {
   readonly boots: number;
   /** The write resumed from a journaled offset after the cut. */
   readonly resumedWrite: boolean;
+  /** Chunks were found on the device (an adaptive install). */
+  readonly adaptive: boolean;
 }
 
 /** Deterministic PRNG (mulberry32) so a failing trial can be replayed from its seed. */
@@ -59,7 +63,7 @@ export function rng(seed: number): () => number {
 
 export async function runPowerLossTrial(o: TrialOptions): Promise<TrialResult> {
   const device = await SimOtaDevice.create(o.dir, { imageBytes: TRIAL_IMAGE_BYTES, tool: o.tool });
-  const image = fakeImage(o.label, TRIAL_IMAGE_BYTES);
+  const image = o.image ? o.image(device.factoryImage) : fakeImage(o.label, TRIAL_IMAGE_BYTES);
   const urlPath = `/${path.basename(o.dir)}.img`;
   o.server.serve(urlPath, image);
   if (o.trickle && o.source === 'http') {
@@ -118,6 +122,7 @@ export async function runPowerLossTrial(o: TrialOptions): Promise<TrialResult> {
     final: last?.state === 'committed' ? 'committed' : 'none',
     boots: device.emulator.boots,
     resumedWrite: device.lines.some((l) => l.includes('ota resuming write')),
+    adaptive: device.lines.some((l) => l.includes('ota adaptive') && !l.includes('"local":0')),
   };
 }
 
@@ -167,6 +172,7 @@ export interface SeriesOptions {
   readonly cutPoint: (random: () => number, i: number) => CutPoint;
   readonly label: string;
   readonly trickle?: TrialOptions['trickle'];
+  readonly image?: TrialOptions['image'];
 }
 
 export interface SeriesResult {
@@ -174,6 +180,8 @@ export interface SeriesResult {
   readonly cuts: number;
   readonly committed: number;
   readonly resumedWrites: number;
+  /** Trials whose install found chunks on the device (adaptive). */
+  readonly adaptiveTrials: number;
   readonly points: readonly CutPoint[];
 }
 
@@ -185,6 +193,7 @@ export async function runTrialSeries(o: SeriesOptions): Promise<SeriesResult> {
   let cuts = 0;
   let committed = 0;
   let resumedWrites = 0;
+  let adaptiveTrials = 0;
   for (let i = 0; cuts < o.cuts && i < o.cuts * 2; i++) {
     trials++;
     const cut = o.cutPoint(random, i);
@@ -196,6 +205,7 @@ export async function runTrialSeries(o: SeriesOptions): Promise<SeriesResult> {
       server: o.server,
       label: `${o.label}-${i}`,
       trickle: o.trickle,
+      image: o.image,
     });
     if (result.cutHappened) {
       cuts++;
@@ -203,8 +213,9 @@ export async function runTrialSeries(o: SeriesOptions): Promise<SeriesResult> {
     }
     if (result.final === 'committed') committed++;
     if (result.resumedWrite) resumedWrites++;
+    if (result.adaptive) adaptiveTrials++;
   }
-  return { trials, cuts, committed, resumedWrites, points };
+  return { trials, cuts, committed, resumedWrites, adaptiveTrials, points };
 }
 
 /**
