@@ -41,7 +41,7 @@ export async function hashChunks(
     let inChunk = 0;
     let position = 0;
     let turn = 0;
-    let next = handle.read(bufs[0]!, 0, READ_BYTES, 0);
+    let next = handle.read(bufs[0]!, 0, Math.min(READ_BYTES, sizeBytes), 0);
     for (;;) {
       signal?.throwIfAborted();
       const { bytesRead } = await next;
