@@ -8,15 +8,15 @@
  * Started by host-pool.ts with an IPC channel; answers the requests of host-protocol.ts. Agents log
  * warnings and errors as JSON lines to `--log FILE`.
  */
-import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { SystemClock } from '../../agent/core/clock.js';
 import type { Logger } from '../../agent/core/log.js';
 import { deviceFiles } from './device-config.js';
 import type { HostReply, HostRequest } from './host-protocol.js';
 import { HostedDevice } from './hosted-device.js';
+import { findRepoRoot } from './repo-root.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+const REPO_ROOT = findRepoRoot();
 
 const logFile = process.argv[process.argv.indexOf('--log') + 1];
 const log: Logger = pino({ level: 'warn' }, pino.destination({ dest: logFile ?? 2, sync: false }));

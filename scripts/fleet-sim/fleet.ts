@@ -7,15 +7,13 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { generateKeyPair, type KeyPair } from '../../agent/core/cose.js';
 import { publicKeyToPem } from '../../agent/core/ed25519-keys.js';
 import { FleetBackend } from './backend.js';
 import { SimBroker } from './broker.js';
 import { provisionDevice } from './device-config.js';
 import { HostPool, type PoolSnapshot } from './host-pool.js';
-
-export const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+import { findRepoRoot } from './repo-root.js';
 
 export interface FleetOptions {
   readonly agents: number;
@@ -77,7 +75,7 @@ export class Fleet {
       await provisionDevice(d, {
         brokerUrl: broker.url,
         fleetPubPem,
-        repoRoot: REPO_ROOT,
+        repoRoot: findRepoRoot(),
         seed: i + 1,
         ...(o.backoff ? { backoff: o.backoff } : {}),
         ...(o.healthDeadlineMs ? { healthDeadlineMs: o.healthDeadlineMs } : {}),

@@ -4,11 +4,9 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { HostDeviceSpec, HostReply, HostRequest, HostUsage, StartedDevice } from './host-protocol.js';
 import type { DeviceSnapshot, SealedBatch } from './hosted-device.js';
-
-const HOST_MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'agent-host.js');
+import { agentHostMain } from './repo-root.js';
 
 type Body<R> = R extends { readonly id: number } ? Omit<R, 'id'> : never;
 
@@ -19,7 +17,9 @@ class Host {
   #exited = false;
 
   constructor(logFile: string) {
-    this.#child = fork(HOST_MAIN, ['--log', logFile], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.#child = fork(agentHostMain(), ['--log', logFile], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     this.#child.on('message', (r: HostReply) => {
       this.#waiting.get(r.id)?.(r);
       this.#waiting.delete(r.id);
