@@ -69,19 +69,24 @@ export class Fleet {
     const keys = generateKeyPair();
     const fleetPubPem = path.join(dir, 'fleet.pub.pem');
     await writeFile(fleetPubPem, publicKeyToPem(keys.publicKey));
-    const specs = [];
-    for (let i = 0; i < o.agents; i++) {
-      const d = path.join(dir, 'devices', String(i).padStart(4, '0'));
-      await provisionDevice(d, {
-        brokerUrl: broker.url,
-        fleetPubPem,
-        repoRoot: findRepoRoot(),
-        seed: i + 1,
-        ...(o.backoff ? { backoff: o.backoff } : {}),
-        ...(o.healthDeadlineMs ? { healthDeadlineMs: o.healthDeadlineMs } : {}),
-      });
-      specs.push({ dir: d, planted: o.planted?.has(i) ?? false });
-    }
+    const specs = Array.from({ length: o.agents }, (_, i) => ({
+      dir: path.join(dir, 'devices', String(i).padStart(4, '0')),
+      planted: o.planted?.has(i) ?? false,
+    }));
+    // Sixteen at a time: the files are small, the waits are the file system's.
+    for (let i = 0; i < specs.length; i += 16)
+      await Promise.all(
+        specs.slice(i, i + 16).map((spec, j) =>
+          provisionDevice(spec.dir, {
+            brokerUrl: broker.url,
+            fleetPubPem,
+            repoRoot: findRepoRoot(),
+            seed: i + j + 1,
+            ...(o.backoff ? { backoff: o.backoff } : {}),
+            ...(o.healthDeadlineMs ? { healthDeadlineMs: o.healthDeadlineMs } : {}),
+          }),
+        ),
+      );
     await mkdir(path.join(dir, 'logs'), { recursive: true });
     const perHost = o.perHost ?? 125;
     const pool = new HostPool(Math.max(1, Math.ceil(o.agents / perHost)), path.join(dir, 'logs'));

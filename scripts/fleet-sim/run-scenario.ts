@@ -82,7 +82,9 @@ export async function runScenario(
         break;
     }
     progress(deviceTable(fleet.backend, fleet.deviceIds));
-    return { ...summary, startS };
+    const result = { ...summary, startS };
+    progress(`${name}: ${JSON.stringify(result)}`);
+    return result;
   } finally {
     await fleet.stop({ keepDir: flags.has('keep') });
   }
