@@ -227,7 +227,9 @@ export class FleetBackend {
       return;
     }
     const bn = (items[0] as Record<string, unknown> | undefined)?.['-2'];
-    if (bn !== `urn:dev:${d.id}:`) {
+    // The first record names the device; a pack that opens with a run of one point re-bases bn to
+    // that point (`urn:dev:<id>:chamber.temp`), so only the device's prefix is checked.
+    if (typeof bn !== 'string' || !bn.startsWith(`urn:dev:${d.id}:`)) {
       this.#invalid(d, `${key}: bn ${String(bn)} is not this device`);
       return;
     }
