@@ -14,6 +14,7 @@ const BENCHES: Record<string, (args: string[]) => Promise<Record<string, unknown
   telemetry: async (args) => (await import('./telemetry.js')).telemetryBench(args),
   attest: async (args) => (await import('./attest.js')).attestBench(args),
   console: async (args) => (await import('./console.js')).consoleBench(args),
+  fleet: async (args) => (await import('./fleet.js')).fleetBench(args),
   'mqtt-oversize': async (args) => (await import('./mqtt-oversize.js')).mqttOversizeBench(args),
 };
 
