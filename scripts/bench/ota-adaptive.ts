@@ -91,8 +91,8 @@ export async function adaptiveBench(
       const image = path.join(work, 'next.img');
       await copyFile(base, image);
       await replaceChunks(image, changedChunks, chunkBytes, size);
-      const manifest = await signed(work, image, chunkBytes, kit.server.url, keys);
       await kit.server.serve(image);
+      const manifest = await signed(work, image, chunkBytes, kit.server.url, keys);
       const device = await kit.makeDevice(work, keys.publicKey, { slotA: base, adaptive });
       await device.reset();
       kit.dropCaches();
