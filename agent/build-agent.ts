@@ -319,6 +319,7 @@ function buildLink(
       },
       topicPrefix: c.topicPrefix,
       keepaliveS: c.keepaliveS,
+      sessionExpiryS: c.sessionExpiryS,
       connectTimeoutMs: c.connectTimeoutMs,
       backoff: c.backoff,
       status,

@@ -40,6 +40,12 @@ export const linkSchema = z
       .regex(/^[^#+/]+(\/[^#+/]+)*$/, 'expected topic levels without wildcards')
       .default('edge'),
     keepaliveS: z.number().int().min(5).max(3600).default(30),
+    /**
+     * MQTT 5 session expiry: 0 (the default) starts clean every time; above 0 the broker keeps the
+     * session that long after the device drops off — its subscription and the QoS 1 commands sent
+     * meanwhile, delivered at the next connect (clean start off). For broker clusters with offline queues.
+     */
+    sessionExpiryS: z.number().int().min(0).max(4_294_967_295).default(0),
     connectTimeoutMs: z.number().int().min(1000).max(120_000).default(10_000),
     /** Reconnect delay: exponential with full jitter between attempts. */
     backoff: z

@@ -1,6 +1,7 @@
 /**
  * The MQTT.js client options of one connection attempt of `MqttLink` (mqtt-link.ts): MQTT 5, clean
- * start with session expiry 0, MQTT.js's own reconnect off, the retained `offline` last will, our
+ * start with session expiry 0 (or, with `sessionExpiryS`, a session the broker keeps — and clean start
+ * off, so the next connect takes up its queued commands), MQTT.js's own reconnect off, the retained `offline` last will, our
  * Maximum Packet Size (packet-size.ts), and credentials and TLS files as configured (read afresh at
  * each attempt, so a renewed certificate applies at the next connect).
  */
@@ -23,12 +24,12 @@ export async function mqttClientOptions(
   const options: IClientOptions = {
     protocolVersion: 5,
     clientId: ctx.clientId,
-    clean: true,
+    clean: (o.sessionExpiryS ?? 0) === 0,
     keepalive: o.keepaliveS,
     reconnectPeriod: 0,
     connectTimeout: o.connectTimeoutMs,
     resubscribe: false,
-    properties: { sessionExpiryInterval: 0, maximumPacketSize: ctx.maximumPacketSize },
+    properties: { sessionExpiryInterval: o.sessionExpiryS ?? 0, maximumPacketSize: ctx.maximumPacketSize },
     will: {
       topic: ctx.willTopic,
       payload: Buffer.from(ctx.willPayload),

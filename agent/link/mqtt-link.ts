@@ -73,6 +73,8 @@ export interface MqttLinkOptions {
   };
   readonly topicPrefix: string;
   readonly keepaliveS: number;
+  /** MQTT 5 session expiry (s): 0 starts clean; above 0 the broker keeps the session and its queue. */
+  readonly sessionExpiryS?: number | undefined;
   readonly connectTimeoutMs: number;
   readonly backoff: { readonly baseMs: number; readonly maxMs: number };
   /** Extra fields of the retained `online` status (boot id, version). */
@@ -284,6 +286,7 @@ export class MqttLink extends EventEmitter<LinkEvents> implements Link {
       );
     });
     this.#client = client;
+    this.#listen(client);
     return new Promise<MqttClient>((resolve, reject) => {
       const timer = this.#deps.clock.setTimeout(
         () => fail(new Error(`no CONNACK within ${this.#opts.connectTimeoutMs} ms`)),
@@ -325,7 +328,11 @@ export class MqttLink extends EventEmitter<LinkEvents> implements Link {
     });
   }
 
-  async #sessionUp(client: MqttClient): Promise<void> {
+  /**
+   * Dispatches the client's messages to the subscriptions. Attached before CONNECT: a broker keeping
+   * the session (`sessionExpiryS`) sends the queued commands right after CONNACK, in the same read.
+   */
+  #listen(client: MqttClient): void {
     client.on('message', (topic, payload, packet) => {
       if (this.#client !== client) return;
       const props = packet.properties ?? {};
@@ -349,6 +356,9 @@ export class MqttLink extends EventEmitter<LinkEvents> implements Link {
         }
       }
     });
+  }
+
+  async #sessionUp(client: MqttClient): Promise<void> {
     await publishOn(client, this.topics.status, this.#statusPayload('online'), {
       qos: 1,
       retain: true,

@@ -7,6 +7,7 @@ describe('link configuration', () => {
       tls: { rejectUnauthorized: true },
       topicPrefix: 'edge',
       keepaliveS: 30,
+      sessionExpiryS: 0,
       connectTimeoutMs: 10_000,
       backoff: { baseMs: 1000, maxMs: 60_000 },
     });
