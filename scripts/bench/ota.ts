@@ -1,6 +1,8 @@
 /**
  * ota: installing a large image into an A/B slot, against `dd` of the same image in the same run.
  *  - `dd`: `dd if=IMG of=SLOT bs=1M conv=fsync` (the floor: read, write, fsync — no checks at all);
+ *    then `dd if=SLOT iflag=direct` (one sequential read of the slot from the medium): dd plus that
+ *    read is the floor of an install that verifies what the medium holds (`floorVsDd`);
  *  - `local`: our install from a local file — signature check, streaming SHA-256 with per-chunk
  *    hashes, write, read-back verify of every unit, fdatasync and journal checkpoints, boot
  *    environment switched (U-Boot, through fw_setenv) — in a child process run as the service unit runs
@@ -92,8 +94,9 @@ export async function otaBench(args: string[]): Promise<Record<string, unknown>>
     const httpManifest = await manifestFor('http.cose', server.url);
     const dropCaches = canDropCaches();
 
-    const times: Record<'dd' | 'local' | 'localIoUring' | 'curlDd' | 'http', number[]> = {
+    const times: Record<'dd' | 'readSlot' | 'local' | 'localIoUring' | 'curlDd' | 'http', number[]> = {
       dd: [],
+      readSlot: [],
       local: [],
       localIoUring: [],
       curlDd: [],
@@ -106,6 +109,10 @@ export async function otaBench(args: string[]): Promise<Record<string, unknown>>
       const device = await makeDevice(work, keys.publicKey);
       dropCaches();
       times.dd.push(await timed(['dd', `if=${image}`, `of=${device.slotB}`, 'bs=1M', 'conv=fsync']));
+      // The physical floor of a verified install: dd, then one sequential read of the slot from the
+      // medium (O_DIRECT: not from the page cache).
+      dropCaches();
+      times.readSlot.push(await timed(['dd', `if=${device.slotB}`, 'of=/dev/null', 'bs=4M', 'iflag=direct']));
       await device.reset();
       dropCaches();
       const local = await child(device.config, ['--manifest', localManifest, '--payload', image]);
@@ -168,6 +175,9 @@ export async function otaBench(args: string[]): Promise<Record<string, unknown>>
       installerNodeArgs: (await unitRuntime()).nodeArgs.join(' '),
       pageCacheDropped: dropCaches.ok ? true : dropCaches.error,
       ddMsMedian: med('dd'),
+      readSlotMsMedian: med('readSlot'),
+      // dd + one sequential read of the slot, per run, against dd: what a read-back of the medium costs.
+      floorVsDd: round(median(times.dd.map((ms, i) => (ms + times.readSlot[i]!) / ms)), 2),
       localInstallMsMedian: med('local'),
       localVsDd: round(median(times.local) / median(times.dd), 2),
       // Each run's install against the dd just before it: steadier on a machine whose disk speed drifts.
