@@ -359,14 +359,16 @@ export class MqttLink extends EventEmitter<LinkEvents> implements Link {
   }
 
   async #sessionUp(client: MqttClient): Promise<void> {
-    await publishOn(client, this.topics.status, this.#statusPayload('online'), {
-      qos: 1,
-      retain: true,
-    });
+    // Subscribed first, `online` second: a fleet that sends a command as soon as it sees `online`
+    // must find the device listening (with clean start the broker drops what has no subscriber).
     if (this.#subs.size > 0) {
       const map = Object.fromEntries([...this.#subs].map(([filter, s]) => [filter, { qos: s.qos }]));
       await client.subscribeAsync(map);
     }
+    await publishOn(client, this.topics.status, this.#statusPayload('online'), {
+      qos: 1,
+      retain: true,
+    });
     if (this.#client !== client) throw new Error('session ended while starting');
     this.#upSinceWallMs = this.#deps.clock.nowMs();
     this.#setState('up');

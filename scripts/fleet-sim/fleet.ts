@@ -40,6 +40,8 @@ export interface LossReport {
   readonly invalid: number;
 }
 
+const ONLINE_TIMEOUT_MS = 120_000;
+
 export class Fleet {
   readonly dir: string;
   readonly broker: SimBroker;
@@ -105,6 +107,13 @@ export class Fleet {
     // In provisioning order: deviceIds[i] is device i (stages and planted failures go by index).
     started.sort((a, b) => a.dir.localeCompare(b.dir));
     for (const s of started) backend.register(s.deviceId, s.publicKeyPem);
+    // Running is not yet reachable: a device is `online` once it listens to its `cmd` topic
+    // (docs/wire-formats.md, Status), and a command sent before that reaches nobody (clean start).
+    const deadline = Date.now() + ONLINE_TIMEOUT_MS;
+    const offline = () => started.filter((s) => backend.devices.get(s.deviceId)?.online !== true);
+    while (offline().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    if (offline().length > 0)
+      log(`${offline().length} devices not online after ${ONLINE_TIMEOUT_MS / 1000} s`);
     return new Fleet({
       dir,
       broker,

@@ -284,18 +284,23 @@ describe('hawkBit DDI client', () => {
     closers.push(() => client.stop());
     await client.start();
     const polls = () => refused.ddi.requests.filter((r) => r.path.endsWith(`/controller/v1/${CONTROLLER}`));
-    // random() = 1: each wait is the whole ceiling — 100, 200, 400, then 400 ms (retry.maxMs).
+    // random() = 1: each wait is the whole ceiling — 100, 200, 400, then 400 ms (retry.maxMs). Each
+    // step waits for the poll to have *finished* (a new lastPoll: the next timer is set by then).
     for (const gap of [0, 100, 200, 400, 400]) {
       const seen = polls().length;
+      const before = client.lastPoll;
       if (gap > 0) await clock.advance(gap - 1);
       expect(polls()).toHaveLength(seen);
       await clock.advance(1);
-      await until(() => client.lastPoll?.ok === false && polls().length === seen + 1, 'a refused poll');
+      await until(() => client.lastPoll !== before, 'a refused poll', 10_000);
+      expect(polls()).toHaveLength(seen + 1);
+      expect(client.lastPoll?.ok).toBe(false);
     }
     expect(client.lastPoll?.error).toMatch(
       /hawkBit answered 401 to the controller base \(check ota\.hawkbit\.auth/,
     );
     expect(polls().every((r) => r.status === 401)).toBe(true);
+    await client.stop();
 
     const server = await rig({ clock, random: () => 1 });
     server.ddi.failNext(2, 503);
@@ -305,9 +310,9 @@ describe('hawkBit DDI client', () => {
     await recovering.start();
     const served = () => server.ddi.requests.filter((r) => r.path.endsWith(`/controller/v1/${CONTROLLER}`));
     for (const gap of [0, 100, 200, 100]) {
-      const seen = served().length;
+      const before = recovering.lastPoll;
       await clock.advance(gap);
-      await until(() => served().length === seen + 1 && recovering.lastPoll !== undefined, 'a poll');
+      await until(() => recovering.lastPoll !== before, 'a poll', 10_000);
     }
     expect(served().map((r) => r.status)).toEqual([503, 503, 200, 200]);
     expect(recovering.lastPoll?.ok).toBe(true);
