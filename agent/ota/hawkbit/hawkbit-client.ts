@@ -237,8 +237,12 @@ export class HawkbitClient {
 
   async #deployment(href: string): Promise<void> {
     const actionId = actionIdOf(href);
-    if (!actionId || this.#state.finished.includes(actionId)) return;
+    if (!actionId) return;
+    // The install first, then its reports: the OTA manager queues a final report before it clears
+    // the install, so an install concluded in between is seen in one or the other — never taken again.
     const install = (await this.#d.ota.status()).install;
+    await this.#forwardReports();
+    if (this.#state.finished.includes(actionId)) return;
     const action = await this.#getJson(href, ddiDeploymentBaseSchema, `deployment ${actionId}`);
     const { deployment } = action;
     const hold = deployment.update === 'skip' || deployment.maintenanceWindow === 'unavailable';

@@ -70,7 +70,9 @@ it('installs a hawkBit deployment end to end: download, trial boot, commit, clos
   );
   device.emulator.stop('SIGTERM');
   await second;
-  expect(ddi.action(id).result).toBe('success');
+  const details = () =>
+    `${JSON.stringify(ddi!.action(id).feedback.map((f) => f.body.status))}\n${device.lines.slice(-30).join('\n')}`;
+  expect(ddi.action(id).result, details()).toBe('success');
   const executions = ddi.action(id).feedback.map((f) => f.body.status.execution);
   expect(executions[0]).toBe('download');
   expect(executions.at(-1)).toBe('closed');

@@ -11,9 +11,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { generateKeyPair } from '../../../agent/core/cose.js';
 import { silentLogger } from '../../../agent/core/log.js';
 import { createHawkbit } from '../../../agent/ota/hawkbit/create-hawkbit.js';
-import type { HawkbitClient } from '../../../agent/ota/hawkbit/hawkbit-client.js';
+import type { HawkbitClient, HawkbitOta } from '../../../agent/ota/hawkbit/hawkbit-client.js';
 import { hawkbitSchema } from '../../../agent/ota/hawkbit/hawkbit-schema.js';
-import type { OtaManager } from '../../../agent/ota/ota-manager.js';
+import type { OtaManager, OtaStatus } from '../../../agent/ota/ota-manager.js';
+import { ReportQueue } from '../../../agent/ota/report-queue.js';
 import { fakeImage } from '../../../scripts/ota-emulator/provision.js';
 import { type DdiServer, startDdiServer } from '../../support/ddi-server.js';
 import { FakeClock } from '../../support/fake-clock.js';
@@ -121,7 +122,10 @@ describe('hawkBit DDI client', () => {
     expect(await device.reboot()).toBe('B');
     await ota.stop();
     ({ ota, client } = await start());
-    await ota.idle(); // health checks, commit
+    // Polls while the trial is checked and committed (as the agent's timer does): whenever the
+    // commit lands between them, the action is never taken a second time.
+    while ((await ota.status()).install) await client.pollOnce();
+    await ota.idle();
     await client.pollOnce();
     expect(ddi.action(id)).toMatchObject({ state: 'closed', result: 'success' });
     expect(executions(ddi, id).at(-1)).toBe('deploymentBase:closed/success');
@@ -141,6 +145,48 @@ describe('hawkBit DDI client', () => {
     await client.pollOnce();
     expect(installedBase()).toBe(2);
     expect(ddi.targets.get(CONTROLLER)!.configData.length).toBe(attributesSent + 1);
+  });
+
+  it('never takes an action again that concluded while it was being polled (its report queued, its install gone)', async () => {
+    const { ddi, device, parts } = await rig();
+    const release = await device.release(fakeImage('v1.1', 64 * 1024), { seq: 2 });
+    const id = assignRelease(ddi, release);
+    const asked: string[] = [];
+    // An OTA manager whose install of this action concludes just as the client asks for it: the
+    // final report is queued first, then the install is gone — the manager's order.
+    const concluding: HawkbitOta = {
+      status: async () => {
+        await new ReportQueue(parts.reportMirror).put({
+          id: 'rootfs-2-0.committed',
+          installId: 'rootfs-2-0',
+          state: 'committed',
+          component: 'rootfs',
+          version: '1.1.0',
+          seq: 2,
+          targetSlot: 'B',
+          bootedSlot: 'B',
+          actionId: String(id),
+          wallMs: 0,
+        });
+        return { install: undefined, components: [] } as unknown as OtaStatus;
+      },
+      preview: async () => {
+        asked.push('preview');
+        return { ok: false, code: 'replayed-seq', reason: 'seq 2 is not above the committed seq 2' };
+      },
+      install: async () => {
+        asked.push('install');
+        return { ok: false, code: 'x', reason: 'x' };
+      },
+      activate: async () => asked.push('activate'),
+      cancelUnstarted: async () => ({ cancelled: 'x', reboot: false }),
+      on: () => undefined,
+      off: () => undefined,
+    };
+    const client = parts.client(concluding);
+    await client.pollOnce();
+    expect(asked).toEqual([]);
+    expect(ddi.action(id)).toMatchObject({ state: 'closed', result: 'success' });
   });
 
   it('refuses an action whose manifest is not signed by the trust root, with closed/failure naming the reason', async () => {
