@@ -100,7 +100,7 @@ export class HawkbitClient {
   #lastProgress = new Map<string, number>();
   #sending: Promise<void> = Promise.resolve();
   #installedChecked: string | undefined;
-  #lastPoll: { ok: boolean; at: number; error?: string } | undefined;
+  #lastPoll: HawkbitStatus['lastPoll'];
   /** Progress being queued as feedback, in order; `stop()` waits for it. */
   #progressing: Promise<void> = Promise.resolve();
   readonly #onProgress = (p: OtaProgress) => {
@@ -122,7 +122,15 @@ export class HawkbitClient {
   async start(): Promise<void> {
     await ensurePrivateDir(this.#d.stateDir);
     const saved = await readIfExists(this.#stateFile);
-    if (saved) this.#state = JSON.parse(saved.toString('utf8')) as Persisted;
+    try {
+      if (saved) this.#state = JSON.parse(saved.toString('utf8')) as Persisted;
+    } catch (e) {
+      // Only a repeat of a finished action is at stake: hawkBit's installedBase and the seq check catch it.
+      this.#log.warn(
+        { file: this.#stateFile, err: errorMessage(e) },
+        'hawkbit state unreadable; starting afresh',
+      );
+    }
     this.#stopped = false;
     this.#d.ota.on('progress', this.#onProgress);
     this.#schedule(0);
@@ -146,11 +154,11 @@ export class HawkbitClient {
     };
   }
 
-  get lastPoll(): { ok: boolean; at: number; error?: string } | undefined {
+  get lastPoll(): HawkbitStatus['lastPoll'] {
     return this.#lastPoll;
   }
 
-  /** One poll now (tests and `npm start` use the timer; this is the same step). */
+  /** One poll: what the timer runs each time (tests step it directly). Resolves the next delay. */
   async pollOnce(): Promise<number> {
     await this.#forwardReports();
     await this.#sendFeedback();
