@@ -17,7 +17,6 @@ import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { AdaptiveSource } from './adaptive-source.js';
 import type { BootBackend, SlotName } from './boot/types.js';
-import { cachedChunks, hashChunks } from './chunk-index.js';
 import type { CommittedStore } from './committed-state.js';
 import {
   FilePayloadSource,
@@ -29,6 +28,7 @@ import type { HealthMonitor, HealthVerdict } from './health.js';
 import { InstallError, isInstallError } from './install-errors.js';
 import type { Journal } from './journal.js';
 import type { Manifest } from './manifest.js';
+import { chunkIndexDir, openAdaptiveSource } from './open-adaptive-source.js';
 import {
   type FinalState,
   type InstallRecord,
@@ -417,44 +417,28 @@ class Flow {
   async #source(r: InstallRecord, m: Manifest, signal: AbortSignal): Promise<PayloadSource> {
     if (r.source.kind === 'file') return new FilePayloadSource(r.source.path);
     const http = this.#http(r.source.url, r);
-    const slots = this.#in.component.slots;
-    if (
-      !this.#d.settings.adaptive ||
-      r.format !== 'raw' ||
-      !m.chunk ||
-      !m.chunks ||
-      slots[r.from].kind === 'dir'
-    )
-      return http;
+    if (!this.#d.settings.adaptive) return http;
     const started = this.#d.clock.monotonicMs();
-    const committed = (await this.#d.committed.load()).components[r.component];
-    const running = committed?.slot === r.from ? committed : undefined;
-    const chunkBytes = m.chunk;
-    const from = await cachedChunks(
-      path.join(path.dirname(this.#d.stagingDir), 'chunk-index'),
-      `${r.component}-${r.from}`,
-      running?.sha256 && running.sizeBytes ? `${running.sha256}/${chunkBytes}` : undefined,
-      () => hashChunks(slots[r.from].path, chunkBytes, running?.sizeBytes ?? r.sizeBytes, signal),
-    );
-    const target = await hashChunks(slots[r.target].path, chunkBytes, r.sizeBytes, signal);
-    const source = new AdaptiveSource({
+    const adaptive = await openAdaptiveSource({
+      record: r,
+      manifest: m,
+      slots: this.#in.component.slots,
+      committed: (await this.#d.committed.load()).components[r.component],
       remote: http,
-      sizeBytes: r.sizeBytes,
-      chunkBytes,
-      chunks: m.chunks,
-      local: [from.chunks, target],
-      targetPath: slots[r.target].path,
+      cacheDir: chunkIndexDir(this.#d.stagingDir),
+      signal,
     });
+    if (!adaptive) return http;
     this.#log.info(
       {
-        chunks: m.chunks.length,
-        local: source.plannedLocalChunks,
-        indexCached: from.cached,
+        chunks: m.chunks?.length,
+        local: adaptive.source.plannedLocalChunks,
+        indexCached: adaptive.indexCached,
         hashMs: Math.round(this.#d.clock.monotonicMs() - started),
       },
       'ota adaptive: chunks found on the device',
     );
-    return source;
+    return adaptive.source;
   }
 
   #http(url: string, r: InstallRecord): HttpPayloadSource {

@@ -171,8 +171,19 @@ async function signed(
   url: string,
   keys: KeyPair,
 ): Promise<string> {
-  const digest = await digestFile(image, chunkBytes);
   const file = path.join(work, 'next.cose');
+  await writeSignedManifest(file, await digestFile(image, chunkBytes), chunkBytes, keys, url);
+  return file;
+}
+
+/** The benches' release: `rootfs` 2.0.0, seq 2, for `sim`, with chunk hashes (and a URL when given). */
+export async function writeSignedManifest(
+  file: string,
+  digest: Awaited<ReturnType<typeof digestFile>>,
+  chunkBytes: number,
+  keys: KeyPair,
+  url?: string,
+): Promise<void> {
   await writeFile(
     file,
     signManifest(
@@ -187,10 +198,9 @@ async function signed(
         format: 'raw',
         chunk: chunkBytes,
         chunks: digest.chunks!,
-        url,
+        ...(url ? { url } : {}),
       },
       [keys],
     ),
   );
-  return file;
 }

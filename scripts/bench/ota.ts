@@ -27,10 +27,9 @@ import { fileURLToPath } from 'node:url';
 import { generateKeyPair } from '../../agent/core/cose.js';
 import { publicKeyToPem } from '../../agent/core/ed25519-keys.js';
 import { digestFile } from '../../agent/ota/digest-file.js';
-import { signManifest } from '../../agent/ota/manifest.js';
 import { FACTORY_BOOT_VARS, writeRedundantUbootEnv } from '../ota-emulator/provision.js';
 import { drained } from './drained.js';
-import { adaptiveBench } from './ota-adaptive.js';
+import { adaptiveBench, writeSignedManifest } from './ota-adaptive.js';
 import { unitRuntime } from './service-unit.js';
 import { median, parseFlags, round } from './stats.js';
 
@@ -71,23 +70,7 @@ export async function otaBench(args: string[]): Promise<Record<string, unknown>>
     await server.start(image);
     const manifestFor = async (name: string, url?: string) => {
       const file = path.join(work, name);
-      const m = signManifest(
-        {
-          v: 1,
-          component: 'rootfs',
-          version: '2.0.0',
-          seq: 2,
-          hw: ['sim'],
-          size: digest.sizeBytes,
-          sha256: digest.sha256,
-          format: 'raw',
-          chunk: chunkBytes,
-          chunks: digest.chunks!,
-          ...(url ? { url } : {}),
-        },
-        [keys],
-      );
-      await writeFile(file, m);
+      await writeSignedManifest(file, digest, chunkBytes, keys, url);
       return file;
     };
     const localManifest = await manifestFor('local.cose');

@@ -122,3 +122,20 @@ function readBody(res: IncomingMessage): Promise<Buffer> {
     res.once('aborted', () => reject(new Error('connection closed mid-answer')));
   });
 }
+
+/** An answer other than the one expected: 401/403 (the token), 5xx (the server), anything else. */
+export class DdiStatusError extends Error {
+  override readonly name = 'DdiStatusError';
+  readonly status: number;
+
+  constructor(what: string, answer: DdiAnswer) {
+    const hint =
+      answer.status === 401 || answer.status === 403
+        ? ' (check ota.hawkbit.auth: the token, or the client certificate)'
+        : answer.status === 404
+          ? ' (check ota.hawkbit.url, tenant and controllerId: does the target exist?)'
+          : '';
+    super(`hawkBit answered ${answer.status} to the ${what}${hint}`);
+    this.status = answer.status;
+  }
+}

@@ -1,12 +1,14 @@
 /**
- * What the device tells hawkBit, as DDI feedback bodies, and the durable queue they wait in: feedback
- * is re-sent, in the order it was queued, until the server answers 2xx — across reboots, since the
+ * What the device tells hawkBit, as DDI feedback bodies, and the durable queue they wait in with its
+ * sender: feedback is re-sent, in the order it was queued, until the server answers 2xx — across reboots, since the
  * final `closed` of an update is decided after the trial boot. The install's final reports (the
  * OTA manager's, mirrored into this client's report queue) become feedback here with the same reason
  * codes the MQTT reports carry.
  */
 import { DurableQueue } from '../../core/durable-queue.js';
+import type { Logger } from '../../core/log.js';
 import type { OtaReport } from '../report-queue.js';
+import { type DdiHttp, DdiStatusError } from './ddi-http.js';
 import type { DdiExecution, DdiFeedback } from './ddi-types.js';
 
 export interface QueuedFeedback {
@@ -19,7 +21,50 @@ export interface QueuedFeedback {
   readonly order: number;
 }
 
-export class FeedbackQueue extends DurableQueue<QueuedFeedback> {}
+/** The queue, and its sender: in order, one at a time, until the server takes each (2xx). */
+export class FeedbackQueue extends DurableQueue<QueuedFeedback> {
+  readonly #d: { readonly http: DdiHttp; readonly base: string; readonly log: Logger };
+  #sending: Promise<void> = Promise.resolve();
+
+  /** `base`: the controller's URL (`…/{tenant}/controller/v1/{controllerId}`). */
+  constructor(dir: string, deps: { readonly http: DdiHttp; readonly base: string; readonly log: Logger }) {
+    super(dir);
+    this.#d = deps;
+  }
+
+  /** Sends what is queued; throws what stopped it (the rest waits for the next call). */
+  send(): Promise<void> {
+    const run = this.#sending.catch(() => undefined).then(() => this.#sendQueued());
+    this.#sending = run;
+    return run;
+  }
+
+  /** Resolves when no send runs. */
+  async idle(): Promise<void> {
+    await this.#sending.catch(() => undefined);
+  }
+
+  async #sendQueued(): Promise<void> {
+    for (const item of await this.pending()) {
+      const url = `${this.#d.base}/${item.channel}/${encodeURIComponent(item.actionId)}/feedback`;
+      const answer = await this.#d.http.post(url, item.body);
+      if (answer.status >= 200 && answer.status <= 299) {
+        await this.ack(item.id);
+        continue;
+      }
+      if (answer.status >= 400 && answer.status < 500 && ![401, 403, 429].includes(answer.status)) {
+        // The server will never take this one (a closed or unknown action, a body it refuses).
+        this.#d.log.warn(
+          { id: item.id, status: answer.status, body: answer.body.toString('utf8').slice(0, 300) },
+          'hawkbit dropped feedback',
+        );
+        await this.ack(item.id);
+        continue;
+      }
+      throw new DdiStatusError(`feedback ${item.id}`, answer);
+    }
+  }
+}
 
 export function feedback(
   execution: DdiExecution,

@@ -24,7 +24,7 @@ import type {
   RollbackResult,
 } from '../ota-manager.js';
 import { ReportQueue } from '../report-queue.js';
-import type { DdiAnswer, DdiHttp } from './ddi-http.js';
+import { type DdiHttp, DdiStatusError } from './ddi-http.js';
 import {
   artifactHref,
   type DdiBase,
@@ -98,7 +98,6 @@ export class HawkbitClient {
   #stopped = true;
   #failures = 0;
   #lastProgress = new Map<string, number>();
-  #sending: Promise<void> = Promise.resolve();
   #installedChecked: string | undefined;
   #lastPoll: HawkbitStatus['lastPoll'];
   /** Progress being queued as feedback, in order; `stop()` waits for it. */
@@ -115,7 +114,11 @@ export class HawkbitClient {
     this.#log = deps.log.child({ mod: 'hawkbit' });
     this.#base = `${config.url}/${config.tenant}/controller/v1/${encodeURIComponent(deps.controllerId)}`;
     this.#reports = new ReportQueue(hawkbitReportDir(deps.stateDir));
-    this.#feedback = new FeedbackQueue(path.join(deps.stateDir, 'feedback'));
+    this.#feedback = new FeedbackQueue(path.join(deps.stateDir, 'feedback'), {
+      http: deps.http,
+      base: this.#base,
+      log: this.#log,
+    });
     this.#stateFile = path.join(deps.stateDir, 'actions.json');
   }
 
@@ -142,7 +145,7 @@ export class HawkbitClient {
     this.#d.ota.off('progress', this.#onProgress);
     await this.#running;
     await this.#progressing;
-    await this.#sending.catch(() => undefined);
+    await this.#feedback.idle();
   }
 
   /** For `ota status`: the server, the last poll, feedback not yet delivered. */
@@ -376,37 +379,7 @@ export class HawkbitClient {
 
   /** Sends queued feedback in order, one sender at a time; throws what stopped it. */
   #sendFeedback(): Promise<void> {
-    const run = this.#sending.catch(() => undefined).then(() => this.#sendQueued());
-    this.#sending = run;
-    return run;
-  }
-
-  /** Sends queued feedback in order; stops at the first the server could not take now. */
-  async #sendQueued(): Promise<void> {
-    for (const item of await this.#feedback.pending()) {
-      const url = `${this.#base}/${item.channel}/${encodeURIComponent(item.actionId)}/feedback`;
-      const answer = await this.#d.http.post(url, item.body);
-      if (answer.status >= 200 && answer.status <= 299) {
-        await this.#feedback.ack(item.id);
-        continue;
-      }
-      if (
-        answer.status >= 400 &&
-        answer.status < 500 &&
-        answer.status !== 401 &&
-        answer.status !== 403 &&
-        answer.status !== 429
-      ) {
-        // The server will never take this one (a closed or unknown action, a body it refuses).
-        this.#log.warn(
-          { id: item.id, status: answer.status, body: answer.body.toString('utf8').slice(0, 300) },
-          'hawkbit dropped feedback',
-        );
-        await this.#feedback.ack(item.id);
-        continue;
-      }
-      throw new DdiStatusError(`feedback ${item.id}`, answer);
-    }
+    return this.#feedback.send();
   }
 
   async #finished(actionId: string): Promise<void> {
@@ -417,22 +390,5 @@ export class HawkbitClient {
   async #save(state: Persisted): Promise<void> {
     this.#state = state;
     await writeDurable(this.#stateFile, `${JSON.stringify(state)}\n`);
-  }
-}
-
-/** An answer other than the one expected: 401/403 (the token), 5xx (the server), anything else. */
-export class DdiStatusError extends Error {
-  override readonly name = 'DdiStatusError';
-  readonly status: number;
-
-  constructor(what: string, answer: DdiAnswer) {
-    const hint =
-      answer.status === 401 || answer.status === 403
-        ? ' (check ota.hawkbit.auth: the token, or the client certificate)'
-        : answer.status === 404
-          ? ' (check ota.hawkbit.url, tenant and controllerId: does the target exist?)'
-          : '';
-    super(`hawkBit answered ${answer.status} to the ${what}${hint}`);
-    this.status = answer.status;
   }
 }
