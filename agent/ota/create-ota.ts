@@ -9,6 +9,7 @@ import type { Clock } from '../core/clock.js';
 import { parsePublicKeyPem } from '../core/ed25519-keys.js';
 import type { Logger } from '../core/log.js';
 import { fileBootSlotInfo } from './boot/boot-slot-info.js';
+import { LiveSlotBackend } from './boot/live.js';
 import { createBootBackend } from './boot/registry.js';
 import type { HawkbitParts } from './hawkbit/create-hawkbit.js';
 import {
@@ -21,6 +22,7 @@ import {
 } from './health.js';
 import { InstallError } from './install-errors.js';
 import type { OtaComponent } from './installer.js';
+import { LiveBinding } from './live-component.js';
 import { OtaManager } from './ota-manager.js';
 import type { OtaConfig } from './ota-schema.js';
 import { type RunCommand, runCommand } from './run-command.js';
@@ -54,14 +56,27 @@ export function createOta(config: OtaConfig, deps: CreateOtaDeps): OtaManager {
     cmdline: resolve(config.bootInfo.cmdline),
     bootId: resolve(config.bootInfo.bootId),
   });
-  const components: OtaComponent[] = Object.entries(config.components).map(([name, c]) => ({
-    name,
-    slots: {
+  const components: OtaComponent[] = Object.entries(config.components).map(([name, c]) => {
+    const slots = {
       A: { kind: c.slots.kind, path: resolve(c.slots.A), sizeBytes: c.slots.sizeBytes },
       B: { kind: c.slots.kind, path: resolve(c.slots.B), sizeBytes: c.slots.sizeBytes },
-    },
-    boot: createBootBackend(c.boot, { bootInfo, resolve, stateDir: path.join(stateDir, name), run }),
-  }));
+    };
+    const componentState = path.join(stateDir, name);
+    if (c.kind !== 'system') {
+      return {
+        name,
+        slots,
+        boot: new LiveSlotBackend({ file: path.join(componentState, 'live-slot.env') }),
+        live: new LiveBinding(c.kind, c.live ?? { goodOutputs: 3, deadlineMs: 120_000 }),
+      };
+    }
+    if (!c.boot) throw new TypeError(`component ${name}: a system component needs boot (the schema says so)`);
+    return {
+      name,
+      slots,
+      boot: createBootBackend(c.boot, { bootInfo, resolve, stateDir: componentState, run }),
+    };
+  });
 
   const checks: HealthCheck[] = [];
   const h = config.health;

@@ -16,6 +16,7 @@ import { ensurePrivateDir } from '../core/durable-file.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { AdaptiveSource } from './adaptive-source.js';
+import { LiveSlotBackend } from './boot/live.js';
 import type { BootBackend, SlotName } from './boot/types.js';
 import type { CommittedStore } from './committed-state.js';
 import {
@@ -27,6 +28,7 @@ import {
 import type { HealthMonitor, HealthVerdict } from './health.js';
 import { InstallError, isInstallError } from './install-errors.js';
 import type { Journal } from './journal.js';
+import type { LiveBinding } from './live-component.js';
 import type { Manifest } from './manifest.js';
 import { chunkIndexDir, openAdaptiveSource } from './open-adaptive-source.js';
 import {
@@ -47,6 +49,8 @@ export interface OtaComponent {
   readonly name: string;
   readonly slots: Readonly<Record<SlotName, SlotSpec>>;
   readonly boot: BootBackend;
+  /** A model or rule set: switched live by its consumer (its `boot` is then a LiveSlotBackend). */
+  readonly live?: LiveBinding | undefined;
 }
 
 /** Headers and TLS settings for a payload URL; never journaled (a token is a secret). */
@@ -137,11 +141,14 @@ class Flow {
   #record: InstallRecord | undefined;
   #rebootRequested = false;
   #report: OtaReport | undefined;
+  /** The running slot; a live component's changes during the flow. */
+  #booted: SlotName | undefined;
 
   constructor(deps: InstallerDeps, input: FlowInput) {
     this.#d = deps;
     this.#in = input;
     this.#record = input.record;
+    this.#booted = input.booted;
     this.#log = deps.log.child({ install: input.record.id });
   }
 
@@ -153,7 +160,7 @@ class Flow {
         await this.#rejectWith(r, this.#in.cancel.reason);
       const steps = planInstall(this.#record, {
         bootId: this.#in.bootId,
-        booted: this.#in.booted,
+        booted: this.#booted,
         rebootRequested: this.#rebootRequested,
         request: this.#in.request(),
       });
@@ -194,7 +201,7 @@ class Flow {
       case 'arm': {
         await boot.setPrimary(r.target);
         // Report before journaling: repeated after a power cut, the report replaces itself.
-        await this.#put(r, 'installed', this.#in.booted);
+        await this.#put(r, 'installed', this.#booted);
         return this.#save({ ...r, phase: 'armed' });
       }
       case 'reboot': {
@@ -204,6 +211,8 @@ class Flow {
         this.#rebootRequested = true;
         return;
       }
+      case 'switch-live':
+        return this.#switchLive(r);
       case 'check-health': {
         const verdict = await this.#d.health.run(this.#in.signal, () => this.#override());
         if (verdict.ok) return this.#save({ ...r, phase: 'healthy' });
@@ -247,7 +256,7 @@ class Flow {
           message:
             r.message ??
             (fellBack
-              ? `slot ${r.target} was not confirmed within its boot attempts; the bootloader fell back to ${this.#in.booted ?? r.from}`
+              ? `slot ${r.target} was not confirmed within its boot attempts; the bootloader fell back to ${this.#booted ?? r.from}`
               : undefined),
         });
       }
@@ -256,6 +265,41 @@ class Flow {
       case 'conclude':
         return this.#conclude(r, step.state);
     }
+  }
+
+  /** Hands the target to the component's consumer, which proves it or keeps the running one. */
+  async #switchLive(r: InstallRecord): Promise<void> {
+    const { live, boot, name } = this.#in.component;
+    const consumer = live?.consumer;
+    if (!live || !consumer || !(boot instanceof LiveSlotBackend)) {
+      const what = live ? `${live.kind} component` : 'component';
+      return this.#save({
+        ...r,
+        phase: 'failed-trial',
+        reason: 'no-consumer',
+        message: `nothing in this agent runs ${what} ${name} (no ${live?.kind === 'rules' ? 'rules component' : 'inference model'} names it)`,
+      });
+    }
+    const attempt = { ...r, liveAttempts: (r.liveAttempts ?? 0) + 1 };
+    await this.#save(attempt);
+    this.#log.info({ slot: r.target, attempt: attempt.liveAttempts }, 'ota switching live');
+    const result = await consumer.activate(this.#slot(r).path, { ...live.options, signal: this.#in.signal });
+    this.#in.signal.throwIfAborted();
+    if (!result.ok) {
+      this.#log.warn(
+        { reason: result.reason, message: result.message },
+        'ota live switch failed; kept the running slot',
+      );
+      return this.#save({
+        ...attempt,
+        phase: 'failed-trial',
+        reason: result.reason,
+        message: result.message,
+      });
+    }
+    await boot.setCurrent(r.target);
+    this.#booted = r.target;
+    return this.#save({ ...attempt, phase: 'healthy' });
   }
 
   #override(): HealthVerdict | undefined {
@@ -350,10 +394,10 @@ class Flow {
   async #conclude(r: InstallRecord, state: FinalState): Promise<void> {
     // A rejection may have come half-way through a boot-environment write (say, arming that did not
     // read back): make sure the target is not left bootable before saying it was not installed.
-    if (state === 'rejected' && this.#in.booted !== r.target) {
+    if (state === 'rejected' && this.#booted !== r.target) {
       await this.#in.component.boot.setState(r.target, 'bad');
     }
-    const booted = state === 'committed' ? r.target : state === 'rolled-back' ? r.from : this.#in.booted;
+    const booted = state === 'committed' ? r.target : state === 'rolled-back' ? r.from : this.#booted;
     const report = await this.#put(r, state, booted);
     if (r.format === 'tar') await rm(this.#stagingFile(r), { force: true });
     await this.#d.journal.clear();

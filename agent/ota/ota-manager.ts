@@ -30,6 +30,7 @@ import type {
   OtaProgress,
 } from './installer.js';
 import { Journal } from './journal.js';
+import type { LiveConsumer } from './live-component.js';
 import { isComponentName, type Manifest, verifySignedManifest } from './manifest.js';
 import { componentStatus, type OtaStatus } from './ota-status.js';
 import { type InstallRecord, isInstallRecord, type PlanContext, PRE_ARM_PHASES } from './plan-install.js';
@@ -134,6 +135,24 @@ export class OtaManager extends EventEmitter<OtaEvents> {
   /** The directories local installs may read from (the default inbox is made at start). */
   get localInstallDirs(): readonly string[] {
     return this.#d.localInstallDirs ?? [path.join(this.#d.stateDir, 'inbox')];
+  }
+
+  /**
+   * Makes `consumer` the one that switches live component `name` (a model, a rule set). Throws a
+   * TypeError for a name that is not a live component: a configuration mistake build-agent.ts checks.
+   */
+  bindLive(name: string, consumer: LiveConsumer): void {
+    const live = this.#components.get(name)?.live;
+    if (!live) throw new TypeError(`ota component ${name} is not a model or rules component`);
+    live.bind(consumer);
+  }
+
+  /** The slot directory a live component runs from (what its consumer loads at start). */
+  async liveSlotDir(name: string): Promise<string | undefined> {
+    const comp = this.#components.get(name);
+    if (!comp?.live) return undefined;
+    const current = await comp.boot.getCurrent();
+    return current ? comp.slots[current].path : undefined;
   }
 
   /** Resumes an install from the journal, or marks the running slots good. Returns at once. */
@@ -285,6 +304,13 @@ export class OtaManager extends EventEmitter<OtaEvents> {
     }
     if (r || this.#flow) throw new InstallError('EBUSY', 'busy', `an install is ${r?.phase ?? 'running'}`);
     const comp = this.#component(component);
+    if (comp.live) {
+      throw new InstallError(
+        'ESTATE',
+        'live-component',
+        `${comp.name} is a ${comp.live.kind} component, switched live: go back by installing the version you want`,
+      );
+    }
     const id = this.#newId(comp.name, 0);
     const report = await switchToOtherSlot(comp, who, id, { reports: this.reports, clock: this.#d.clock });
     this.emit('report', report);
@@ -389,6 +415,7 @@ export class OtaManager extends EventEmitter<OtaEvents> {
       ...(request.holdReboot ? { holdReboot: true } : {}),
       ...(request.holdArm ? { holdArm: true } : {}),
       ...(request.actionId !== undefined ? { actionId: request.actionId } : {}),
+      ...(verdict.component.live ? { live: true as const } : {}),
     };
     // The manifest first, then the journal: a journal entry always has its manifest beside it.
     await writeDurable(this.#manifestFile, request.manifest);

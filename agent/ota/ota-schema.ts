@@ -7,19 +7,43 @@ import { z } from 'zod';
 import { CONFIG_LIMITS, hasAtMostKeys, tooManyEntries } from '../core/config-limits.js';
 import { bootOptionsSchema } from './boot/registry.js';
 import { hawkbitSchema } from './hawkbit/hawkbit-schema.js';
+import { COMPONENT_KINDS } from './live-component.js';
 
 const componentName = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'expected a lower-case component name');
 
-export const otaComponentSchema = z.strictObject({
-  slots: z.strictObject({
-    kind: z.enum(['image', 'block', 'dir']),
-    A: z.string().min(1),
-    B: z.string().min(1),
-    /** Capacity of an image file slot (a partition's size is read from sysfs). */
-    sizeBytes: z.number().int().positive().optional(),
-  }),
-  boot: bootOptionsSchema,
-});
+export const otaComponentSchema = z
+  .strictObject({
+    /**
+     * `system` (default): booted, through `boot`. `model` / `rules`: switched live by the agent (an
+     * inference model's `model.onnx`, a rule set's `rules.yaml`) — directory slots, no `boot`.
+     */
+    kind: z.enum(COMPONENT_KINDS).default('system'),
+    slots: z.strictObject({
+      kind: z.enum(['image', 'block', 'dir']),
+      A: z.string().min(1),
+      B: z.string().min(1),
+      /** Capacity of an image file slot (a partition's size is read from sysfs). */
+      sizeBytes: z.number().int().positive().optional(),
+    }),
+    boot: bootOptionsSchema.optional(),
+    /** A live component's proof: good results in a row, within a deadline, before the old one is let go. */
+    live: z
+      .strictObject({
+        goodOutputs: z.number().int().min(1).max(1000).default(3),
+        deadlineMs: z.number().int().min(100).max(3_600_000).default(120_000),
+      })
+      .optional(),
+  })
+  .superRefine((c, ctx) => {
+    const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    if (c.kind === 'system') {
+      if (!c.boot) issue('boot', 'expected a boot backend (boot: { backend: … }) for a system component');
+      if (c.live) issue('live', 'only a model or rules component is switched live');
+      return;
+    }
+    if (c.slots.kind !== 'dir') issue('slots', `a ${c.kind} component has directory slots (slots.kind: dir)`);
+    if (c.boot) issue('boot', `a ${c.kind} component is switched live by the agent, not booted: remove boot`);
+  });
 
 export const otaSchema = z.strictObject({
   /** The fleet's trust root: a self-signed root file, or public key files with a threshold. */

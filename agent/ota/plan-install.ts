@@ -101,7 +101,14 @@ export interface InstallRecord {
   readonly actionId?: string | undefined;
   /** Adaptive installs: payload bytes received from the server over all runs. */
   readonly fetchedBytes?: number | undefined;
+  /** A live component (model, rule set): switched by the running agent instead of a reboot. */
+  readonly live?: true | undefined;
+  /** Live switches started: journaled before each, so a switch that kills the agent is not retried forever. */
+  readonly liveAttempts?: number | undefined;
 }
+
+/** A live switch that was started this many times without concluding is given up (it crashed the agent). */
+export const MAX_LIVE_ATTEMPTS = 2;
 
 export type FinalState = 'committed' | 'rolled-back' | 'rejected';
 
@@ -112,6 +119,7 @@ export type Step =
   | { readonly kind: 'read-back' }
   | { readonly kind: 'arm' }
   | { readonly kind: 'reboot'; readonly why: 'trial' | 'rollback' }
+  | { readonly kind: 'switch-live' }
   | { readonly kind: 'check-health' }
   | { readonly kind: 'fail-trial'; readonly reason: string; readonly message: string }
   | { readonly kind: 'commit' }
@@ -138,11 +146,15 @@ export function planInstall(record: InstallRecord | undefined, ctx: PlanContext)
   const rebooted = ctx.bootId !== record.phaseBootId;
   const onTarget = ctx.booted === record.target;
   const toTrial = (): Step[] =>
-    record.holdArm
-      ? []
-      : record.holdReboot
-        ? [{ kind: 'arm' }]
-        : [{ kind: 'arm' }, { kind: 'reboot', why: 'trial' }];
+    record.live
+      ? record.holdArm
+        ? []
+        : [{ kind: 'arm' }, { kind: 'switch-live' }]
+      : record.holdArm
+        ? []
+        : record.holdReboot
+          ? [{ kind: 'arm' }]
+          : [{ kind: 'arm' }, { kind: 'reboot', why: 'trial' }];
   const fromRead = (): Step[] => [{ kind: 'read-back' }, ...toTrial()];
   // A raw slot is read back unit by unit as it is written; a tar is unpacked and the tree compared.
   const fromWritten = (): Step[] =>
@@ -175,6 +187,7 @@ export function planInstall(record: InstallRecord | undefined, ctx: PlanContext)
     return before();
   }
 
+  if (record.live) return planLive(record, ctx);
   switch (record.phase) {
     case 'armed':
       if (!rebooted) {
@@ -219,6 +232,47 @@ export function planInstall(record: InstallRecord | undefined, ctx: PlanContext)
       return rebooted
         ? [{ kind: 'fall-back' }, { kind: 'reboot', why: 'rollback' }]
         : [{ kind: 'reboot', why: 'rollback' }];
+    case 'rejected':
+      return [{ kind: 'conclude', state: 'rejected' }];
+    default:
+      return [];
+  }
+}
+
+/**
+ * After arming, a live component: the agent switches to the target itself and proves it (live-component.ts),
+ * so there is no reboot and no bootloader fallback. Its current slot changes only once it proved
+ * itself; a failed proof leaves the old slot running, and the target is marked bad.
+ */
+function planLive(record: InstallRecord, ctx: PlanContext): Step[] {
+  const onTarget = ctx.booted === record.target;
+  const giveUp = (reason: string, message: string): Step[] => [
+    { kind: 'fail-trial', reason, message },
+    { kind: 'fall-back' },
+    { kind: 'conclude', state: 'rolled-back' },
+  ];
+  switch (record.phase) {
+    case 'armed':
+      if (onTarget) return [{ kind: 'commit' }, { kind: 'conclude', state: 'committed' }];
+      if (ctx.request?.kind === 'rollback')
+        return giveUp('manual-rollback', `cancelled by ${ctx.request.who}`);
+      if ((record.liveAttempts ?? 0) >= MAX_LIVE_ATTEMPTS) {
+        return giveUp(
+          'switch-crashed',
+          `the agent stopped ${record.liveAttempts} times while switching to slot ${record.target}`,
+        );
+      }
+      return [{ kind: 'switch-live' }, { kind: 'commit' }, { kind: 'conclude', state: 'committed' }];
+    case 'healthy':
+      return onTarget
+        ? [{ kind: 'commit' }, { kind: 'conclude', state: 'committed' }]
+        : [{ kind: 'switch-live' }, { kind: 'commit' }, { kind: 'conclude', state: 'committed' }];
+    case 'committed':
+      return [{ kind: 'conclude', state: 'committed' }];
+    case 'failed-trial':
+      return [{ kind: 'fall-back' }, { kind: 'conclude', state: 'rolled-back' }];
+    case 'fell-back':
+      return [{ kind: 'conclude', state: 'rolled-back' }];
     case 'rejected':
       return [{ kind: 'conclude', state: 'rejected' }];
     default:

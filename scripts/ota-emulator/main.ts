@@ -77,6 +77,7 @@ const exists = (p: string) =>
 
 const components: EmulatedComponent[] = [];
 for (const [name, c] of Object.entries(ota.components)) {
+  if (!c.boot) continue; // a model or rule set: the agent switches it live, no bootloader to play
   const slots = {
     A: { kind: c.slots.kind, path: resolve(c.slots.A) },
     B: { kind: c.slots.kind, path: resolve(c.slots.B) },
