@@ -134,6 +134,7 @@ export async function buildAgent(
         },
       })
     : undefined;
+  for (const set of local.ruleSets) ota?.bindLive(set.name, set);
   const hawkbit = ota && hawkbitParts ? hawkbitParts.client(ota) : undefined;
   if (ota) registerOtaCommands(commands, { ota, hawkbit });
   registerStatusCommand(commands, {
@@ -244,6 +245,10 @@ export async function buildAgent(
             (error: unknown) => error,
           )
         : undefined;
+      for (const set of local.ruleSets) {
+        const dir = await ota?.liveSlotDir(set.name);
+        if (dir) await set.load(dir);
+      }
       await inStep({ step: 'devices', what: 'start the devices and local control' }, () => local.start());
       const telemetryError = await telemetryStarted;
       if (telemetryError) throw telemetryError;

@@ -9,12 +9,14 @@
  */
 import { AGENT_CODE_DIR } from './code-dir.js';
 import type { LoadedConfig } from './config/load-config.js';
+import { readRuleSet } from './config/rule-set-file.js';
 import { AlarmManager } from './control/alarms.js';
 import { checkRules } from './control/check-rules.js';
 import { ControlLoop } from './control/loop.js';
 import { Loops } from './control/loop-registry.js';
 import { checkLoops } from './control/loop-schema.js';
 import { RuleEngine } from './control/rule-engine.js';
+import { RuleSetComponent } from './control/rule-set-component.js';
 import { Scheduler, type TaskStats } from './control/scheduler.js';
 import type { Clock } from './core/clock.js';
 import { ConfigError, errorMessage } from './core/errors.js';
@@ -36,6 +38,8 @@ export interface LocalAgent {
   readonly alarms: AlarmManager;
   readonly loops: Loops;
   readonly rules: RuleEngine;
+  /** Rule sets delivered as `kind: rules` OTA components (build-agent.ts loads and binds them). */
+  readonly ruleSets: readonly RuleSetComponent[];
   /** The control scheduler's task counters (the systemd watchdog's health probe reads them). */
   schedulerStats(): readonly TaskStats[];
   /** Opens the buses and devices, starts the loops and the scheduler. Once; later calls wait for it. */
@@ -100,6 +104,7 @@ export async function buildLocal(
     alarms: control.alarms,
     loops: control.loops,
     rules: control.rules,
+    ruleSets: control.ruleSets,
     schedulerStats: () => control.scheduler.stats(),
     start() {
       started ??= (async () => {
@@ -168,13 +173,27 @@ function buildControl(loaded: LoadedConfig, deps: { clock: Clock; log: Logger; p
   }
   const rules = new RuleEngine({ clock, points, loops, alarms, log }, loaded.config.rules);
   const scheduler = new Scheduler({ clock, log, points });
-  if (loaded.config.rules.length > 0) {
-    scheduler.add({
-      name: 'rules',
-      periodMs: loaded.config.control.rulesPeriodMs,
-      run: () => rules.evaluate(),
+  const periodMs = loaded.config.control.rulesPeriodMs;
+  if (loaded.config.rules.length > 0) scheduler.add({ name: 'rules', periodMs, run: () => rules.evaluate() });
+  // Rule sets from the fleet (`kind: rules` OTA components), each on its own task after agent.yaml's.
+  const reservedRules = new Set(loaded.config.rules.map((r) => r.name));
+  const ruleSets = Object.entries(loaded.config.ota?.components ?? {})
+    .filter(([, c]) => c.kind === 'rules')
+    .map(([name]) => {
+      const set = new RuleSetComponent(
+        {
+          clock,
+          points,
+          loops,
+          alarms,
+          log,
+          read: (dir) => readRuleSet(name, dir, { points: pointInfo, loops: loops.names(), reservedRules }),
+        },
+        name,
+      );
+      scheduler.add({ name: `rules.${name}`, periodMs, run: () => set.evaluate() });
+      return set;
     });
-  }
   for (const loop of loops.all()) for (const task of loop.tasks()) scheduler.add(task);
-  return { alarms, loops, rules, scheduler };
+  return { alarms, loops, rules, ruleSets, scheduler };
 }

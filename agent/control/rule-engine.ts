@@ -138,6 +138,55 @@ export class RuleEngine {
     }));
   }
 
+  /** Actions failing now (each counted once until it succeeds): a rule set's proof needs none. */
+  failingActions(): number {
+    let n = 0;
+    for (const r of this.#rules) n += r.failures.size;
+    return n;
+  }
+
+  /**
+   * Bumpless hand-over from the engine this one replaces: a rule whose name and condition are
+   * unchanged keeps its state (active, debounce timers, its raised alarm), so a new rule set does not
+   * clear and re-raise what is still true. Returns the names taken over.
+   */
+  adoptStateOf(previous: RuleEngine): Set<string> {
+    const adopted = new Set<string>();
+    for (const r of this.#rules) {
+      const old = previous.#rules.find((o) => o.rule.name === r.rule.name);
+      if (!old || !sameCondition(old.rule, r.rule)) continue;
+      r.active = old.active;
+      r.lastTruth = old.lastTruth;
+      r.trueSinceMs = old.trueSinceMs;
+      r.falseSinceMs = old.falseSinceMs;
+      r.changedAtMonoMs = old.changedAtMonoMs;
+      adopted.add(r.rule.name);
+    }
+    return adopted;
+  }
+
+  /**
+   * Lets go of what this engine holds before it is dropped: the forces and alarms of its active
+   * rules, except those of `keep` (rules a successor adopted). `onClear` does not run: the condition
+   * did not clear, the rule went away.
+   */
+  async release(keep: ReadonlySet<string> = new Set()): Promise<void> {
+    await this.#inFlight;
+    for (const r of this.#rules) {
+      if (!r.active || keep.has(r.rule.name)) continue;
+      for (const force of r.forces) {
+        await this.#attempt(r, `${force.where}.release`, () =>
+          this.#deps.points.release(force.point, r.source),
+        );
+      }
+      r.forces = [];
+      if (r.rule.actions.some((a) => 'alarm' in a)) {
+        await this.#attempt(r, 'alarm.clear', () => this.#deps.alarms.clear(r.rule.name, r.source));
+      }
+      r.active = false;
+    }
+  }
+
   async #scan(): Promise<void> {
     const nowMs = this.#deps.clock.monotonicMs();
     for (const r of this.#rules) {
@@ -263,4 +312,12 @@ export class RuleEngine {
       return false;
     }
   }
+}
+
+/** The same condition with the same debounce: a rule whose state carries over to its replacement. */
+function sameCondition(a: Rule, b: Rule): boolean {
+  return (
+    JSON.stringify([a.when, a.forMs, a.clearForMs, a.actions]) ===
+    JSON.stringify([b.when, b.forMs, b.clearForMs, b.actions])
+  );
 }
