@@ -103,7 +103,8 @@ export async function buildAgent(
     : undefined;
   const commands = new CommandRegistry();
   registerCoreCommands(commands, { points, devices: supervisors, clock });
-  registerControlCommands(commands, { loops: local.loops, alarms: local.alarms, rules: local.rules, points });
+  const rules = { status: () => [...local.rules.status(), ...local.ruleSets.flatMap((set) => set.status())] };
+  registerControlCommands(commands, { loops: local.loops, alarms: local.alarms, rules, points });
   if (telemetry) registerTelemetryCommands(commands, { telemetry });
   const hawkbitParts = loaded.config.ota?.hawkbit
     ? createHawkbit(loaded.config.ota.hawkbit, {

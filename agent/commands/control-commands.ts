@@ -7,14 +7,15 @@ import type { AlarmManager } from '../control/alarms.js';
 import type { ControlLoop } from '../control/loop.js';
 import type { Loops } from '../control/loop-registry.js';
 import { AUTOTUNE_RULES, tuningsSchema } from '../control/loop-schema.js';
-import type { RuleEngine } from '../control/rule-engine.js';
+import type { RuleStatus } from '../control/rule-engine.js';
 import type { PointTable } from '../core/points.js';
 import { CommandError, type CommandRegistry, sourceOf } from './registry.js';
 
 export interface ControlCommandDeps {
   readonly loops: Loops;
   readonly alarms: AlarmManager;
-  readonly rules: RuleEngine;
+  /** agent.yaml's rules and those of rule-set components, interlocks first. */
+  readonly rules: { status(): RuleStatus[] };
   readonly points: PointTable;
 }
 
