@@ -23,6 +23,8 @@ export interface UefiNvram {
   bootNext: string | null;
   bootOrder: string[];
   entries: UefiBootEntry[];
+  /** efivarfs mounted read-only: the fake's writes fail (a test's fault injection). */
+  readOnly?: boolean;
 }
 
 /** Labels of the slots' boot entries on an emulated board. */

@@ -13,7 +13,9 @@
 // prints the path without -v). Errors go to stderr as `efibootmgr: …` with the exit statuses of
 // main(): -n of a missing entry is 12 ("Boot entry %X does not exist"), -N with no BootNext is 10
 // ("Could not delete BootNext: No such file or directory"), -o naming a missing entry is 8 ("Could not
-// set BootOrder"). Options it does not model print a usage line and exit 1.
+// set BootOrder"). `"readOnly": true` in the state plays efivarfs mounted read-only: each write fails
+// with its exit status and `: Read-only file system`. Options it does not model print a usage line and
+// exit 1.
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 
 const file = process.env.FAKE_EFIBOOTMGR_STATE;
@@ -48,6 +50,14 @@ for (let i = 0; i < args.length; i++) {
   } else {
     fail(`efibootmgr: unsupported option ${a}\nusage: efibootmgr [-v] [-n XXXX] [-N] [-o XXXX,YYYY,...]`, 1);
   }
+}
+if (changed && nvram.readOnly) {
+  const [what, code] = args.includes('-o') || args.includes('--bootorder')
+    ? ['set BootOrder', 8]
+    : args.includes('-N') || args.includes('--delete-bootnext')
+      ? ['delete BootNext', 10]
+      : ['set BootNext', 13];
+  fail(`efibootmgr: Could not ${what}: Read-only file system`, code);
 }
 if (changed) save();
 
