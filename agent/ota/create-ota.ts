@@ -54,14 +54,21 @@ export function createOta(config: OtaConfig, deps: CreateOtaDeps): OtaManager {
     cmdline: resolve(config.bootInfo.cmdline),
     bootId: resolve(config.bootInfo.bootId),
   });
-  const components: OtaComponent[] = Object.entries(config.components).map(([name, c]) => ({
-    name,
-    slots: {
-      A: { kind: c.slots.kind, path: resolve(c.slots.A), sizeBytes: c.slots.sizeBytes },
-      B: { kind: c.slots.kind, path: resolve(c.slots.B), sizeBytes: c.slots.sizeBytes },
-    },
-    boot: createBootBackend(c.boot, { bootInfo, resolve, stateDir: path.join(stateDir, name), run }),
-  }));
+  const components: OtaComponent[] = Object.entries(config.components).map(([name, c]) => {
+    if (!c.boot) {
+      // loadConfig fills an omitted `boot:` from the board profile; a caller that skips it must not.
+      throw new TypeError(`ota.components.${name}.boot is missing: name a boot backend`);
+    }
+    const boot = c.boot;
+    return {
+      name,
+      slots: {
+        A: { kind: c.slots.kind, path: resolve(c.slots.A), sizeBytes: c.slots.sizeBytes },
+        B: { kind: c.slots.kind, path: resolve(c.slots.B), sizeBytes: c.slots.sizeBytes },
+      },
+      boot: createBootBackend(boot, { bootInfo, resolve, stateDir: path.join(stateDir, name), run }),
+    };
+  });
 
   const checks: HealthCheck[] = [];
   const h = config.health;

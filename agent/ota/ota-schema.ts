@@ -18,7 +18,8 @@ export const otaComponentSchema = z.strictObject({
     /** Capacity of an image file slot (a partition's size is read from sysfs). */
     sizeBytes: z.number().int().positive().optional(),
   }),
-  boot: bootOptionsSchema,
+  /** Omitted: the board profile's `boot.backend` with its defaults (loadConfig fills it in). */
+  boot: bootOptionsSchema.optional(),
 });
 
 export const otaSchema = z.strictObject({
