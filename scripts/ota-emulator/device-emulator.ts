@@ -7,9 +7,11 @@
  * over it as U-Boot's hush would (`./uboot-hush.ts`: the first slot in `BOOT_ORDER` with attempts left
  * is booted and loses one; none left → all reset and the board resets), writes back what the script's
  * `saveenv` saved (for the file backend only its `BOOT_` variables), and boots the slot named by
- * `rauc.slot=` in the script's `bootargs`: a slot whose image starts with `EDGE-SIM-PANIC` (or a
- * directory holding a `PANIC` file) "panics" and the board resets, spending the attempt. The chosen slots go on the emulated
- * kernel command line (`rauc.slot=B edge.agent.slot=A`), with a fresh boot id, in files the agent's
+ * `rauc.slot=` in the script's `bootargs`. A `jetson` or `efi` component is chosen instead by the
+ * Jetson firmware (jetson-firmware.ts) or the UEFI boot manager (uefi-firmware.ts) over the state file
+ * the fake nvbootctrl/efibootmgr share with it (`agentEnv()` names it to them). A slot whose image
+ * starts with `EDGE-SIM-PANIC` (or a directory holding a `PANIC` file) "panics" and the board resets,
+ * spending the attempt. The chosen slots go on the emulated kernel command line (`rauc.slot=B edge.agent.slot=A`), with a fresh boot id, in files the agent's
  * `ota.bootInfo` points at. The agent asks for a reboot by running `rebootCommand()`, which leaves a
  * request file the emulator picks up; it then stops the child and powers on again.
  *
