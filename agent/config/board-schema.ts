@@ -1,10 +1,12 @@
 /**
  * A board profile (`boards/*.yaml`) is data about the board alone: which board it is (`matches`), its
- * backend, and the buses it has — GPIO chips, I2C buses, serial ports, the BLE adapter. What is
+ * backend, the buses it has — GPIO chips, I2C buses, serial ports, the BLE adapter — and, where its
+ * firmware fixes it, the boot backend OTA components use by default. What is
  * wired to those buses belongs to the site (wiring-schema.ts), so one profile serves every kit.
  */
 import { z } from 'zod';
 import { CONFIG_LIMITS } from '../core/config-limits.js';
+import { BOOT_BACKEND_KINDS } from '../ota/boot/registry.js';
 
 export const CAPABILITIES = ['gpio', 'i2c', 'serial', 'ble'] as const;
 
@@ -31,6 +33,12 @@ export const boardProfileSchema = z.strictObject({
     .optional(),
   serial: z.strictObject({ ports: z.array(z.string().min(1)).max(CONFIG_LIMITS.boardItems) }).optional(),
   ble: z.strictObject({ adapter: z.string().default('hci0') }).optional(),
+  /**
+   * How this board's firmware chooses the A/B slot: the boot backend (with its default options) of an
+   * OTA component whose `boot:` is omitted. A board whose firmware has one way (a Jetson's nvbootctrl)
+   * names it; boards with a choice of bootloader leave it out, and components must then say.
+   */
+  boot: z.strictObject({ backend: z.enum(BOOT_BACKEND_KINDS) }).optional(),
 });
 
 export type BoardProfile = z.infer<typeof boardProfileSchema>;

@@ -7,10 +7,11 @@
  */
 import { access } from 'node:fs/promises';
 import path from 'node:path';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, type ConfigIssue } from '../core/errors.js';
 import type { HostPaths } from '../core/host-paths.js';
 import type { DriverFactory } from '../hal/drivers/driver-factory.js';
 import type { SimWorldParams } from '../hal/sim/world-schema.js';
+import { BOOT_BACKEND_KINDS, bootOptionsSchema } from '../ota/boot/registry.js';
 import { type AgentConfig, agentConfigSchema } from './agent-schema.js';
 import { applyEnvOverrides, findEnvOverrides } from './env-overrides.js';
 import { detectBoard, type LoadedBoard, loadBoard } from './load-board.js';
@@ -54,13 +55,13 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
   if (issues.length > 0) throw new ConfigError('environment', issues);
   const merged = applyEnvOverrides(source?.value ?? {}, overrides);
   const configSource = source ?? YamlSource.parse('defaults', '{}');
-  const config = configSource.validate(agentConfigSchema, [], merged);
+  const validated = configSource.validate(agentConfigSchema, [], merged);
 
   const baseDir = configFile ? path.dirname(configFile) : process.cwd();
   const boardArg = options.boardFile ?? options.env.EDGE_AGENT_BOARD;
   let boardFile: string | undefined;
   if (boardArg) boardFile = path.resolve(boardArg);
-  else if (config.board) boardFile = path.resolve(baseDir, config.board);
+  else if (validated.board) boardFile = path.resolve(baseDir, validated.board);
   else boardFile = await detectBoard(options.boardsDir, options.paths.deviceTreeModel);
   if (!boardFile) {
     throw new ConfigError(configFile ?? 'command line', [
@@ -71,6 +72,9 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
     ]);
   }
   const board = await loadBoard(boardFile);
+  const lineOf = (dotted: string) =>
+    source?.lineOf(dotted.split('.').map((k) => (/^\d+$/.test(k) ? Number(k) : k)));
+  const config = withBoardBootDefault(validated, board, lineOf, configFile);
   const inline: WiringPart = {
     file: configSource.file,
     source: configSource,
@@ -82,9 +86,37 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
   const { devices, sim } = resolveWiring(board, [inline, ...files.parts], options.drivers);
   const wiringFiles = files.parts.map((p) => p.file);
   const stateDir = config.stateDir ? path.resolve(baseDir, config.stateDir) : options.paths.stateDir;
-  const lineOf = (dotted: string) =>
-    source?.lineOf(dotted.split('.').map((k) => (/^\d+$/.test(k) ? Number(k) : k)));
   return deepFreeze({ configFile, config, stateDir, board, wiringFiles, devices, sim, lineOf });
+}
+
+/**
+ * OTA components that omit `boot:` take the board profile's boot backend with its defaults; with no
+ * default on the board that is a configuration error naming the component.
+ */
+function withBoardBootDefault(
+  config: AgentConfig,
+  board: LoadedBoard,
+  lineOf: (dotted: string) => number | undefined,
+  configFile: string | undefined,
+): AgentConfig {
+  if (!config.ota) return config;
+  const boardBoot = board.profile.boot;
+  const issues: ConfigIssue[] = [];
+  const components: Record<string, NonNullable<AgentConfig['ota']>['components'][string]> = {};
+  for (const [name, c] of Object.entries(config.ota.components)) {
+    if (c.boot || c.kind !== 'system') components[name] = c; // a model or rule set is switched live
+    else if (boardBoot)
+      components[name] = { ...c, boot: bootOptionsSchema.parse({ backend: boardBoot.backend }) };
+    else {
+      issues.push({
+        path: `ota.components.${name}.boot`,
+        line: lineOf(`ota.components.${name}`),
+        message: `no boot backend: name one (boot: { backend: ${BOOT_BACKEND_KINDS.join(' | ')} }); the board profile ${board.file} has no default (boot.backend)`,
+      });
+    }
+  }
+  if (issues.length > 0) throw new ConfigError(configFile, issues);
+  return { ...config, ota: { ...config.ota, components } };
 }
 
 async function existing(file: string): Promise<string | undefined> {

@@ -70,7 +70,8 @@ export function createOta(config: OtaConfig, deps: CreateOtaDeps): OtaManager {
         live: new LiveBinding(c.kind, c.live ?? { goodOutputs: 3, deadlineMs: 120_000 }),
       };
     }
-    if (!c.boot) throw new TypeError(`component ${name}: a system component needs boot (the schema says so)`);
+    // loadConfig fills an omitted `boot:` from the board profile; a caller that skips it must not.
+    if (!c.boot) throw new TypeError(`ota.components.${name}.boot is missing: name a boot backend`);
     return {
       name,
       slots,

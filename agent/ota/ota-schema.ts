@@ -25,6 +25,7 @@ export const otaComponentSchema = z
       /** Capacity of an image file slot (a partition's size is read from sysfs). */
       sizeBytes: z.number().int().positive().optional(),
     }),
+    /** Omitted on a system component: the board profile's `boot.backend` with its defaults (loadConfig). */
     boot: bootOptionsSchema.optional(),
     /** A live component's proof: good results in a row, within a deadline, before the old one is let go. */
     live: z
@@ -37,7 +38,6 @@ export const otaComponentSchema = z
   .superRefine((c, ctx) => {
     const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
     if (c.kind === 'system') {
-      if (!c.boot) issue('boot', 'expected a boot backend (boot: { backend: … }) for a system component');
       if (c.live) issue('live', 'only a model or rules component is switched live');
       return;
     }

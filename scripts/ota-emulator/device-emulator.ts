@@ -7,9 +7,11 @@
  * over it as U-Boot's hush would (`./uboot-hush.ts`: the first slot in `BOOT_ORDER` with attempts left
  * is booted and loses one; none left → all reset and the board resets), writes back what the script's
  * `saveenv` saved (for the file backend only its `BOOT_` variables), and boots the slot named by
- * `rauc.slot=` in the script's `bootargs`: a slot whose image starts with `EDGE-SIM-PANIC` (or a
- * directory holding a `PANIC` file) "panics" and the board resets, spending the attempt. The chosen slots go on the emulated
- * kernel command line (`rauc.slot=B edge.agent.slot=A`), with a fresh boot id, in files the agent's
+ * `rauc.slot=` in the script's `bootargs`. A `jetson` or `efi` component is chosen instead by the
+ * Jetson firmware (jetson-firmware.ts) or the UEFI boot manager (uefi-firmware.ts) over the state file
+ * the fake nvbootctrl/efibootmgr share with it (`agentEnv()` names it to them). A slot whose image
+ * starts with `EDGE-SIM-PANIC` (or a directory holding a `PANIC` file) "panics" and the board resets,
+ * spending the attempt. The chosen slots go on the emulated kernel command line (`rauc.slot=B edge.agent.slot=A`), with a fresh boot id, in files the agent's
  * `ota.bootInfo` points at. The agent asks for a reboot by running `rebootCommand()`, which leaves a
  * request file the emulator picks up; it then stops the child and powers on again.
  *
@@ -26,7 +28,9 @@ import { type BootVars, effectiveChanges } from '../../agent/ota/boot/boot-order
 import { FileEnvStore } from '../../agent/ota/boot/file.js';
 import type { SlotName } from '../../agent/ota/boot/types.js';
 import { NativeUbootEnv, type UbootEnvStore } from '../../agent/ota/boot/uboot-env-store.js';
+import { jetsonFirmwareBoot } from './jetson-firmware.js';
 import { runBootScript } from './uboot-hush.js';
+import { uefiFirmwareBoot } from './uefi-firmware.js';
 
 export const PANIC_MARKER = 'EDGE-SIM-PANIC';
 
@@ -34,7 +38,11 @@ export interface EmulatedComponent {
   readonly name: string;
   readonly boot:
     | { readonly kind: 'uboot'; readonly fwEnvConfig: string }
-    | { readonly kind: 'file'; readonly file: string };
+    | { readonly kind: 'file'; readonly file: string }
+    /** The fake nvbootctrl's state file: the emulator plays the Jetson firmware over it. */
+    | { readonly kind: 'jetson'; readonly stateFile: string }
+    /** The fake efibootmgr's NVRAM file: the emulator plays the UEFI boot manager over it. */
+    | { readonly kind: 'efi'; readonly stateFile: string };
   readonly cmdlineParam: string;
   readonly slots: Readonly<
     Record<SlotName, { readonly kind: 'image' | 'block' | 'dir'; readonly path: string }>
@@ -136,11 +144,17 @@ export class DeviceEmulator {
 
   /** Environment overrides that point the agent's `ota.bootInfo` and reboot command at this emulator. */
   agentEnv(): NodeJS.ProcessEnv {
-    return {
+    const env: NodeJS.ProcessEnv = {
       EDGE_AGENT_OTA_BOOT_INFO_CMDLINE: this.cmdlineFile,
       EDGE_AGENT_OTA_BOOT_INFO_BOOT_ID: this.bootIdFile,
       EDGE_AGENT_OTA_REBOOT_COMMAND: JSON.stringify(this.rebootCommand()),
     };
+    // The fake tools (test/support/fake-*.mjs) find the firmware state they share with the emulator here.
+    for (const c of this.#components) {
+      if (c.boot.kind === 'jetson') env.FAKE_NVBOOTCTRL_STATE = c.boot.stateFile;
+      if (c.boot.kind === 'efi') env.FAKE_EFIBOOTMGR_STATE = c.boot.stateFile;
+    }
+    return env;
   }
 
   /** The bootloader: chooses, saves and boots a slot per component, resetting on panics. */
@@ -153,7 +167,23 @@ export class DeviceEmulator {
       const slots: Record<string, SlotName> = {};
       let failed: string | undefined;
       for (const c of this.#components) {
-        const store = this.#store(c);
+        if (c.boot.kind === 'jetson' || c.boot.kind === 'efi') {
+          const choice =
+            c.boot.kind === 'jetson'
+              ? await jetsonFirmwareBoot(c.boot.stateFile)
+              : await uefiFirmwareBoot(c.boot.stateFile);
+          if ('failed' in choice) {
+            failed = `${c.name}: ${choice.failed}`;
+            break;
+          }
+          if (await this.#panics(c, choice.slot)) {
+            failed = `${c.name}: slot ${choice.slot} panicked`;
+            break;
+          }
+          slots[c.name] = choice.slot;
+          continue;
+        }
+        const store = this.#store(c.boot);
         const vars: BootVars = await store.read().catch(() => new Map<string, string>());
         this.#script ??= await readFile(this.#scriptFile, 'utf8');
         const seen = new Map([...EMULATED_BOARD_ENV, ...vars]);
@@ -275,10 +305,10 @@ export class DeviceEmulator {
     this.#cut?.();
   }
 
-  #store(c: EmulatedComponent): UbootEnvStore {
-    return c.boot.kind === 'uboot'
-      ? new NativeUbootEnv({ configFile: c.boot.fwEnvConfig })
-      : new FileEnvStore({ file: c.boot.file });
+  #store(boot: { kind: 'uboot'; fwEnvConfig: string } | { kind: 'file'; file: string }): UbootEnvStore {
+    return boot.kind === 'uboot'
+      ? new NativeUbootEnv({ configFile: boot.fwEnvConfig })
+      : new FileEnvStore({ file: boot.file });
   }
 
   async #panics(c: EmulatedComponent, slot: SlotName): Promise<boolean> {

@@ -3,7 +3,9 @@
  * installer's whole process group) at a chosen point, then keep rebooting through the emulated
  * bootloader until the device settles, checking after every power-on that the slot booted holds a
  * complete, verified image, and at the end that the boot environment (read by the real `fw_printenv`
- * and natively) agrees with itself and with the slot running, and that the last report tells the truth.
+ * and natively) agrees with itself and with the slot running — or, for the `jetson` and `efi`
+ * backends, that the emulated firmware's state boots the running slot next and holds it confirmed —
+ * and that the last report tells the truth.
  */
 import { access } from 'node:fs/promises';
 import path from 'node:path';
@@ -11,9 +13,11 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { primarySlot, slotState } from '../../agent/ota/boot/boot-order.js';
 import { NativeUbootEnv } from '../../agent/ota/boot/uboot-env-store.js';
 import { CommittedStore } from '../../agent/ota/committed-state.js';
+import { readJetsonNvram } from '../../scripts/ota-emulator/jetson-firmware.js';
 import { fakeImage } from '../../scripts/ota-emulator/provision.js';
+import { readUefiNvram, UEFI_SLOT_LABELS } from '../../scripts/ota-emulator/uefi-firmware.js';
 import { PayloadServer } from './payload-server.js';
-import { SimOtaDevice, sha256Hex } from './sim-ota-device.js';
+import { type SimBootBackend, SimOtaDevice, sha256Hex } from './sim-ota-device.js';
 import { describeWithTools } from './system-tools.js';
 import { tempDirs } from './temp-dir.js';
 
@@ -31,6 +35,8 @@ export interface TrialOptions {
   readonly cut: CutPoint;
   readonly source: 'file' | 'http';
   readonly tool: 'fw' | 'native';
+  /** The boot backend (default `uboot`); `jetson` and `efi` run the fake tools over emulated firmware. */
+  readonly backend?: SimBootBackend | undefined;
   readonly server: PayloadServer;
   readonly label: string;
   /** Serve the payload in pieces of `bytes` every `delayMs` (spreads the write step out in time). */
@@ -41,7 +47,7 @@ export interface TrialOptions {
 
 export interface TrialResult {
   readonly cutHappened: boolean;
-  readonly final: 'committed' | 'none';
+  readonly final: 'committed' | 'rolled-back' | 'none';
   readonly boots: number;
   /** The write resumed from a journaled offset after the cut. */
   readonly resumedWrite: boolean;
@@ -62,7 +68,11 @@ export function rng(seed: number): () => number {
 }
 
 export async function runPowerLossTrial(o: TrialOptions): Promise<TrialResult> {
-  const device = await SimOtaDevice.create(o.dir, { imageBytes: TRIAL_IMAGE_BYTES, tool: o.tool });
+  const device = await SimOtaDevice.create(o.dir, {
+    imageBytes: TRIAL_IMAGE_BYTES,
+    tool: o.tool,
+    backend: o.backend ?? 'uboot',
+  });
   const image = o.image ? o.image(device.factoryImage) : fakeImage(o.label, TRIAL_IMAGE_BYTES);
   const urlPath = `/${path.basename(o.dir)}.img`;
   o.server.serve(urlPath, image);
@@ -119,7 +129,7 @@ export async function runPowerLossTrial(o: TrialOptions): Promise<TrialResult> {
   const last = reports.at(-1);
   return {
     cutHappened,
-    final: last?.state === 'committed' ? 'committed' : 'none',
+    final: last?.state === 'committed' ? 'committed' : last?.state === 'rolled-back' ? 'rolled-back' : 'none',
     boots: device.emulator.boots,
     resumedWrite: device.lines.some((l) => l.includes('ota resuming write')),
     adaptive: device.lines.some((l) => l.includes('ota adaptive') && !l.includes('"local":0')),
@@ -132,14 +142,33 @@ async function assertSettled(
   digests: { A: string; B: string },
   context: () => string,
 ): Promise<void> {
-  // The env as the real fw_printenv reads it equals the env as the agent's native reader reads it.
-  const printed = device.printenv();
-  const native = await new NativeUbootEnv({ configFile: device.fwEnvConfig }).read();
-  expect(Object.fromEntries(native), context()).toEqual(Object.fromEntries(printed));
-  // It boots what is running, and the running slot is confirmed.
-  expect(primarySlot(printed), context()).toBe(booted);
-  expect(slotState(printed, booted), context()).toBe('good');
-  expect(printed.get(`BOOT_${booted}_LEFT`), context()).toBe('3');
+  if (device.backend === 'uboot') {
+    // The env as the real fw_printenv reads it equals the env as the agent's native reader reads it.
+    const printed = device.printenv();
+    const native = await new NativeUbootEnv({ configFile: device.fwEnvConfig }).read();
+    expect(Object.fromEntries(native), context()).toEqual(Object.fromEntries(printed));
+    // It boots what is running, and the running slot is confirmed.
+    expect(primarySlot(printed), context()).toBe(booted);
+    expect(slotState(printed, booted), context()).toBe('good');
+    expect(printed.get(`BOOT_${booted}_LEFT`), context()).toBe('3');
+  } else if (device.backend === 'jetson') {
+    // The firmware boots what is running next, and the running slot is confirmed (a full count).
+    const nvram = await readJetsonNvram(device.bootStateFile);
+    const n = booted === 'A' ? 0 : 1;
+    expect({ current: nvram.current, active: nvram.active }, context()).toEqual({ current: n, active: n });
+    expect(nvram.slots[n], context()).toEqual({ retryCount: nvram.retryCountMax, status: 'normal' });
+  } else {
+    // No trial is left pending, and BootOrder boots what is running first.
+    const nvram = await readUefiNvram(device.bootStateFile);
+    const entry = (slot: 'A' | 'B') => nvram.entries.find((e) => e.label === UEFI_SLOT_LABELS[slot])!.num;
+    expect(nvram.bootNext, context()).toBeNull();
+    expect(nvram.bootCurrent, context()).toBe(entry(booted));
+    const slotEntries = new Set([entry('A'), entry('B')]);
+    expect(
+      nvram.bootOrder.find((n) => slotEntries.has(n)),
+      context(),
+    ).toBe(entry(booted));
+  }
   // No install is left half-done.
   await expect(access(path.join(device.stateDir, 'ota/install.json')), context()).rejects.toThrow();
   // The last report is the truth about what runs.
@@ -148,6 +177,15 @@ async function assertSettled(
   const committed = await new CommittedStore(path.join(device.stateDir, 'ota/committed.json')).load();
   if (last === undefined) {
     expect(booted, context()).toBe('A');
+    expect(committed.components.rootfs, context()).toBeUndefined();
+  } else if (last.state === 'rolled-back' && device.backend === 'efi') {
+    // BootNext is consumed by the boot it starts: the trial's budget is one boot, so a cut during the
+    // trial boot before the commit lands on A — which the report must then say, as a failed boot.
+    expect({ booted, reported: last.bootedSlot, reason: last.reason }, context()).toEqual({
+      booted: 'A',
+      reported: 'A',
+      reason: 'boot-failed',
+    });
     expect(committed.components.rootfs, context()).toBeUndefined();
   } else {
     expect(last.state, context()).toBe('committed');
@@ -173,12 +211,15 @@ export interface SeriesOptions {
   readonly label: string;
   readonly trickle?: TrialOptions['trickle'];
   readonly image?: TrialOptions['image'];
+  readonly backend?: SimBootBackend;
 }
 
 export interface SeriesResult {
   readonly trials: number;
   readonly cuts: number;
   readonly committed: number;
+  /** Trials that settled rolled back to A (only the `efi` backend's one-boot trial allows that). */
+  readonly rolledBack: number;
   readonly resumedWrites: number;
   /** Trials whose install found chunks on the device (adaptive). */
   readonly adaptiveTrials: number;
@@ -192,6 +233,7 @@ export async function runTrialSeries(o: SeriesOptions): Promise<SeriesResult> {
   let trials = 0;
   let cuts = 0;
   let committed = 0;
+  let rolledBack = 0;
   let resumedWrites = 0;
   let adaptiveTrials = 0;
   for (let i = 0; cuts < o.cuts && i < o.cuts * 2; i++) {
@@ -202,6 +244,7 @@ export async function runTrialSeries(o: SeriesOptions): Promise<SeriesResult> {
       cut,
       source: o.source(i),
       tool: i % 2 === 0 ? 'fw' : 'native',
+      backend: o.backend,
       server: o.server,
       label: `${o.label}-${i}`,
       trickle: o.trickle,
@@ -212,10 +255,11 @@ export async function runTrialSeries(o: SeriesOptions): Promise<SeriesResult> {
       points.push(cut);
     }
     if (result.final === 'committed') committed++;
+    if (result.final === 'rolled-back') rolledBack++;
     if (result.resumedWrite) resumedWrites++;
     if (result.adaptive) adaptiveTrials++;
   }
-  return { trials, cuts, committed, resumedWrites, adaptiveTrials, points };
+  return { trials, cuts, committed, rolledBack, resumedWrites, adaptiveTrials, points };
 }
 
 /**
@@ -229,7 +273,9 @@ export function describePowerCuts(
   check: (series: SeriesResult) => void,
 ): void {
   const newDir = tempDirs(options.dirPrefix);
-  describeWithTools(['fw_printenv', 'fw_setenv'], title, () => {
+  // The U-Boot environment is read back with the real tools; jetson and efi run the fakes under node.
+  const tools = (options.backend ?? 'uboot') === 'uboot' ? ['fw_printenv', 'fw_setenv'] : [];
+  describeWithTools(tools, title, () => {
     const server = new PayloadServer();
     beforeAll(() => server.start());
     afterAll(() => server.stop());

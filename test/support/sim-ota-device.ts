@@ -1,7 +1,8 @@
 /**
  * An emulated device in a temp dir for OTA integration tests: a configuration with a `rootfs`
  * component (image-file slots, the U-Boot backend over a redundant file-backed environment through
- * the real `fw_printenv`/`fw_setenv`), a fleet key and its trust, slot A flashed with a factory image,
+ * the real `fw_printenv`/`fw_setenv` — or the `jetson`/`efi` backend through the fake nvbootctrl or
+ * efibootmgr over firmware state the emulator plays), a fleet key and its trust, slot A flashed with a factory image,
  * and the device emulator that boots it and runs the minimal installer process
  * (`dist/scripts/ota-emulator/installer-main.js`).
  */
@@ -15,18 +16,34 @@ import { digestFile } from '../../agent/ota/digest-file.js';
 import { type Manifest, signManifest } from '../../agent/ota/manifest.js';
 import { type OtaReport, ReportQueue } from '../../agent/ota/report-queue.js';
 import { DeviceEmulator, type RunEnd } from '../../scripts/ota-emulator/device-emulator.js';
+import { jetsonFactoryNvram, writeJetsonNvram } from '../../scripts/ota-emulator/jetson-firmware.js';
 import {
   FACTORY_BOOT_VARS,
   fakeImage,
   writeRedundantUbootEnv,
 } from '../../scripts/ota-emulator/provision.js';
+import {
+  UEFI_SLOT_LABELS,
+  uefiFactoryNvram,
+  writeUefiNvram,
+} from '../../scripts/ota-emulator/uefi-firmware.js';
 import { REPO_ROOT } from './agent-process.js';
 
 export const INSTALLER = path.join(REPO_ROOT, 'dist/scripts/ota-emulator/installer-main.js');
+/** The scripted stand-ins for the Jetson and UEFI tools (firmware state in a JSON file each). */
+export const FAKE_NVBOOTCTRL = path.join(REPO_ROOT, 'test/support/fake-nvbootctrl.mjs');
+export const FAKE_EFIBOOTMGR = path.join(REPO_ROOT, 'test/support/fake-efibootmgr.mjs');
+
+export type SimBootBackend = 'uboot' | 'jetson' | 'efi';
 
 export interface SimDeviceOptions {
   readonly imageBytes: number;
   readonly tool?: 'fw' | 'native';
+  /**
+   * The boot backend: `uboot` (default), or `jetson`/`efi` driving the fake nvbootctrl/efibootmgr over
+   * the firmware state the emulator plays at each power-on (`bootStateFile`).
+   */
+  readonly backend?: SimBootBackend;
   /** Extra `health:` settings (YAML flow text is not needed: plain object). */
   readonly health?: Record<string, unknown>;
   readonly download?: Record<string, unknown>;
@@ -39,6 +56,9 @@ export class SimOtaDevice {
   readonly dir: string;
   readonly configFile: string;
   readonly fwEnvConfig: string;
+  readonly backend: SimBootBackend;
+  /** The fake nvbootctrl's or efibootmgr's state file (jetson, efi). */
+  readonly bootStateFile: string;
   readonly slots: { A: string; B: string };
   readonly stateDir: string;
   readonly keys: KeyPair;
@@ -46,10 +66,12 @@ export class SimOtaDevice {
   readonly emulator: DeviceEmulator;
   readonly lines: string[] = [];
 
-  private constructor(dir: string, imageBytes: number) {
+  private constructor(dir: string, imageBytes: number, backend: SimBootBackend) {
     this.dir = dir;
     this.configFile = path.join(dir, 'agent.yaml');
     this.fwEnvConfig = path.join(dir, 'boot/fw_env.config');
+    this.backend = backend;
+    this.bootStateFile = path.join(dir, backend === 'efi' ? 'boot/efivars.json' : 'boot/nvbootctrl.json');
     this.slots = { A: path.join(dir, 'slots/rootfs-a.img'), B: path.join(dir, 'slots/rootfs-b.img') };
     this.stateDir = path.join(dir, 'state');
     this.keys = generateKeyPair();
@@ -59,7 +81,10 @@ export class SimOtaDevice {
       components: [
         {
           name: 'rootfs',
-          boot: { kind: 'uboot', fwEnvConfig: this.fwEnvConfig },
+          boot:
+            backend === 'uboot'
+              ? { kind: 'uboot', fwEnvConfig: this.fwEnvConfig }
+              : { kind: backend, stateFile: this.bootStateFile },
           cmdlineParam: 'rauc.slot',
           slots: { A: { kind: 'image', path: this.slots.A }, B: { kind: 'image', path: this.slots.B } },
         },
@@ -69,10 +94,19 @@ export class SimOtaDevice {
   }
 
   static async create(dir: string, options: SimDeviceOptions): Promise<SimOtaDevice> {
-    const d = new SimOtaDevice(dir, options.imageBytes);
+    const backend = options.backend ?? 'uboot';
+    const d = new SimOtaDevice(dir, options.imageBytes, backend);
     await mkdir(path.join(dir, 'slots'), { recursive: true });
     await writeFile(d.slots.A, d.factoryImage);
     await writeRedundantUbootEnv(path.join(dir, 'boot/uboot.env'), d.fwEnvConfig, FACTORY_BOOT_VARS);
+    if (backend === 'jetson') await writeJetsonNvram(d.bootStateFile, jetsonFactoryNvram());
+    if (backend === 'efi') await writeUefiNvram(d.bootStateFile, uefiFactoryNvram());
+    const boot =
+      backend === 'jetson'
+        ? { backend, nvbootctrl: FAKE_NVBOOTCTRL }
+        : backend === 'efi'
+          ? { backend, efibootmgr: FAKE_EFIBOOTMGR, entries: UEFI_SLOT_LABELS }
+          : { backend, fwEnvConfig: 'boot/fw_env.config', tool: options.tool ?? 'fw' };
     await writeFile(path.join(dir, 'fleet.pub.pem'), publicKeyToPem(d.keys.publicKey));
     const config = {
       version: 1,
@@ -93,7 +127,7 @@ export class SimOtaDevice {
         components: {
           rootfs: {
             slots: { kind: 'image', A: 'slots/rootfs-a.img', B: 'slots/rootfs-b.img' },
-            boot: { backend: 'uboot', fwEnvConfig: 'boot/fw_env.config', tool: options.tool ?? 'fw' },
+            boot,
           },
         },
       },

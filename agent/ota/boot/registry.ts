@@ -8,8 +8,10 @@ import { z } from 'zod';
 import type { RunCommand } from '../run-command.js';
 import { AbEnvBackend } from './ab-env-backend.js';
 import type { BootSlotInfo } from './boot-slot-info.js';
+import { EfiBackend } from './efi.js';
 import { FileEnvStore } from './file.js';
 import { GrubBackend } from './grub.js';
+import { JetsonBackend } from './jetson.js';
 import { TrybootBackend } from './tryboot.js';
 import type { BootBackend } from './types.js';
 import { FwToolsUbootEnv, NativeUbootEnv } from './uboot-env-store.js';
@@ -56,6 +58,30 @@ const trybootOptions = z.strictObject({
   autobootTxt: z.string().min(1).default('/boot/firmware/autoboot.txt'),
   partitions: z.strictObject({ A: z.number().int().min(1).max(63), B: z.number().int().min(1).max(63) }),
   bootloaderDir: z.string().min(1).default('/proc/device-tree/chosen/bootloader'),
+});
+
+const jetsonOptions = z.strictObject({
+  backend: z.literal('jetson'),
+  /** nvbootctrl (package nvidia-l4t-tools); a path or a name on PATH. */
+  nvbootctrl: z.string().min(1).default('nvbootctrl'),
+  /** The firmware's RootfsRetryCountMax (ROOTFS_RETRY_COUNT_MAX at flash time): the attempt budget. */
+  retryCountMax: z.number().int().min(1).max(3).default(3),
+  /** How the running slot is confirmed: `nvbootctrl -t rootfs verify` (r35.2+) or `mark-boot-successful`. */
+  confirm: z.enum(['verify', 'mark-boot-successful']).default('verify'),
+});
+
+const bootEntry = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[^\t\n]+$/, 'expected a boot entry label or a four-digit boot number');
+
+const efiOptions = z.strictObject({
+  backend: z.literal('efi'),
+  /** efibootmgr; a path or a name on PATH. */
+  efibootmgr: z.string().min(1).default('efibootmgr'),
+  /** Each slot's boot entry, by label (as `efibootmgr` lists it) or by boot number (`0001`). */
+  entries: z.strictObject({ A: bootEntry, B: bootEntry }).default({ A: 'rootfs A', B: 'rootfs B' }),
 });
 
 const fileOptions = z.strictObject({
@@ -113,13 +139,53 @@ export const fileBackend: BootBackendFactory<z.infer<typeof fileOptions>> = {
     }),
 };
 
-export const BOOT_BACKENDS = [ubootBackend, grubBackend, trybootBackend, fileBackend] as const;
+/** A program named with a slash is a path (relative to the configuration file); else it is looked up on PATH. */
+function toolPath(program: string, deps: BootBackendDeps): string {
+  return program.includes('/') ? deps.resolve(program) : program;
+}
+
+export const jetsonBackend: BootBackendFactory<z.infer<typeof jetsonOptions>> = {
+  kind: 'jetson',
+  options: jetsonOptions,
+  create: (o, deps) =>
+    new JetsonBackend(
+      {
+        nvbootctrl: toolPath(o.nvbootctrl, deps),
+        retryCountMax: o.retryCountMax,
+        confirm: o.confirm,
+        stateFile: path.join(deps.stateDir, 'jetson-marked-bad.json'),
+      },
+      deps.run,
+    ),
+};
+
+export const efiBackend: BootBackendFactory<z.infer<typeof efiOptions>> = {
+  kind: 'efi',
+  options: efiOptions,
+  create: (o, deps) =>
+    new EfiBackend({ efibootmgr: toolPath(o.efibootmgr, deps), entries: o.entries }, deps.run),
+};
+
+export const BOOT_BACKENDS = [
+  ubootBackend,
+  grubBackend,
+  trybootBackend,
+  jetsonBackend,
+  efiBackend,
+  fileBackend,
+] as const;
+
+/** The names a `boot.backend` (or a board profile's default) may take. */
+export const BOOT_BACKEND_KINDS = ['uboot', 'grub', 'tryboot', 'jetson', 'efi', 'file'] as const;
+export type BootBackendKind = (typeof BOOT_BACKEND_KINDS)[number];
 
 /** The `boot:` block of a component: one of the registered backends' options. */
 export const bootOptionsSchema = z.discriminatedUnion('backend', [
   ubootOptions,
   grubOptions,
   trybootOptions,
+  jetsonOptions,
+  efiOptions,
   fileOptions,
 ]);
 export type BootOptions = z.infer<typeof bootOptionsSchema>;

@@ -1,8 +1,8 @@
 /**
  * The boot backend contract: how the installer asks a bootloader which slot to boot, with RAUC's
  * bootchooser verbs (get-primary, set-primary, get-state, set-state, get-current). One implementation
- * per bootloader (ab-env-backend.ts over the U-Boot env or a file, grub.ts, tryboot.ts), registered in
- * registry.ts.
+ * per bootloader (ab-env-backend.ts over the U-Boot env or a file, grub.ts, tryboot.ts, jetson.ts over
+ * nvbootctrl, efi.ts over efibootmgr), registered in registry.ts.
  *
  * The scheme is A/B with a trial: `setPrimary(B)` makes the bootloader try B next with a fresh budget
  * of boot attempts; each boot of B spends one; if the system marks B good (`setState(B, 'good')`)
@@ -28,7 +28,7 @@ export function isSlotName(v: unknown): v is SlotName {
 }
 
 export interface BootBackend {
-  /** `uboot`, `grub`, `tryboot`, `file`. */
+  /** `uboot`, `grub`, `tryboot`, `jetson`, `efi`, `file`. */
   readonly kind: string;
   /** get-primary: the slot the bootloader will try first at the next boot; undefined if none is bootable. */
   getPrimary(): Promise<SlotName | undefined>;

@@ -82,6 +82,40 @@ describe('loadConfig', () => {
     expect(both.message).toContain('ota.hawkbit.auth: give targetToken or gatewayToken, not both');
   });
 
+  it("gives an OTA component without boot: the board profile's boot backend, with its defaults", async () => {
+    const ota = [
+      'ota:',
+      '  trust: { keys: [fleet.pub.pem] }',
+      '  components:',
+      '    rootfs:',
+      '      slots: { kind: block, A: /dev/nvme0n1p1, B: /dev/nvme0n1p2 }',
+      '    agent:',
+      '      slots: { kind: dir, A: bundle/a, B: bundle/b }',
+      '      boot: { backend: file, file: agent-boot.env }',
+      '',
+    ].join('\n');
+    const dir = await setup({
+      'agent.yaml': `board: boards/test.yaml\n${ota}`,
+      'boards/test.yaml': `${BOARD}boot: { backend: jetson }\n`,
+    });
+    const loaded = await load(dir);
+    expect(loaded.config.ota?.components.rootfs?.boot).toEqual({
+      backend: 'jetson',
+      nvbootctrl: 'nvbootctrl',
+      retryCountMax: 3,
+      confirm: 'verify',
+    });
+    expect(loaded.config.ota?.components.agent?.boot?.backend).toBe('file');
+
+    // A board without a default: the component must name one.
+    await writeFiles(dir, { 'boards/test.yaml': BOARD });
+    const e = await configError(load(dir));
+    expect(e.message).toContain(
+      'ota.components.rootfs.boot: no boot backend: name one (boot: { backend: uboot',
+    );
+    expect(e.issues[0]?.line).toBe(5);
+  });
+
   it('names an EDGE_AGENT_ variable that matches no field', async () => {
     const dir = await setup({ 'agent.yaml': 'board: boards/test.yaml\n', 'boards/test.yaml': BOARD });
     const e = await configError(load(dir, { EDGE_AGENT_LOG_LEVLE: 'debug' }));

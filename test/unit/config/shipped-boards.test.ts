@@ -22,6 +22,17 @@ describe('shipped board profiles', () => {
     },
   );
 
+  it("make jetson the Jetson Orin Nano's boot backend; the others leave the choice to the site", async () => {
+    const backends: Record<string, string | undefined> = {};
+    for (const f of files) backends[f] = (await loadBoard(path.join(BOARDS, f))).profile.boot?.backend;
+    expect(backends).toEqual({
+      'jetson-orin-nano.yaml': 'jetson',
+      'rpi4.yaml': undefined,
+      'rpi5.yaml': undefined,
+      'sim.yaml': undefined,
+    });
+  });
+
   it('match the device-tree model strings of the real boards', async () => {
     const models: Record<string, string> = {
       'rpi4.yaml': 'Raspberry Pi 4 Model B Rev 1.5',

@@ -1,0 +1,34 @@
+/**
+ * Power-loss trials with the `jetson` boot backend: the agent drives the scripted nvbootctrl
+ * (test/support/fake-nvbootctrl.mjs) and the emulator plays the Jetson firmware at each power-on (retry
+ * counter spent per boot, unbootable → the other slot). One cut in each step of the install and the
+ * commit, alternately while nvbootctrl runs (it is in the killed process group) and later, between the
+ * step's tool calls or after them. See test/support/power-loss-trial.ts for the assertions.
+ */
+import { expect } from 'vitest';
+import { describePowerCuts } from '../../support/power-loss-trial.js';
+
+const STEPS = ['mark-target-bad', 'arm', 'reboot', 'check-health', 'commit', 'conclude'];
+
+describePowerCuts(
+  'power cuts with the jetson (nvbootctrl) boot backend',
+  {
+    cuts: 6,
+    dirPrefix: 'ota-cut-jetson-',
+    seed: 0x7e75,
+    label: 'jetson',
+    backend: 'jetson',
+    source: (i) => (i % 2 === 0 ? 'file' : 'http'),
+    // Even trials cut within ~20 ms of the step's start, while the tool runs (~0.1–0.2 s a call);
+    // odd ones later, between the step's tool calls or after its last.
+    cutPoint: (random, i) => ({
+      kind: 'step',
+      step: STEPS[i % STEPS.length]!,
+      delayMs: i % 2 === 0 ? Math.floor(random() * 20) : 120 + Math.floor(random() * 250),
+    }),
+  },
+  (series) => {
+    // Three boots of budget: one cut never costs the trial, so every accepted update commits.
+    expect(series.committed).toBe(series.trials);
+  },
+);
