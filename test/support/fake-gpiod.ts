@@ -68,7 +68,9 @@ export async function fakeGpiodHost(dir: string): Promise<FakeGpiodHost> {
       await writeFile(path.join(stateDir, 'version'), `${version}\n`);
     },
     async setInteractive(on) {
-      await (on ? writeFile(path.join(stateDir, 'interactive'), '') : rm(path.join(stateDir, 'interactive'), { force: true }));
+      await (on
+        ? writeFile(path.join(stateDir, 'interactive'), '')
+        : rm(path.join(stateDir, 'interactive'), { force: true }));
     },
     level(chip, offset) {
       try {
@@ -98,7 +100,10 @@ export function childPids(pid = process.pid): number[] {
   const tasks = path.join('/proc', String(pid), 'task');
   return readdirSync(tasks).flatMap((tid) => {
     try {
-      return readFileSync(path.join(tasks, tid, 'children'), 'utf8').split(/\s+/).filter(Boolean).map(Number);
+      return readFileSync(path.join(tasks, tid, 'children'), 'utf8')
+        .split(/\s+/)
+        .filter(Boolean)
+        .map(Number);
     } catch {
       return [];
     }

@@ -276,7 +276,9 @@ class ChardevOutput implements GpioOutput {
     const m = new RegExp(`"${this.ref.offset}"=(active|inactive)`).exec(text);
     if (m) this.#ack?.resolve(m[1] === 'active' ? 1 : 0);
     else if (/invalid|unknown|must be/.test(text)) {
-      this.#ack?.reject(new GpioError('EIO', `gpio ${formatLine(this.ref)}: gpioset: ${text}`, { line: this.ref }));
+      this.#ack?.reject(
+        new GpioError('EIO', `gpio ${formatLine(this.ref)}: gpioset: ${text}`, { line: this.ref }),
+      );
     }
   }
 
@@ -292,7 +294,10 @@ class ChardevOutput implements GpioOutput {
         if (proc !== undefined && proc !== this.#proc) return;
         this.#proc = undefined;
         this.#failure = error;
-        this.#deps.log?.warn({ line: formatLine(this.ref), err: error }, 'gpioset exited: the line is not held');
+        this.#deps.log?.warn(
+          { line: formatLine(this.ref), err: error },
+          'gpioset exited: the line is not held',
+        );
       },
     });
     return started.then((p) => {
@@ -397,7 +402,9 @@ class ChardevInput implements GpioInput {
     );
     const text = stdout.trim();
     if (text !== '0' && text !== '1') {
-      throw new GpioError('EIO', `gpio ${formatLine(this.ref)}: gpioget printed '${text}'`, { line: this.ref });
+      throw new GpioError('EIO', `gpio ${formatLine(this.ref)}: gpioget printed '${text}'`, {
+        line: this.ref,
+      });
     }
     return text === '1' ? 1 : 0;
   }

@@ -82,15 +82,23 @@ export class GpiodTools {
       out = (await this.run(tool, ['--version'])).stdout;
     } catch (error) {
       if (error instanceof GpioError && error.code === 'ENOGPIO') throw error;
-      throw new GpioError('ENOGPIO', `chardev GPIO: '${this.command(tool)} --version' failed; ${GPIOD_PACKAGE_HINT}`, {}, {
-        cause: error,
-      });
+      throw new GpioError(
+        'ENOGPIO',
+        `chardev GPIO: '${this.command(tool)} --version' failed; ${GPIOD_PACKAGE_HINT}`,
+        {},
+        {
+          cause: error,
+        },
+      );
     }
     const match = /\(libgpiod\) v(\d+)\.(\d+)(?:\.(\d+))?/.exec(out);
     const major = Number(match?.[1]);
     if (!match || major < 2) {
       const found = match ? `found ${tool} v${match.slice(1).filter(Boolean).join('.')}` : `'${out.trim()}'`;
-      throw new GpioError('ENOGPIO', `chardev GPIO needs the libgpiod v2 tools (${found}); ${GPIOD_PACKAGE_HINT}`);
+      throw new GpioError(
+        'ENOGPIO',
+        `chardev GPIO needs the libgpiod v2 tools (${found}); ${GPIOD_PACKAGE_HINT}`,
+      );
     }
   }
 
@@ -101,7 +109,10 @@ export class GpiodTools {
     return result;
   }
 
-  #runRaw(tool: GpiodTool, args: readonly string[]): Promise<{ stdout: string; stderr: string; error?: Error }> {
+  #runRaw(
+    tool: GpiodTool,
+    args: readonly string[],
+  ): Promise<{ stdout: string; stderr: string; error?: Error }> {
     const command = this.command(tool);
     return new Promise((resolve, reject) => {
       execFile(command, args, { timeout: START_TIMEOUT_MS, encoding: 'utf8' }, (error, stdout, stderr) => {
@@ -140,7 +151,8 @@ export function parseChips(stdout: string): GpioChipInfo[] {
   const chips: GpioChipInfo[] = [];
   for (const text of stdout.split('\n')) {
     const m = /^(\S+) \[(.*)\] \((\d+) lines\)$/.exec(text.trim());
-    if (m?.[1] && m[2] !== undefined && m[3]) chips.push({ name: m[1], label: m[2], base: -1, ngpio: Number(m[3]) });
+    if (m?.[1] && m[2] !== undefined && m[3])
+      chips.push({ name: m[1], label: m[2], base: -1, ngpio: Number(m[3]) });
   }
   return chips;
 }
@@ -155,9 +167,14 @@ export function toolError(tool: string, stderr: string, line?: GpioLineRef, caus
   const where = line ? `gpio ${line.chip}:${line.offset}: ` : '';
   const details = line ? { line } : {};
   if (/Device or resource busy/.test(text)) {
-    return new GpioError('EBUSY', `${where}in use (by a kernel driver or another process): ${text}`, details, {
-      cause,
-    });
+    return new GpioError(
+      'EBUSY',
+      `${where}in use (by a kernel driver or another process): ${text}`,
+      details,
+      {
+        cause,
+      },
+    );
   }
   if (/Permission denied|Operation not permitted/.test(text)) {
     return new GpioError(
@@ -223,7 +240,13 @@ export class ToolProcess {
         }
       };
       const timer = setTimeout(() => {
-        fail(new GpioError('EIO', `gpio ${line.chip}:${line.offset}: ${tool} did not request the line within ${START_TIMEOUT_MS} ms`, { line }));
+        fail(
+          new GpioError(
+            'EIO',
+            `gpio ${line.chip}:${line.offset}: ${tool} did not request the line within ${START_TIMEOUT_MS} ms`,
+            { line },
+          ),
+        );
         child.kill('SIGKILL');
       }, START_TIMEOUT_MS);
       child.stderr?.setEncoding('utf8');
@@ -232,7 +255,11 @@ export class ToolProcess {
       });
       child.on('error', (error: NodeJS.ErrnoException) => {
         // Only a failed spawn (or kill) lands here; 'exit' may not follow a failed spawn.
-        fail(error.code === 'ENOENT' || error.code === 'EACCES' ? missingTool(command, error) : toolError(tool, error.message, line, error));
+        fail(
+          error.code === 'ENOENT' || error.code === 'EACCES'
+            ? missingTool(command, error)
+            : toolError(tool, error.message, line, error),
+        );
         if (child.pid === undefined) resolveExit();
       });
       child.on('exit', (code, signal) => {

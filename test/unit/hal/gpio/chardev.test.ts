@@ -12,8 +12,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SystemClock } from '../../../../agent/core/clock.js';
-import { openError } from '../../../../agent/hal/drivers/gpio-options.js';
 import { DeviceAbsentError } from '../../../../agent/hal/device.js';
+import { openError } from '../../../../agent/hal/drivers/gpio-options.js';
 import { ChardevGpio } from '../../../../agent/hal/gpio/chardev.js';
 import type { GpioEdgeEvent } from '../../../../agent/hal/gpio/types.js';
 import { childPids, type FakeGpiodHost, fakeGpiodHost } from '../../../support/fake-gpiod.js';
@@ -33,7 +33,12 @@ afterEach(async () => {
   expect(childPids()).toEqual([]);
 });
 
-async function setup(): Promise<{ host: FakeGpiodHost; gpio: ChardevGpio; chip: string; clock: SystemClock }> {
+async function setup(): Promise<{
+  host: FakeGpiodHost;
+  gpio: ChardevGpio;
+  chip: string;
+  clock: SystemClock;
+}> {
   const host = await fakeGpiodHost(await tempDir());
   const chip = await host.addChip('sim-gpio', 32);
   await host.wire(chip, 20, 21);
@@ -125,7 +130,11 @@ describe('ChardevGpio events', () => {
     const clock = new SystemClock();
     // The kernel clock reads 1 s later than the clock gpiomon stamped with: each event looks 1 s old.
     const hrtimeMs = () => Number(process.hrtime.bigint()) / 1e6;
-    const gpio = new ChardevGpio({ clock, toolDir: host.toolDir, kernelMonotonicMs: () => hrtimeMs() + 1000 });
+    const gpio = new ChardevGpio({
+      clock,
+      toolDir: host.toolDir,
+      kernelMonotonicMs: () => hrtimeMs() + 1000,
+    });
     backends.push(gpio);
     const out = await gpio.openOutput(OUT, { initial: 0 });
     const inp = await gpio.openInput(IN, { edge: 'both' });
@@ -133,7 +142,7 @@ describe('ChardevGpio events', () => {
     inp.watch((e) => events.push(e));
     const before = clock.monotonicMs();
     await out.write(1);
-    await until(() => events.length === 1);
+    await until(() => events.length === 1, 'the rising edge');
     expect(events[0]?.value).toBe(1);
     expect(events[0]?.monoMs).toBeGreaterThan(before - 1000);
     expect(events[0]?.monoMs).toBeLessThan(clock.monotonicMs() - 900);
@@ -170,7 +179,9 @@ describe('ChardevGpio failures', () => {
       await new Promise((resolve) => other.stdout.once('data', resolve));
       const error = await gpio.openOutput(OUT, { initial: 0 }).catch((e: unknown) => e);
       expect(error).toMatchObject({ code: 'EBUSY', line: OUT });
-      expect((error as Error).message).toContain("unable to request lines on chip '/dev/gpiochip0': Device or resource busy");
+      expect((error as Error).message).toContain(
+        "unable to request lines on chip '/dev/gpiochip0': Device or resource busy",
+      );
       await expect(gpio.openInput(OUT, { edge: 'both' })).rejects.toMatchObject({ code: 'EBUSY' });
     } finally {
       other.kill();
@@ -184,7 +195,7 @@ describe('ChardevGpio failures', () => {
     const out = await gpio.openOutput(OUT, { initial: 1 });
     // SIGTERM, not SIGKILL: the fake gpioset is a shell whose `sleep` would outlive a SIGKILL.
     process.kill(host.holder(chip, 20) as number, 'SIGTERM');
-    await until(() => childPids().length === 0);
+    await until(() => childPids().length === 0, 'gpioset to exit');
     await expect(out.read()).rejects.toMatchObject({ code: 'EIO', line: OUT });
     await out.write(1);
     await expect(out.read()).resolves.toBe(1);
@@ -200,7 +211,7 @@ describe('ChardevGpio failures', () => {
       (e) => errors.push(e),
     );
     process.kill(host.holder(chip, 21) as number, 'SIGKILL');
-    await until(() => errors.length === 1);
+    await until(() => errors.length === 1, 'the EIO of the dead gpiomon');
     expect(errors[0]).toMatchObject({ code: 'EIO', line: IN });
     await expect(inp.read()).rejects.toMatchObject({ code: 'EIO' });
     expect(childPids()).toEqual([]);
@@ -216,7 +227,9 @@ describe('ChardevGpio failures', () => {
     await expect(gpio.openOutput({ chip: 'pinctrl-rp1', offset: 54 }, { initial: 0 })).rejects.toMatchObject({
       code: 'EOFFSET_RANGE',
     });
-    await expect(gpio.openOutput({ chip: 'pinctrl-bcm2711', offset: 1 }, { initial: 0 })).rejects.toMatchObject({
+    await expect(
+      gpio.openOutput({ chip: 'pinctrl-bcm2711', offset: 1 }, { initial: 0 }),
+    ).rejects.toMatchObject({
       code: 'EUNKNOWN_CHIP',
       chips: ['sim-gpio', 'pinctrl-rp1'],
     });
