@@ -5,6 +5,7 @@
  * pointed at `toolDir`; it starts real child processes, reads their real output and signals them.
  * `wire(out, in)` makes the input's level a symlink to the output's, the jumper of the contract suite.
  */
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -47,6 +48,7 @@ export async function fakeGpiodHost(dir: string): Promise<FakeGpiodHost> {
   ]);
   await writeFile(path.join(stateDir, 'version'), 'v2.2.1\n');
   await writeFile(path.join(stateDir, 'calls.log'), '');
+  execFileSync('mkfifo', [path.join(stateDir, 'hold.fifo')]);
   const lineDir = (chip: string, offset: number) => path.join(stateDir, 'lines', chip, String(offset));
   return {
     toolDir,

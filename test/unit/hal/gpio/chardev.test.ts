@@ -193,8 +193,7 @@ describe('ChardevGpio failures', () => {
   it('turns a gpioset that dies into EIO on reads, until a write holds the line again', async () => {
     const { host, gpio, chip } = await setup();
     const out = await gpio.openOutput(OUT, { initial: 1 });
-    // SIGTERM, not SIGKILL: the fake gpioset is a shell whose `sleep` would outlive a SIGKILL.
-    process.kill(host.holder(chip, 20) as number, 'SIGTERM');
+    process.kill(host.holder(chip, 20) as number, 'SIGKILL');
     await until(() => childPids().length === 0, 'gpioset to exit');
     await expect(out.read()).rejects.toMatchObject({ code: 'EIO', line: OUT });
     await out.write(1);
