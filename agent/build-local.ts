@@ -66,6 +66,7 @@ export async function buildLocal(
   const hal = await createBuses(
     {
       backend: profile.backend,
+      gpioBackend: profile.gpio?.backend,
       bleAdapter: profile.ble?.adapter,
       sim: sim && {
         gpioChips: profile.gpio?.chips ?? [],

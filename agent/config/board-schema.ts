@@ -22,6 +22,12 @@ export const boardProfileSchema = z.strictObject({
   capabilities: z.array(z.enum(CAPABILITIES)).max(CONFIG_LIMITS.boardItems).default([]),
   gpio: z
     .strictObject({
+      /**
+       * On `backend: linux`, how lines are driven: `sysfs` (/sys/class/gpio through onoff; gone from
+       * JetPack 6 kernels) or `chardev` (the GPIO character device through the libgpiod v2 tools,
+       * Debian/Ubuntu package `gpiod` >= 2.0). Default `sysfs`.
+       */
+      backend: z.enum(['sysfs', 'chardev']).default('sysfs'),
       /** The gpiochips of this board, by kernel label (the sim creates them; linux checks them). */
       chips: z
         .array(z.strictObject({ label: z.string().min(1), ngpio: z.number().int().min(1).max(1024) }))

@@ -18,6 +18,8 @@ import type { SimWorld, SimWorldSpec } from './sim/world.js';
 
 export interface BusPlan {
   readonly backend: 'linux' | 'sim';
+  /** GPIO on Linux: `sysfs` (default) or `chardev` (libgpiod v2 tools), the profile's `gpio.backend`. */
+  readonly gpioBackend?: 'sysfs' | 'chardev' | undefined;
   /** BLE adapter on Linux, e.g. `hci0`. */
   readonly bleAdapter?: string | undefined;
   /** The simulated world, for `backend: sim`. */
@@ -54,7 +56,11 @@ export async function createBuses(
     };
   }
   const [gpio, i2c, serial, ble] = await Promise.all([
-    createGpioBackend('linux', { clock: deps.clock, log: deps.log, sysfsRoot: deps.paths.sysfs }),
+    createGpioBackend(plan.gpioBackend === 'chardev' ? 'chardev' : 'linux', {
+      clock: deps.clock,
+      log: deps.log,
+      sysfsRoot: deps.paths.sysfs,
+    }),
     createI2cBackend('linux'),
     createSerialBackend('linux'),
     createBleBackend('linux', { clock: deps.clock, log: deps.log, adapter: plan.bleAdapter }),

@@ -1,12 +1,19 @@
 /**
- * The GPIO contract (agent/hal/gpio/types.ts), run against the simulator always and against real
- * hardware when HAL_TEST_GPIO_OUT and HAL_TEST_GPIO_IN name two lines wired together, e.g. on a Pi 4
+ * The GPIO contract (agent/hal/gpio/types.ts), run against the simulator and against the
+ * character-device backend on fake libgpiod v2 tools (test/support/fake-gpiod/) always, and against
+ * real hardware when HAL_TEST_GPIO_OUT and HAL_TEST_GPIO_IN name two lines wired together. On a Pi 4
+ * (sysfs backend, the default):
  *   HAL_TEST_GPIO_OUT=pinctrl-bcm2711:20 HAL_TEST_GPIO_IN=pinctrl-bcm2711:21 npx vitest run test/contract
- * (a jumper between header pins 38 and 40). Time is the only difference: the sim's harness advances a
- * FakeClock, the hardware's sleeps.
+ * On a Pi 5 (Raspberry Pi OS trixie or Debian 13 with `apt install gpiod`, libgpiod v2 tools), the
+ * character-device backend:
+ *   HAL_TEST_GPIO_BACKEND=chardev HAL_TEST_GPIO_OUT=pinctrl-rp1:20 HAL_TEST_GPIO_IN=pinctrl-rp1:21 \
+ *     npx vitest run test/contract/gpio.contract.test.ts
+ * (a jumper between header pins 38 and 40, GPIO20 and GPIO21, in both cases; the user in the `gpio`
+ * group). Time is the only difference: the sim's harness advances a FakeClock, the others sleep.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Clock, SystemClock } from '../../agent/core/clock.js';
+import { ChardevGpio } from '../../agent/hal/gpio/chardev.js';
 import { GpioError } from '../../agent/hal/gpio/errors.js';
 import { LinuxGpio } from '../../agent/hal/gpio/linux.js';
 import { SimGpio } from '../../agent/hal/gpio/sim.js';
@@ -19,6 +26,8 @@ import type {
   GpioOutput,
 } from '../../agent/hal/gpio/types.js';
 import { FakeClock } from '../support/fake-clock.js';
+import { childPids, fakeGpiodHost } from '../support/fake-gpiod.js';
+import { tempDirs } from '../support/temp-dir.js';
 
 interface Harness {
   readonly backend: GpioBackend;
@@ -27,6 +36,8 @@ interface Harness {
   readonly clock: Clock;
   /** Lets `ms` of the backend's time pass. */
   wait(ms: number): Promise<void>;
+  /** Checks, after `backend.close()`, that nothing is left behind (the chardev backend's children). */
+  afterClose?(): void;
 }
 
 function parseLine(spec: string | undefined): GpioLineRef | undefined {
@@ -37,6 +48,8 @@ function parseLine(spec: string | undefined): GpioLineRef | undefined {
 
 const hwOut = parseLine(process.env.HAL_TEST_GPIO_OUT);
 const hwIn = parseLine(process.env.HAL_TEST_GPIO_IN);
+const hwBackend = process.env.HAL_TEST_GPIO_BACKEND === 'chardev' ? 'chardev' : 'sysfs';
+const tempDir = tempDirs('edge-gpiod-');
 
 function simHarness(): Harness {
   const clock = new FakeClock();
@@ -47,10 +60,34 @@ function simHarness(): Harness {
   return { backend: sim, out, in: inp, clock, wait: (ms) => clock.advance(ms) };
 }
 
-function linuxHarness(): Harness {
+/**
+ * The character-device backend on the fake tools: a 32-line chip, lines 20 → 21 wired, gpioset with
+ * its interactive mode. (Without it every write starts a process, which takes longer than this suite's
+ * bounces on a small CI machine; test/unit/hal/gpio/chardev.test.ts covers that mode.)
+ */
+async function chardevFakeHarness(): Promise<Harness> {
+  const clock = new SystemClock();
+  const host = await fakeGpiodHost(await tempDir());
+  const chip = await host.addChip('sim-gpio', 32);
+  await host.wire(chip, 20, 21);
+  await host.setInteractive(true);
+  return {
+    backend: new ChardevGpio({ clock, toolDir: host.toolDir }),
+    out: { chip: 'sim-gpio', offset: 20 },
+    in: { chip: 'sim-gpio', offset: 21 },
+    clock,
+    wait: (ms) => clock.sleep(ms),
+    afterClose: () => {
+      expect(childPids()).toEqual([]);
+      expect([host.holder(chip, 20), host.holder(chip, 21)]).toEqual([undefined, undefined]);
+    },
+  };
+}
+
+function hardwareHarness(): Harness {
   const clock = new SystemClock();
   return {
-    backend: new LinuxGpio({ clock }),
+    backend: hwBackend === 'chardev' ? new ChardevGpio({ clock }) : new LinuxGpio({ clock }),
     out: hwOut as GpioLineRef,
     in: hwIn as GpioLineRef,
     clock,
@@ -58,13 +95,14 @@ function linuxHarness(): Harness {
   };
 }
 
-function contract(makeHarness: () => Harness): void {
+function contract(makeHarness: () => Harness | Promise<Harness>): void {
   let h: Harness;
-  beforeEach(() => {
-    h = makeHarness();
+  beforeEach(async () => {
+    h = await makeHarness();
   });
   afterEach(async () => {
     await h.backend.close();
+    h.afterClose?.();
   });
 
   /** Opens the wired pair; the input reports both edges unless told otherwise. */
@@ -262,6 +300,13 @@ describe('GPIO contract: SimGpio', () => {
   contract(simHarness);
 });
 
-describe.skipIf(!hwOut || !hwIn)('GPIO contract: LinuxGpio on HAL_TEST_GPIO_OUT → HAL_TEST_GPIO_IN', () => {
-  contract(linuxHarness);
+describe('GPIO contract: ChardevGpio on fake libgpiod v2 tools', () => {
+  contract(chardevFakeHarness);
 });
+
+describe.skipIf(!hwOut || !hwIn)(
+  `GPIO contract: ${hwBackend === 'chardev' ? 'ChardevGpio' : 'LinuxGpio'} on HAL_TEST_GPIO_OUT → HAL_TEST_GPIO_IN`,
+  () => {
+    contract(hardwareHarness);
+  },
+);

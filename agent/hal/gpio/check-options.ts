@@ -4,6 +4,7 @@
  */
 import type {
   GpioBias,
+  GpioDrive,
   GpioEdge,
   GpioInputOptions,
   GpioLevel,
@@ -13,6 +14,7 @@ import type {
 
 const EDGES: readonly GpioEdge[] = ['none', 'rising', 'falling', 'both'];
 const BIASES: readonly GpioBias[] = ['as-is', 'pull-up', 'pull-down', 'disabled'];
+const DRIVES: readonly GpioDrive[] = ['push-pull', 'open-drain', 'open-source'];
 
 export function checkLineRef(ref: GpioLineRef, name = 'line'): void {
   if (typeof ref !== 'object' || ref === null) throw new TypeError(`${name} must be { chip, offset }`);
@@ -30,9 +32,16 @@ export function checkLevel(value: unknown, name = 'value'): asserts value is Gpi
 
 export function checkOutputOptions(options: GpioOutputOptions): Required<GpioOutputOptions> {
   if (typeof options !== 'object' || options === null)
-    throw new TypeError('options must be { initial, activeLow? }');
+    throw new TypeError('options must be { initial, activeLow?, drive? }');
   checkLevel(options.initial, 'options.initial');
-  return { initial: options.initial, activeLow: checkBoolean(options.activeLow, 'options.activeLow') };
+  const drive = options.drive ?? 'push-pull';
+  if (!DRIVES.includes(drive))
+    throw new TypeError(`options.drive must be one of ${DRIVES.join(', ')}, got ${String(drive)}`);
+  return {
+    initial: options.initial,
+    activeLow: checkBoolean(options.activeLow, 'options.activeLow'),
+    drive,
+  };
 }
 
 export function checkInputOptions(options: GpioInputOptions = {}): Required<GpioInputOptions> {

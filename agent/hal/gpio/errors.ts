@@ -11,7 +11,8 @@ export type GpioErrorCode =
   | 'EOFFSET_RANGE'
   | 'EBUSY'
   | 'ECLOSED'
-  | 'ENOGPIO';
+  | 'ENOGPIO'
+  | 'EIO';
 
 export class GpioError extends AgentError {
   override readonly code: GpioErrorCode;

@@ -77,6 +77,12 @@ export class LinuxGpio implements GpioBackend {
     const opts = checkOutputOptions(options);
     return this.#withClaim(ref, async () => {
       const number = await resolveLine(ref, this.#sysfsRoot);
+      if (opts.drive !== 'push-pull') {
+        this.#log?.warn(
+          { line: formatLine(ref), gpio: number, drive: opts.drive },
+          'sysfs GPIO cannot set the drive; the line is driven push-pull (use gpio.backend: chardev)',
+        );
+      }
       const { Gpio } = await this.#loadOnoff();
       // Sysfs `direction` = high|low sets the output and its initial *raw* level in one step
       // (gpiolib-sysfs direction_store → gpiod_direction_output_raw), so invert for activeLow here.

@@ -47,6 +47,11 @@ export async function listGpioChips(sysfsRoot: string = DEFAULT_SYSFS_ROOT): Pro
 
 /** The global number of `ref` among `chips`; throws `EUNKNOWN_CHIP`, `EAMBIGUOUS_CHIP` or `EOFFSET_RANGE`. */
 export function findLine(chips: readonly GpioChipInfo[], ref: GpioLineRef): number {
+  return findChip(chips, ref).base + ref.offset;
+}
+
+/** The chip that holds `ref`; throws `EUNKNOWN_CHIP`, `EAMBIGUOUS_CHIP` or `EOFFSET_RANGE`. */
+export function findChip(chips: readonly GpioChipInfo[], ref: GpioLineRef): GpioChipInfo {
   checkLineRef(ref);
   const matches = chips.filter((c) => c.label === ref.chip);
   const labels = chips.map((c) => c.label);
@@ -65,7 +70,7 @@ export function findLine(chips: readonly GpioChipInfo[], ref: GpioLineRef): numb
   if (matches.length > 1) {
     throw new GpioError(
       'EAMBIGUOUS_CHIP',
-      `gpio ${formatLine(ref)}: ${matches.length} gpiochips are labelled '${ref.chip}' (bases ${matches.map((c) => c.base).join(', ')})`,
+      `gpio ${formatLine(ref)}: ${matches.length} gpiochips are labelled '${ref.chip}' (${matches.map((c) => c.name ?? `base ${c.base}`).join(', ')})`,
       { line: ref, chips: labels },
     );
   }
@@ -76,7 +81,7 @@ export function findLine(chips: readonly GpioChipInfo[], ref: GpioLineRef): numb
       { line: ref, chips: labels },
     );
   }
-  return chip.base + ref.offset;
+  return chip;
 }
 
 /** Reads the host's chips and returns the global sysfs number of `ref`. */

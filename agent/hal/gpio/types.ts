@@ -13,7 +13,11 @@
  *  - `EOFFSET_RANGE` — the offset is not below the chip's `ngpio`; the message names chip and ngpio;
  *  - `EBUSY` — the line is already open through this backend;
  *  - `ECLOSED` — an operation on a closed handle;
- *  - `ENOGPIO` — the host has no GPIO sysfs class (kernel without `CONFIG_GPIO_SYSFS`) or no access.
+ *  - `ENOGPIO` — the host has no GPIO sysfs class (kernel without `CONFIG_GPIO_SYSFS`) or no access;
+ *    for the character-device backend, the libgpiod v2 tools are missing (or are v1) — the message
+ *    names the package — or /dev/gpiochipN may not be opened;
+ *  - `EIO` — character-device backend only: the tool process that holds the line (`gpioset`,
+ *    `gpiomon`) failed or exited unexpectedly; the message carries its stderr.
  * Misuse — an offset that is not a non-negative integer, a value other than 0 or 1, an unknown edge,
  * `write` on an input (through a cast or from JavaScript), `watch` on an output or on an input opened
  * with edge `none` — is a `TypeError` naming the parameter: thrown by `watch`, a rejection from the
@@ -35,18 +39,31 @@ export type GpioEdge = 'none' | 'rising' | 'falling' | 'both';
  */
 export type GpioBias = 'as-is' | 'pull-up' | 'pull-down' | 'disabled';
 
-/** A gpiochip as the kernel describes it in `/sys/class/gpio/gpiochipN/{label,base,ngpio}`. */
+/**
+ * A gpiochip as the kernel describes it in `/sys/class/gpio/gpiochipN/{label,base,ngpio}` (sysfs) or
+ * as `gpiodetect` prints it (character device).
+ */
 export interface GpioChipInfo {
   readonly label: string;
-  /** Global number of offset 0 (only meaningful to sysfs). */
+  /** Global number of offset 0 (only meaningful to sysfs; -1 from the character-device backend). */
   readonly base: number;
   readonly ngpio: number;
+  /** The character device's name, `gpiochip4` (character-device backend only). */
+  readonly name?: string;
 }
+
+/**
+ * Output drive. Only the character-device backend can set it; sysfs (Linux backend) logs a warning
+ * and drives push-pull; the simulator accepts it (its wires model levels, not drivers).
+ */
+export type GpioDrive = 'push-pull' | 'open-drain' | 'open-source';
 
 export interface GpioOutputOptions {
   /** Logical value driven from the moment the line becomes an output (no glitch to the other level). */
   readonly initial: GpioLevel;
   readonly activeLow?: boolean;
+  /** Default `push-pull`. */
+  readonly drive?: GpioDrive;
 }
 
 export interface GpioInputOptions {
@@ -68,7 +85,9 @@ export interface GpioEdgeEvent {
   /**
    * Monotonic time (the backend's `Clock`) of the transition — for a debounced input, of the last raw
    * transition before the line settled, so debouncing delays delivery but does not skew timing.
-   * Sysfs gives no kernel timestamp: the Linux backend stamps when its interrupt handler runs.
+   * Sysfs gives no kernel timestamp: the Linux backend stamps when its interrupt handler runs. The
+   * character-device backend converts the kernel's CLOCK_MONOTONIC event timestamp; the kernel
+   * stamps a debounced edge when the line settles, so it reports that time less `debounceMs`.
    */
   readonly monoMs: number;
 }
@@ -117,8 +136,12 @@ export interface GpioInput extends GpioLineBase {
 export type GpioLine = GpioInput | GpioOutput;
 
 export interface GpioBackend {
-  readonly kind: 'linux' | 'sim';
-  /** The chips the host has, in kernel order. Rejects `ENOGPIO` when there is no GPIO sysfs class. */
+  /** `linux`: sysfs (linux.ts); `chardev`: the GPIO character device (chardev.ts); `sim`. */
+  readonly kind: 'linux' | 'chardev' | 'sim';
+  /**
+   * The chips the host has, in kernel order. Rejects `ENOGPIO` when there is no GPIO sysfs class
+   * (Linux backend) or no libgpiod v2 tools (character-device backend).
+   */
   listChips(): Promise<GpioChipInfo[]>;
   /** Claims the line as an output, driving `options.initial`. */
   openOutput(ref: GpioLineRef, options: GpioOutputOptions): Promise<GpioOutput>;

@@ -44,4 +44,16 @@ describe('shipped board profiles', () => {
       expect(board.profile.matches.some((m) => model.includes(m))).toBe(true);
     }
   });
+
+  it('drive GPIO through the character device on the Pi 5 and the Jetson, through sysfs on the Pi 4', async () => {
+    const backends: Record<string, string | undefined> = {};
+    for (const file of ['rpi4.yaml', 'rpi5.yaml', 'jetson-orin-nano.yaml']) {
+      backends[file] = (await loadBoard(path.join(BOARDS, file))).profile.gpio?.backend;
+    }
+    expect(backends).toEqual({
+      'rpi4.yaml': 'sysfs',
+      'rpi5.yaml': 'chardev',
+      'jetson-orin-nano.yaml': 'chardev',
+    });
+  });
 });
