@@ -43,6 +43,7 @@ export interface TrainingConfig {
   /** The one seed everything derives from (training days seed+d, validation days seed+10000+d). */
   readonly seed: number;
   readonly normalDays: number;
+  /** 0: calibrate on the training windows themselves (a quick build for tests, not a real model). */
   readonly validationDays: number;
   /** Stride between training windows, seconds. */
   readonly strideS: number;
@@ -83,6 +84,8 @@ export interface TrainedModel {
   readonly finalLoss: number;
   /** The highest anomaly_score over the validation days (1/margin by construction). */
   readonly validationMax: number;
+  /** The anomaly_score of the window ending (exclusive) at `end`, in float64: what the graph computes. */
+  score(samples: ArrayLike<number>, end: number): number;
 }
 
 function normalTraces(seed: number, days: number): ChamberTrace[] {
@@ -163,15 +166,17 @@ export function trainChamberAnomaly(
   const envelopeWeight = EXTENDED_FEATURES / ENVELOPE_MARGIN ** 2;
   const ceiling = 1 / config.margin;
   let threshold = 0;
-  const validation = windows(
-    normalTraces(config.seed + 10_000, config.validationDays),
-    EVERY_MS / 1000,
-    matrix,
-  );
+  const validation =
+    config.validationDays > 0
+      ? windows(normalTraces(config.seed + 10_000, config.validationDays), EVERY_MS / 1000, matrix)
+      : rows;
   for (const row of validation) {
     const fromEnvelope = envelope.excess(extendedFeatures(row)) * envelopeWeight;
     if (fromEnvelope >= ceiling)
-      throw new Error(`a normal validation window is outside the envelope (${fromEnvelope})`);
+      throw new Error(
+        `a normal validation window scores ${fromEnvelope.toFixed(3)} on the envelope alone: ` +
+          'the training days do not span normal operation (train on more days)',
+      );
     threshold = Math.max(threshold, net.score(row.map(Math.tanh)) / (ceiling - fromEnvelope));
   }
   log(`reconstruction threshold ${threshold.toExponential(3)} (${validation.length} validation windows)`);
@@ -200,7 +205,14 @@ export function trainChamberAnomaly(
       'features.gainC': gainC.toFixed(6),
     },
   });
-  return { bytes, gainC, reconstructionThreshold: threshold, finalLoss, validationMax: ceiling };
+  const score = (samples: ArrayLike<number>, end: number) => {
+    const row = new Float64Array(FEATURES);
+    scaledFeatures(samples, end, matrix, row);
+    return (
+      net.score(row.map(Math.tanh)) / threshold + envelope.excess(extendedFeatures(row)) * envelopeWeight
+    );
+  };
+  return { bytes, gainC, reconstructionThreshold: threshold, finalLoss, validationMax: ceiling, score };
 }
 
 function main(argv: readonly string[]): number {
