@@ -2,7 +2,7 @@
  * The chamber anomaly model's features, defined once and computed two ways that must agree: in
  * TypeScript (for training, from the simulated traces) and as the first nodes of the ONNX graph (for
  * the agent, from the raw `window` input of the model file contract). Every feature is a linear map of
- * the window's block means, so both are the same matrices; test/unit/model/ checks that they agree.
+ * the window's block means, so both are the same matrices; test/unit/scripts/model/ checks that they agree.
  *
  * The window is the last 30 min of 1 s samples of `[chamber.temp, loop.chamber.setpoint,
  * loop.chamber.output]`, cut into 10 blocks of 3 min; block means remove the sensor noise and the 10 s

@@ -31,7 +31,7 @@ export const CHAMBER_INPUTS = ['chamber.temp', 'loop.chamber.setpoint', 'loop.ch
 export const SAMPLE_MS = 1000;
 const TICK_MS = 100;
 
-/** config/dev.yaml's `chamber` loop (test/unit/model/chamber-trace.test.ts holds the two together). */
+/** config/dev.yaml's `chamber` loop (test/unit/scripts/model/chamber-trace.test.ts holds the two together). */
 export const CHAMBER_LOOP = {
   setpointC: 45,
   periodMs: 1000,
