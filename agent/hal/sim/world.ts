@@ -74,7 +74,9 @@ export class SimWorld {
     this.ble = deps.ble;
     this.buses = { gpio: this.gpio, i2c: this.i2c, serial: this.serial, ble: this.ble };
     const chamber = spec.params.chamber;
-    this.plant = chamber ? new ThermalPlant(chamber, this.#random) : undefined;
+    this.plant = chamber
+      ? new ThermalPlant({ ...chamber, faults: spec.params.faults }, this.#random)
+      : undefined;
     for (const device of spec.devices) this.#addPeer(device, spec.params.devices[device.id] ?? {});
   }
 

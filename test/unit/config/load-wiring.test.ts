@@ -197,7 +197,7 @@ describe('the simulated world (sim:) goes with the wiring', () => {
 
   it('has every default when no sim: is written', async () => {
     const dir = await setup({ 'agent.yaml': `board: boards/test.yaml\ndevices:\n${CHAMBER}` });
-    expect((await loadIn(dir)).sim).toEqual({ seed: 1, stepMs: 100, devices: {} });
+    expect((await loadIn(dir)).sim).toEqual({ seed: 1, stepMs: 100, devices: {}, faults: [] });
   });
 
   it('must name devices of the wiring', async () => {
