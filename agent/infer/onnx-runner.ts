@@ -1,0 +1,243 @@
+/**
+ * Runs ONNX models in one worker thread (onnx-worker-main.ts), so a model's synchronous native run
+ * never holds the main thread, where the control loops, rules and drivers keep their deadlines. The
+ * worker is started on the first `load` — an agent without models never starts it, and never imports
+ * the runtime.
+ *
+ * Every run has a deadline (`timeoutMs`, on the runner's clock; the worker also reports how long the
+ * run itself took): past it the run resolves `late` and its answer, when it comes, is dropped. A
+ * worker that has not answered a request for `stuckAfterMs` is considered stuck (a native run that does
+ * not return, a model far slower than its budget): it is terminated and a new one started, which
+ * loads every session again from its file. A native call cannot be interrupted, so the old thread
+ * may linger until that call returns; nothing waits for it. A worker that crashes is replaced the
+ * same way. Requests it had not answered fail with the reason.
+ */
+import { Worker } from 'node:worker_threads';
+import type { Clock, TimerHandle } from '../core/clock.js';
+import { errorMessage } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import type { TensorInfo, WorkerAnswer, WorkerErrorCode, WorkerRequest } from './worker-protocol.js';
+
+export type LoadResult =
+  | { readonly ok: true; readonly inputs: readonly TensorInfo[]; readonly outputs: readonly TensorInfo[] }
+  | { readonly ok: false; readonly code: WorkerErrorCode | 'worker-failed'; readonly message: string };
+
+export type RunResult =
+  | { readonly ok: true; readonly values: Readonly<Record<string, number>>; readonly elapsedMs: number }
+  | { readonly ok: false; readonly reason: 'threw' | 'late'; readonly message: string };
+
+export interface RunRequest {
+  readonly session: string;
+  /** `[1, size, inputs]`, row-major; its buffer is transferred to the worker. */
+  readonly window: Float32Array;
+  readonly dims: readonly number[];
+  readonly outputs: readonly string[];
+  readonly timeoutMs: number;
+}
+
+/** What the inference engine needs of a runner (the ONNX one here; a test may give another). */
+export interface ModelRunner {
+  load(session: string, file: string): Promise<LoadResult>;
+  run(request: RunRequest): Promise<RunResult>;
+  unload(session: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface OnnxRunnerOptions {
+  /** The worker's entry: the built `infer/onnx-worker-main.js` (a worker cannot load TypeScript). */
+  readonly workerEntry: URL;
+  /** A request unanswered this long means the worker is stuck: it is replaced. Default 5000. */
+  readonly stuckAfterMs?: number;
+}
+
+interface Pending {
+  readonly request: WorkerRequest;
+  readonly settle: (answer: WorkerAnswer | { type: 'lost'; message: string }) => void;
+  readonly stuck: TimerHandle;
+}
+
+export class OnnxRunner implements ModelRunner {
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #options: OnnxRunnerOptions;
+  readonly #stuckAfterMs: number;
+  /** Session name → model file, to load them again in a new worker. */
+  readonly #files = new Map<string, string>();
+  readonly #pending = new Map<number, Pending>();
+  #worker: Worker | undefined;
+  #nextId = 1;
+  #restarts = 0;
+  #stopped = false;
+
+  constructor(deps: { clock: Clock; log: Logger }, options: OnnxRunnerOptions) {
+    this.#clock = deps.clock;
+    this.#log = deps.log;
+    this.#options = options;
+    this.#stuckAfterMs = options.stuckAfterMs ?? 5000;
+    if (!(this.#stuckAfterMs > 0)) throw new TypeError(`stuckAfterMs must be > 0, got ${this.#stuckAfterMs}`);
+  }
+
+  /** How many times the worker was replaced (stuck or crashed). */
+  get restarts(): number {
+    return this.#restarts;
+  }
+
+  /** Whether the worker thread is running (it starts with the first load). */
+  get running(): boolean {
+    return this.#worker !== undefined;
+  }
+
+  async load(session: string, file: string): Promise<LoadResult> {
+    this.#files.set(session, file);
+    const a = await this.#request({ type: 'load', id: this.#nextId++, session, file });
+    if (a.type === 'loaded') return { ok: true, inputs: a.inputs, outputs: a.outputs };
+    this.#files.delete(session);
+    if (a.type === 'error') return { ok: false, code: a.code, message: a.message };
+    return { ok: false, code: 'worker-failed', message: a.type === 'lost' ? a.message : 'unexpected answer' };
+  }
+
+  async run(r: RunRequest): Promise<RunResult> {
+    const started = this.#clock.monotonicMs();
+    const request: WorkerRequest = {
+      type: 'run',
+      id: this.#nextId++,
+      session: r.session,
+      window: r.window,
+      dims: r.dims,
+      outputs: r.outputs,
+    };
+    const late = (afterMs: number): RunResult => ({
+      ok: false,
+      reason: 'late',
+      message: `no result within timeoutMs ${r.timeoutMs} (${Math.round(afterMs)} ms)`,
+    });
+    let timer: TimerHandle | undefined;
+    const deadline = new Promise<RunResult>((resolve) => {
+      timer = this.#clock.setTimeout(() => resolve(late(this.#clock.monotonicMs() - started)), r.timeoutMs);
+    });
+    const answered = this.#request(request, [r.window.buffer as ArrayBuffer]).then((a): RunResult => {
+      if (a.type === 'result') {
+        return a.elapsedMs > r.timeoutMs
+          ? late(a.elapsedMs)
+          : { ok: true, values: a.values, elapsedMs: a.elapsedMs };
+      }
+      if (a.type === 'error' || a.type === 'lost') return { ok: false, reason: 'threw', message: a.message };
+      return { ok: false, reason: 'threw', message: 'unexpected answer' };
+    });
+    try {
+      return await Promise.race([answered, deadline]);
+    } finally {
+      timer?.cancel();
+    }
+  }
+
+  async unload(session: string): Promise<void> {
+    if (!this.#files.delete(session) || !this.#worker) return;
+    await this.#request({ type: 'unload', id: this.#nextId++, session });
+  }
+
+  /** Fails whatever is pending and terminates the worker. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#files.clear();
+    const worker = this.#worker;
+    this.#worker = undefined;
+    this.#failPending('the inference runner stopped');
+    if (worker) await terminate(worker);
+  }
+
+  #request(
+    request: WorkerRequest,
+    transfer: ArrayBuffer[] = [],
+  ): Promise<WorkerAnswer | { type: 'lost'; message: string }> {
+    if (this.#stopped) return Promise.resolve({ type: 'lost', message: 'the inference runner stopped' });
+    const worker = this.#ensureWorker();
+    return new Promise((resolve) => {
+      const stuck = this.#clock.setTimeout(() => this.#replace('stuck', request), this.#stuckAfterMs);
+      this.#pending.set(request.id, { request, settle: resolve, stuck });
+      worker.postMessage(request, transfer);
+    });
+  }
+
+  #ensureWorker(): Worker {
+    if (this.#worker) return this.#worker;
+    const worker = new Worker(this.#options.workerEntry);
+    this.#worker = worker;
+    worker.on('message', (a: WorkerAnswer) => {
+      const p = this.#pending.get(a.id);
+      if (!p) return;
+      this.#pending.delete(a.id);
+      p.stuck.cancel();
+      p.settle(a);
+    });
+    worker.on('error', (error) => {
+      if (this.#worker === worker) this.#replace('crashed', undefined, errorMessage(error));
+    });
+    worker.on('exit', (code) => {
+      if (this.#worker === worker && !this.#stopped) this.#replace('crashed', undefined, `exit code ${code}`);
+    });
+    // A session loaded before a replacement is loaded again first: the worker handles a run after
+    // the load it follows (it awaits the session).
+    for (const [session, file] of this.#files) {
+      const id = this.#nextId++;
+      const stuck = this.#clock.setTimeout(() => this.#replace('stuck', undefined), this.#stuckAfterMs);
+      const request: WorkerRequest = { type: 'load', id, session, file };
+      this.#pending.set(id, {
+        request,
+        stuck,
+        settle: (a) => {
+          if (a.type === 'error')
+            this.#log.error({ session, error: a.message }, 'model failed to load again');
+        },
+      });
+      worker.postMessage(request);
+    }
+    return worker;
+  }
+
+  /** Terminates the worker; the next request starts a new one, which loads every session again. */
+  #replace(why: 'stuck' | 'crashed', request: WorkerRequest | undefined, detail?: string): void {
+    const worker = this.#worker;
+    if (!worker || this.#stopped) return;
+    this.#worker = undefined;
+    this.#restarts++;
+    const what = request ? `${request.type} of ${request.session}` : undefined;
+    this.#log.warn(
+      { why, request: what, detail, stuckAfterMs: this.#stuckAfterMs },
+      'inference worker replaced',
+    );
+    this.#failPending(
+      why === 'stuck'
+        ? `the inference worker was stuck (no answer for ${this.#stuckAfterMs} ms) and was restarted`
+        : `the inference worker crashed (${detail}) and was restarted`,
+    );
+    void terminate(worker);
+    // After a stuck worker, sessions are loaded again at once, so the next run finds them ready; after
+    // a crash, with the next request (a worker that cannot even start must not restart in a loop).
+    if (why === 'stuck' && this.#files.size > 0) this.#ensureWorker();
+  }
+
+  #failPending(message: string): void {
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const p of pending) {
+      p.stuck.cancel();
+      p.settle({ type: 'lost', message });
+    }
+  }
+}
+
+/** Terminates a worker without waiting for a native call that may not return (1 s at most). */
+async function terminate(worker: Worker): Promise<void> {
+  worker.removeAllListeners('message');
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    worker.terminate().catch(() => undefined),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, 1000);
+      timer.unref();
+    }),
+  ]);
+  clearTimeout(timer);
+  worker.unref();
+}
