@@ -131,10 +131,11 @@ export async function buildLocal(
         stops.push(() => sweep.cancel());
         await hal.start();
         for (const s of supervisors) s.start();
+        // The runtime's binding is loaded here, before the loops run; the models then load in the
+        // worker in the background: control does not wait for them.
+        await control.inference?.start();
         await Promise.all(control.loops.all().map((l) => l.start()));
         control.scheduler.start();
-        // Models load in the background (the worker imports the runtime): control does not wait.
-        control.inference?.start();
       })();
       return started;
     },

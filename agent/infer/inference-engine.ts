@@ -182,8 +182,14 @@ export class InferenceEngine {
     }
   }
 
-  /** Starts sampling and running, and begins loading every model (`loaded()` waits for that). */
-  start(): void {
+  /**
+   * Readies the runtime (its binding loaded on this thread: ~50 ms, so before the control loops
+   * start), then starts sampling and running, and begins loading every model in the worker
+   * (`loaded()` waits for that).
+   */
+  async start(): Promise<void> {
+    if (this.#loads || this.#stopped) return;
+    await this.#deps.runner.prepare();
     if (this.#loads || this.#stopped) return;
     const { clock } = this.#deps;
     for (const m of this.#models.values()) {

@@ -4,19 +4,37 @@
  * worker is started on the first `load` — an agent without models never starts it, and never imports
  * the runtime.
  *
+ * The runtime's native binding is loaded once on the main thread first (`prepare()`, ~50 ms, before
+ * the control loops start): onnxruntime-node's addon registers itself only with the first thread that
+ * loads it, so a replacement worker could not load it again ("Module did not self-register") unless
+ * the main thread, which never exits, holds it. That import is also where a missing package is found:
+ * every load then answers `runtime-missing` and no worker is started.
+ *
  * Every run has a deadline (`timeoutMs`, on the runner's clock; the worker also reports how long the
  * run itself took): past it the run resolves `late` and its answer, when it comes, is dropped. A
- * worker that has not answered a request for `stuckAfterMs` is considered stuck (a native run that does
- * not return, a model far slower than its budget): it is terminated and a new one started, which
- * loads every session again from its file. A native call cannot be interrupted, so the old thread
- * may linger until that call returns; nothing waits for it. A worker that crashes is replaced the
- * same way. Requests it had not answered fail with the reason.
+ * worker that has not answered a run for `stuckAfterMs` (a load: `loadStuckAfterMs`) is considered
+ * stuck — a native run that does not return, a model far slower than its budget — and is replaced: a
+ * new worker loads every session again from its file and serves from then on. Requests the old one
+ * had not answered fail with the reason. A crashed worker is replaced with the next request.
+ *
+ * A worker is never terminated while it may be inside the runtime: onnxruntime-node throws a C++
+ * exception when its thread is torn down mid-call, which aborts the whole process (SIGABRT). So a
+ * worker is *retired* instead — told to release its sessions and exit, which it does as soon as its
+ * current native call returns — and `stop()` waits for that (at most `stopWaitMs`; a run that never
+ * returns is logged, and the process exit may then abort).
  */
 import { Worker } from 'node:worker_threads';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import type { TensorInfo, WorkerAnswer, WorkerErrorCode, WorkerRequest } from './worker-protocol.js';
+import {
+  RUNTIME_MISSING_MESSAGE,
+  RUNTIME_PACKAGE,
+  type TensorInfo,
+  type WorkerAnswer,
+  type WorkerErrorCode,
+  type WorkerRequest,
+} from './worker-protocol.js';
 
 export type LoadResult =
   | { readonly ok: true; readonly inputs: readonly TensorInfo[]; readonly outputs: readonly TensorInfo[] }
@@ -37,6 +55,8 @@ export interface RunRequest {
 
 /** What the inference engine needs of a runner (the ONNX one here; a test may give another). */
 export interface ModelRunner {
+  /** Readies the runtime before the first load (see the header); never rejects. */
+  prepare(): Promise<void>;
   load(session: string, file: string): Promise<LoadResult>;
   run(request: RunRequest): Promise<RunResult>;
   unload(session: string): Promise<void>;
@@ -46,8 +66,12 @@ export interface ModelRunner {
 export interface OnnxRunnerOptions {
   /** The worker's entry: the built `infer/onnx-worker-main.js` (a worker cannot load TypeScript). */
   readonly workerEntry: URL;
-  /** A request unanswered this long means the worker is stuck: it is replaced. Default 5000. */
+  /** A run unanswered this long means the worker is stuck: it is replaced. Default 5000. */
   readonly stuckAfterMs?: number;
+  /** The same for a load (a large model takes a while to load). Default 60000. */
+  readonly loadStuckAfterMs?: number;
+  /** How long `stop()` waits for the worker to finish its current run and exit. Default 5000. */
+  readonly stopWaitMs?: number;
 }
 
 interface Pending {
@@ -65,6 +89,10 @@ export class OnnxRunner implements ModelRunner {
   readonly #files = new Map<string, string>();
   readonly #pending = new Map<number, Pending>();
   #worker: Worker | undefined;
+  /** Replaced workers still finishing a native call, and when each has exited. */
+  readonly #retiring = new Map<Worker, Promise<void>>();
+  /** Undefined when the runtime is usable, else why not; set by `prepare()`. */
+  #prepared: Promise<string | undefined> | undefined;
   #nextId = 1;
   #restarts = 0;
   #stopped = false;
@@ -87,7 +115,28 @@ export class OnnxRunner implements ModelRunner {
     return this.#worker !== undefined;
   }
 
+  prepare(): Promise<void> {
+    this.#prepared ??= import(RUNTIME_PACKAGE).then(
+      () => undefined,
+      (error: unknown) => {
+        const code = (error as { code?: unknown }).code;
+        if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') return RUNTIME_MISSING_MESSAGE;
+        return `${RUNTIME_PACKAGE} failed to load: ${errorMessage(error)}`;
+      },
+    );
+    return this.#prepared.then(() => undefined);
+  }
+
   async load(session: string, file: string): Promise<LoadResult> {
+    await this.prepare();
+    const unusable = await this.#prepared;
+    if (unusable !== undefined) {
+      return {
+        ok: false,
+        code: unusable === RUNTIME_MISSING_MESSAGE ? 'runtime-missing' : 'load-failed',
+        message: unusable,
+      };
+    }
     this.#files.set(session, file);
     const a = await this.#request({ type: 'load', id: this.#nextId++, session, file });
     if (a.type === 'loaded') return { ok: true, inputs: a.inputs, outputs: a.outputs };
@@ -136,14 +185,34 @@ export class OnnxRunner implements ModelRunner {
     await this.#request({ type: 'unload', id: this.#nextId++, session });
   }
 
-  /** Fails whatever is pending and terminates the worker. */
+  /** Fails whatever is pending and waits (bounded) for every worker to finish its run and exit. */
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#files.clear();
     const worker = this.#worker;
     this.#worker = undefined;
     this.#failPending('the inference runner stopped');
-    if (worker) await terminate(worker);
+    if (worker) this.#retire(worker);
+    const waitMs = this.#options.stopWaitMs ?? 5000;
+    let timer: TimerHandle | undefined;
+    const exited = await Promise.race([
+      Promise.all(this.#retiring.values()).then(() => true),
+      new Promise<boolean>((resolve) => {
+        timer = this.#clock.setTimeout(() => resolve(false), waitMs);
+      }),
+    ]);
+    timer?.cancel();
+    if (!exited) {
+      this.#log.error(
+        { waitMs, workers: this.#retiring.size },
+        'an inference run has not returned; the process may abort when it exits',
+      );
+    }
+  }
+
+  /** Workers not yet exited (the current one and retired ones still in a native call). */
+  get threads(): number {
+    return this.#retiring.size + (this.#worker ? 1 : 0);
   }
 
   #request(
@@ -153,7 +222,7 @@ export class OnnxRunner implements ModelRunner {
     if (this.#stopped) return Promise.resolve({ type: 'lost', message: 'the inference runner stopped' });
     const worker = this.#ensureWorker();
     return new Promise((resolve) => {
-      const stuck = this.#clock.setTimeout(() => this.#replace('stuck', request), this.#stuckAfterMs);
+      const stuck = this.#clock.setTimeout(() => this.#replace('stuck', request), this.#stuckLimit(request));
       this.#pending.set(request.id, { request, settle: resolve, stuck });
       worker.postMessage(request, transfer);
     });
@@ -180,8 +249,8 @@ export class OnnxRunner implements ModelRunner {
     // the load it follows (it awaits the session).
     for (const [session, file] of this.#files) {
       const id = this.#nextId++;
-      const stuck = this.#clock.setTimeout(() => this.#replace('stuck', undefined), this.#stuckAfterMs);
       const request: WorkerRequest = { type: 'load', id, session, file };
+      const stuck = this.#clock.setTimeout(() => this.#replace('stuck', request), this.#stuckLimit(request));
       this.#pending.set(id, {
         request,
         stuck,
@@ -195,23 +264,40 @@ export class OnnxRunner implements ModelRunner {
     return worker;
   }
 
-  /** Terminates the worker; the next request starts a new one, which loads every session again. */
+  #stuckLimit(request: WorkerRequest): number {
+    return request.type === 'load' ? (this.#options.loadStuckAfterMs ?? 60_000) : this.#stuckAfterMs;
+  }
+
+  /** Tells a worker to release its sessions and exit once its current native call has returned. */
+  #retire(worker: Worker): void {
+    worker.removeAllListeners('message');
+    worker.removeAllListeners('error');
+    worker.removeAllListeners('exit');
+    // An error after retirement is of no interest; unhandled it would throw.
+    worker.on('error', () => undefined);
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    this.#retiring.set(worker, exited);
+    void exited.then(() => this.#retiring.delete(worker));
+    worker.postMessage({ type: 'exit', id: 0 } satisfies WorkerRequest);
+  }
+
+  /** Retires the worker; a new one loads every session again (see #ensureWorker). */
   #replace(why: 'stuck' | 'crashed', request: WorkerRequest | undefined, detail?: string): void {
     const worker = this.#worker;
     if (!worker || this.#stopped) return;
     this.#worker = undefined;
     this.#restarts++;
-    const what = request ? `${request.type} of ${request.session}` : undefined;
+    const what = request && request.type !== 'exit' ? `${request.type} of ${request.session}` : undefined;
     this.#log.warn(
       { why, request: what, detail, stuckAfterMs: this.#stuckAfterMs },
       'inference worker replaced',
     );
     this.#failPending(
       why === 'stuck'
-        ? `the inference worker was stuck (no answer for ${this.#stuckAfterMs} ms) and was restarted`
-        : `the inference worker crashed (${detail}) and was restarted`,
+        ? `the inference worker was stuck (no answer for ${request ? this.#stuckLimit(request) : this.#stuckAfterMs} ms) and was replaced`
+        : `the inference worker crashed (${detail}) and is replaced with the next request`,
     );
-    void terminate(worker);
+    if (why === 'stuck') this.#retire(worker);
     // After a stuck worker, sessions are loaded again at once, so the next run finds them ready; after
     // a crash, with the next request (a worker that cannot even start must not restart in a loop).
     if (why === 'stuck' && this.#files.size > 0) this.#ensureWorker();
@@ -225,19 +311,4 @@ export class OnnxRunner implements ModelRunner {
       p.settle({ type: 'lost', message });
     }
   }
-}
-
-/** Terminates a worker without waiting for a native call that may not return (1 s at most). */
-async function terminate(worker: Worker): Promise<void> {
-  worker.removeAllListeners('message');
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    worker.terminate().catch(() => undefined),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, 1000);
-      timer.unref();
-    }),
-  ]);
-  clearTimeout(timer);
-  worker.unref();
 }

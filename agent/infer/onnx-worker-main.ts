@@ -77,25 +77,16 @@ function answer(a: WorkerAnswer): void {
 async function handle(req: WorkerRequest): Promise<void> {
   switch (req.type) {
     case 'load': {
-      let ort: Ort;
-      try {
-        ort = await loadRuntime();
-      } catch (error) {
-        const missing = error instanceof RuntimeMissing;
-        return answer({
-          type: 'error',
-          id: req.id,
-          code: missing ? 'runtime-missing' : 'load-failed',
-          message: missing ? RUNTIME_MISSING_MESSAGE : message(error),
-        });
-      }
-      const created = ort.InferenceSession.create(req.file, {
-        intraOpNumThreads: 1,
-        interOpNumThreads: 1,
-        executionProviders: ['cpu'],
-        // Fatal only: a failed run is reported to the main thread, which logs it once (not on stderr).
-        logSeverityLevel: 4,
-      });
+      // The session is registered at once: a run that follows this load waits for it.
+      const created = loadRuntime().then((ort) =>
+        ort.InferenceSession.create(req.file, {
+          intraOpNumThreads: 1,
+          interOpNumThreads: 1,
+          executionProviders: ['cpu'],
+          // Fatal only: a failed run is reported to the main thread, which logs it once (not on stderr).
+          logSeverityLevel: 4,
+        }),
+      );
       sessions.set(req.session, created);
       try {
         const s = await created;
@@ -107,7 +98,13 @@ async function handle(req: WorkerRequest): Promise<void> {
         });
       } catch (error) {
         if (sessions.get(req.session) === created) sessions.delete(req.session);
-        return answer({ type: 'error', id: req.id, code: 'load-failed', message: message(error) });
+        const missing = error instanceof RuntimeMissing;
+        return answer({
+          type: 'error',
+          id: req.id,
+          code: missing ? 'runtime-missing' : 'load-failed',
+          message: missing ? RUNTIME_MISSING_MESSAGE : message(error),
+        });
       }
     }
     case 'run': {
@@ -140,6 +137,14 @@ async function handle(req: WorkerRequest): Promise<void> {
       } catch (error) {
         return answer({ type: 'error', id: req.id, code: 'run-failed', message: message(error) });
       }
+    }
+    case 'exit': {
+      const all = [...sessions.values()];
+      sessions.clear();
+      await Promise.all(all.map((p) => p.then((s) => s.release()).catch(() => undefined)));
+      // From JavaScript, not while the runtime is in a native call: a clean end of the thread.
+      process.exit(0);
+      return;
     }
     case 'unload': {
       const pending = sessions.get(req.session);

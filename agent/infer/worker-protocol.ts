@@ -29,7 +29,9 @@ export type WorkerRequest =
       /** The output tensors wanted (each of shape [1]). */
       readonly outputs: readonly string[];
     }
-  | { readonly type: 'unload'; readonly id: number; readonly session: string };
+  | { readonly type: 'unload'; readonly id: number; readonly session: string }
+  /** Release every session and end the thread (after the native call in progress, if any). */
+  | { readonly type: 'exit'; readonly id: number };
 
 /** Why a request failed: the runtime could not be imported, the model not loaded, or the run threw. */
 export type WorkerErrorCode = 'runtime-missing' | 'load-failed' | 'run-failed' | 'unknown-session';

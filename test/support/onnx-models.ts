@@ -12,7 +12,13 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { OnnxGraph } from '../../scripts/model/onnx-writer.js';
+import { REPO_ROOT } from './agent-process.js';
+
+/** The built agent's code directory: the inference worker's entry is there (it cannot load TypeScript). */
+export const DIST_CODE_DIR = pathToFileURL(path.join(REPO_ROOT, 'dist/agent/'));
+export const WORKER_ENTRY = new URL('infer/onnx-worker-main.js', DIST_CODE_DIR);
 
 export type TestModel = 'mean' | 'log' | 'nan' | 'throws' | 'slow';
 
