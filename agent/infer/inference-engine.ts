@@ -24,9 +24,19 @@ import type { Clock, TimerHandle } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { PointTable } from '../core/points.js';
-import { type ModelConfig, type ModelOutput, modelOutputs } from './infer-schema.js';
-import type { LoadResult, ModelRunner, RunResult } from './onnx-runner.js';
-import { SampleWindow } from './sample-window.js';
+import type { ModelConfig } from './infer-schema.js';
+import {
+  type ActivateOptions,
+  checkModel,
+  type LiveActivation,
+  type Model,
+  type ModelStatus,
+  newModel,
+  type Verdict,
+} from './model-state.js';
+import type { ModelRunner, RunResult } from './onnx-runner.js';
+
+export type { ActivateOptions, LiveActivation, ModelState, ModelStatus } from './model-state.js';
 
 /** The alarms the engine raises (the control layer's AlarmManager). */
 export interface InferenceAlarms {
@@ -47,82 +57,6 @@ export interface InferenceEngineDeps {
   modelFile(model: ModelConfig): Promise<string>;
 }
 
-export type LiveActivation =
-  | { readonly ok: true }
-  | {
-      readonly ok: false;
-      readonly reason: 'load-failed' | 'health-check' | 'bad-output' | 'late' | 'timeout';
-      readonly message: string;
-    };
-
-export interface ActivateOptions {
-  /** Good results in a row the new model must give before the old one is released. */
-  readonly goodOutputs: number;
-  /** From the call: the new model must be loaded, checked and have given its good results by then. */
-  readonly deadlineMs: number;
-  /** Aborting switches back to the old model (reason `timeout`). */
-  readonly signal?: AbortSignal;
-}
-
-export type ModelState = 'loading' | 'running' | 'faulted' | 'stopped';
-
-export interface ModelStatus {
-  readonly name: string;
-  readonly state: ModelState;
-  /** The model file in use. */
-  readonly file: string | undefined;
-  /** Why the outputs are stale now (a fault, the last failed run, an input), if they are. */
-  readonly lastError: string | undefined;
-  readonly runs: number;
-  readonly good: number;
-  readonly failed: number;
-  /** Windows not run because the previous run had not answered yet. */
-  readonly skipped: number;
-  /** The last good run's duration in the worker, ms. */
-  readonly lastRunMs: number | undefined;
-  /** A live swap in progress: good results still needed before the old model is released. */
-  readonly activation: { readonly goodNeeded: number } | undefined;
-}
-
-type Verdict =
-  | { readonly ok: true; readonly values: Readonly<Record<string, number>>; readonly elapsedMs: number }
-  | { readonly ok: false; readonly reason: 'threw' | 'late' | 'bad-output'; readonly message: string };
-
-interface Probation {
-  readonly session: string;
-  remaining: number;
-  end(result: LiveActivation): void;
-}
-
-interface Model {
-  readonly config: ModelConfig;
-  readonly outputs: readonly ModelOutput[];
-  readonly keys: readonly string[];
-  readonly window: SampleWindow;
-  readonly source: string;
-  readonly alarmId: string;
-  state: ModelState;
-  file: string | undefined;
-  /** The session whose results are the outputs. */
-  active: string | undefined;
-  /** The session kept during a live swap's probation. */
-  previous: string | undefined;
-  probation: Probation | undefined;
-  activating: boolean;
-  generation: number;
-  /** Why the outputs are stale (undefined while they are good or not yet produced). */
-  lastError: string | undefined;
-  /** The input that is not good, while one is not. */
-  badInput: string | undefined;
-  alarmed: boolean;
-  inFlight: boolean;
-  runs: number;
-  good: number;
-  failed: number;
-  skipped: number;
-  lastRunMs: number | undefined;
-}
-
 export class InferenceEngine {
   readonly #deps: InferenceEngineDeps;
   readonly #models = new Map<string, Model>();
@@ -133,31 +67,7 @@ export class InferenceEngine {
   constructor(deps: InferenceEngineDeps, models: readonly ModelConfig[]) {
     this.#deps = deps;
     for (const config of models) {
-      const outputs = modelOutputs(config);
-      this.#models.set(config.name, {
-        config,
-        outputs,
-        keys: outputs.map((o) => o.key),
-        window: new SampleWindow(config.window.size, config.inputs.length),
-        source: `model:${config.name}`,
-        alarmId: `infer.${config.name}`,
-        state: 'loading',
-        file: undefined,
-        active: undefined,
-        previous: undefined,
-        probation: undefined,
-        activating: false,
-        generation: 0,
-        lastError: undefined,
-        badInput: undefined,
-        alarmed: false,
-        inFlight: false,
-        runs: 0,
-        good: 0,
-        failed: 0,
-        skipped: 0,
-        lastRunMs: undefined,
-      });
+      this.#models.set(config.name, newModel(config));
     }
   }
 
@@ -506,25 +416,4 @@ export class InferenceEngine {
     probation.end(result);
     await this.#deps.runner.unload(probation.session);
   }
-}
-
-/** Whether a loaded model fits its configuration: a `window` input of the right shape, the outputs. */
-function checkModel(m: Model, loaded: Extract<LoadResult, { ok: true }>): string | undefined {
-  const window = loaded.inputs.find((i) => i.name === 'window');
-  if (!window) {
-    return `the model has no input named window (its inputs: ${loaded.inputs.map((i) => i.name).join(', ')})`;
-  }
-  const want = m.window.dims();
-  const fits =
-    window.dims.length === 0 ||
-    (window.dims.length === 3 && window.dims.every((d, i) => typeof d === 'string' || d === want[i]));
-  if (!fits) {
-    return `its input window is [${window.dims.join(', ')}], the configuration gives [${want.join(', ')}] (window.size ${m.window.size}, ${m.window.inputs} inputs)`;
-  }
-  const names = new Set(loaded.outputs.map((o) => o.name));
-  const missing = m.keys.filter((k) => !names.has(k));
-  if (missing.length > 0) {
-    return `the model has no output ${missing.join(', ')} (its outputs: ${[...names].join(', ')})`;
-  }
-  return undefined;
 }

@@ -222,7 +222,11 @@ export class OnnxRunner implements ModelRunner {
     if (this.#stopped) return Promise.resolve({ type: 'lost', message: 'the inference runner stopped' });
     const worker = this.#ensureWorker();
     return new Promise((resolve) => {
-      const stuck = this.#clock.setTimeout(() => this.#replace('stuck', request), this.#stuckLimit(request));
+      // Behind a load (a new worker loading its sessions again), a run waits for it: it gets the load's
+      // time too, or a slow start would look like a stuck run.
+      const behindLoad = [...this.#pending.values()].some((p) => p.request.type === 'load');
+      const limit = this.#stuckLimit(request) + (behindLoad ? this.#loadStuckAfterMs : 0);
+      const stuck = this.#clock.setTimeout(() => this.#replace('stuck', request), limit);
       this.#pending.set(request.id, { request, settle: resolve, stuck });
       worker.postMessage(request, transfer);
     });
@@ -265,7 +269,11 @@ export class OnnxRunner implements ModelRunner {
   }
 
   #stuckLimit(request: WorkerRequest): number {
-    return request.type === 'load' ? (this.#options.loadStuckAfterMs ?? 60_000) : this.#stuckAfterMs;
+    return request.type === 'load' ? this.#loadStuckAfterMs : this.#stuckAfterMs;
+  }
+
+  get #loadStuckAfterMs(): number {
+    return this.#options.loadStuckAfterMs ?? 60_000;
   }
 
   /** Tells a worker to release its sessions and exit once its current native call has returned. */
