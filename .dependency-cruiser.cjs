@@ -27,6 +27,13 @@ module.exports = {
       to: { path: '^agent/', pathNot: '^agent/(control|core)/' },
     },
     {
+      name: 'inference-sees-points-and-the-clock-only',
+      comment: 'models read and write points; alarms come in as an interface, the runtime is loaded by the worker',
+      severity: 'error',
+      from: { path: '^agent/infer/' },
+      to: { path: '^agent/', pathNot: '^agent/(infer|core)/' },
+    },
+    {
       name: 'updates-and-attestation-are-independent-of-hardware-and-loops',
       severity: 'error',
       from: { path: '^agent/(ota|attest)/' },

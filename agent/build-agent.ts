@@ -17,6 +17,7 @@ import { buildLocal, type LocalAgent } from './build-local.js';
 import { AGENT_CODE_DIR } from './code-dir.js';
 import { registerControlCommands } from './commands/control-commands.js';
 import { registerCoreCommands } from './commands/core-commands.js';
+import { registerInferenceCommands } from './commands/inference-commands.js';
 import { registerOtaCommands } from './commands/ota-commands.js';
 import { CommandRegistry } from './commands/registry.js';
 import { registerStatusCommand } from './commands/status-command.js';
@@ -32,6 +33,7 @@ import type { PointTable } from './core/points.js';
 import { inStep } from './core/startup-error.js';
 import type { DeviceSupervisor } from './hal/device-supervisor.js';
 import type { SimWorld } from './hal/sim/world.js';
+import type { InferenceEngine } from './infer/inference-engine.js';
 import { CommandChannel, replayFileIn } from './link/command-channel.js';
 import { fleetTrustLoader } from './link/fleet-trust.js';
 import { MqttLink } from './link/mqtt-link.js';
@@ -52,6 +54,8 @@ export interface Agent {
   readonly commands: CommandRegistry;
   readonly alarms: AlarmManager;
   readonly loops: Loops;
+  /** Local inference (undefined without `inference.models`). */
+  readonly inference: InferenceEngine | undefined;
   /** Telemetry (undefined when `telemetry.enabled` is false). */
   readonly telemetry: TelemetryService | undefined;
   /** The MQTT session shared by telemetry, commands and OTA (undefined without `link.url`). */
@@ -77,10 +81,17 @@ export interface Agent {
  */
 export async function buildAgent(
   loaded: LoadedConfig,
-  deps: { clock: Clock; log: Logger; identity?: Identity | undefined; local?: LocalAgent | undefined },
+  deps: {
+    clock: Clock;
+    log: Logger;
+    identity?: Identity | undefined;
+    local?: LocalAgent | undefined;
+    /** Where the built worker modules are (default: code-dir.ts's; tests under vitest give dist/agent/). */
+    codeDir?: URL | undefined;
+  },
 ): Promise<Agent> {
   const { clock, log, identity } = deps;
-  const local = deps.local ?? (await buildLocal(loaded, { clock, log }));
+  const local = deps.local ?? (await buildLocal(loaded, { clock, log, codeDir: deps.codeDir }));
   const { points, devices: supervisors } = local;
   const profile = loaded.board.profile;
 
@@ -106,6 +117,7 @@ export async function buildAgent(
   const rules = { status: () => [...local.rules.status(), ...local.ruleSets.flatMap((set) => set.status())] };
   registerControlCommands(commands, { loops: local.loops, alarms: local.alarms, rules, points });
   if (telemetry) registerTelemetryCommands(commands, { telemetry });
+  if (local.inference) registerInferenceCommands(commands, { inference: local.inference });
   const hawkbitParts = loaded.config.ota?.hawkbit
     ? createHawkbit(loaded.config.ota.hawkbit, {
         clock,
@@ -136,6 +148,12 @@ export async function buildAgent(
       })
     : undefined;
   for (const set of local.ruleSets) ota?.bindLive(set.name, set);
+  // A model component is switched by the inference engine, for the model that names it.
+  for (const model of loaded.config.inference.models) {
+    const engine = local.inference;
+    if (!ota || !engine || model.component === undefined) continue;
+    ota.bindLive(model.component, { activate: (dir, options) => engine.activate(model.name, dir, options) });
+  }
   const hawkbit = ota && hawkbitParts ? hawkbitParts.client(ota) : undefined;
   if (ota) registerOtaCommands(commands, { ota, hawkbit });
   registerStatusCommand(commands, {
@@ -218,6 +236,7 @@ export async function buildAgent(
     commands,
     alarms: local.alarms,
     loops: local.loops,
+    inference: local.inference,
     telemetry,
     link,
     ota,

@@ -7,6 +7,7 @@
  * simulated world then (hal/create-buses.ts); a real board never loads it. No I/O until `start()`;
  * the process is never touched.
  */
+import path from 'node:path';
 import { AGENT_CODE_DIR } from './code-dir.js';
 import type { LoadedConfig } from './config/load-config.js';
 import { readRuleSet } from './config/rule-set-file.js';
@@ -27,6 +28,10 @@ import { type PointSnapshot, PointTable } from './core/points.js';
 import { createBuses } from './hal/create-buses.js';
 import { DeviceSupervisor } from './hal/device-supervisor.js';
 import type { SimWorld } from './hal/sim/world.js';
+import { checkInference, type ModelConfig } from './infer/infer-schema.js';
+import { InferenceEngine } from './infer/inference-engine.js';
+import { OnnxRunner } from './infer/onnx-runner.js';
+import { liveSlotDir } from './ota/live-slot-dir.js';
 import { ReportingFilters } from './telemetry/reporting-filters.js';
 import { declareTelemetryMetrics } from './telemetry/telemetry-metrics.js';
 
@@ -40,6 +45,8 @@ export interface LocalAgent {
   readonly rules: RuleEngine;
   /** Rule sets delivered as `kind: rules` OTA components (build-agent.ts loads and binds them). */
   readonly ruleSets: readonly RuleSetComponent[];
+  /** Local inference (undefined when `inference.models` is empty: the ONNX runtime is never loaded). */
+  readonly inference: InferenceEngine | undefined;
   /** The control scheduler's task counters (the systemd watchdog's health probe reads them). */
   schedulerStats(): readonly TaskStats[];
   /** Opens the buses and devices, starts the loops and the scheduler. Once; later calls wait for it. */
@@ -54,7 +61,14 @@ export interface LocalAgent {
  */
 export async function buildLocal(
   loaded: LoadedConfig,
-  deps: { clock: Clock; log: Logger },
+  deps: {
+    clock: Clock;
+    log: Logger;
+    /** Where the built worker modules are (default: code-dir.ts's; tests under vitest give dist/agent/). */
+    codeDir?: URL | undefined;
+    /** The booted slot directory of an OTA component (for a model with `component:`). */
+    componentDir?: ((component: string) => Promise<string>) | undefined;
+  },
 ): Promise<LocalAgent> {
   const { clock, log } = deps;
   const points = new PointTable({
@@ -93,7 +107,12 @@ export async function buildLocal(
   for (const s of supervisors) s.declarePoints();
   // Before the control layer, so rules may watch telemetry.* (e.g. an alarm on telemetry.oldestAgeS).
   if (loaded.config.telemetry.enabled) declareTelemetryMetrics(points);
-  const control = buildControl(loaded, { clock, log, points });
+  const codeDir = deps.codeDir ?? AGENT_CODE_DIR;
+  const baseDir = loaded.configFile ? path.dirname(loaded.configFile) : process.cwd();
+  const componentDir =
+    deps.componentDir ??
+    ((c: string) => liveSlotDir(loaded.config.ota, { stateDir: loaded.stateDir, baseDir }, c));
+  const control = buildControl(loaded, { clock, log, points, codeDir, componentDir });
 
   const stops: (() => void)[] = [];
   let started: Promise<void> | undefined;
@@ -106,6 +125,7 @@ export async function buildLocal(
     loops: control.loops,
     rules: control.rules,
     ruleSets: control.ruleSets,
+    inference: control.inference,
     schedulerStats: () => control.scheduler.stats(),
     start() {
       started ??= (async () => {
@@ -122,6 +142,9 @@ export async function buildLocal(
         stops.push(() => sweep.cancel());
         await hal.start();
         for (const s of supervisors) s.start();
+        // The runtime's binding is loaded here, before the loops run; the models then load in the
+        // worker in the background: control does not wait for them.
+        await control.inference?.start();
         await Promise.all(control.loops.all().map((l) => l.start()));
         control.scheduler.start();
       })();
@@ -130,6 +153,7 @@ export async function buildLocal(
     stop() {
       stopped ??= (async () => {
         await started?.catch(() => undefined);
+        await control.inference?.stop();
         await control.scheduler.stop();
         await Promise.all(control.loops.all().map((l) => l.stop()));
         // Whatever else fails during shutdown, outputs end in their safe state.
@@ -147,14 +171,23 @@ export async function buildLocal(
  * the scheduler runs before the loops due at the same instant (tasks are added in that order), so an
  * interlock's force is in place before a loop writes its output.
  */
-function buildControl(loaded: LoadedConfig, deps: { clock: Clock; log: Logger; points: PointTable }) {
-  const { clock, points } = deps;
+function buildControl(
+  loaded: LoadedConfig,
+  deps: {
+    clock: Clock;
+    log: Logger;
+    points: PointTable;
+    codeDir: URL;
+    componentDir: ((component: string) => Promise<string>) | undefined;
+  },
+) {
+  const { clock, points, codeDir } = deps;
   const log = deps.log.child({ mod: 'control' });
   const alarms = new AlarmManager({ clock });
   alarms.on('alarm', (e) =>
     log.warn({ alarm: e.id, state: e.state, severity: e.severity, message: e.message }, 'alarm'),
   );
-  const loopDeps = { clock, log, points, alarms, codeDir: AGENT_CODE_DIR };
+  const loopDeps = { clock, log, points, alarms, codeDir };
   const loops = new Loops(loaded.config.loops.map((c) => new ControlLoop(loopDeps, c)));
   const pointInfo = (name: string) => ({
     exists: points.has(name),
@@ -162,8 +195,16 @@ function buildControl(loaded: LoadedConfig, deps: { clock: Clock; log: Logger; p
   });
   const loopIssues = checkLoops(loaded.config.loops, pointInfo);
   if (loopIssues.length === 0) for (const loop of loops.all()) loop.declarePoints();
+  // Models read devices' and loops' points; rules may read the models' outputs.
+  const inference = buildInference(loaded, { ...deps, alarms });
+  const inferenceIssues = checkInference(loaded.config.inference.models, {
+    exists: (name) => points.has(name),
+    components: loaded.config.ota && Object.keys(loaded.config.ota.components),
+  });
+  if (inferenceIssues.length === 0) inference?.declarePoints();
   const issues = [
     ...loopIssues,
+    ...inferenceIssues,
     ...checkRules(loaded.config.rules, { points: pointInfo, loops: loops.names() }),
   ];
   if (issues.length > 0) {
@@ -196,5 +237,42 @@ function buildControl(loaded: LoadedConfig, deps: { clock: Clock; log: Logger; p
       return set;
     });
   for (const loop of loops.all()) for (const task of loop.tasks()) scheduler.add(task);
-  return { alarms, loops, rules, ruleSets, scheduler };
+  return { alarms, loops, rules, ruleSets, scheduler, inference };
+}
+
+/**
+ * The inference engine and its ONNX runner, when models are configured. Nothing is imported or started
+ * here: the runner's worker (which imports `onnxruntime-node`) starts with the first model load.
+ */
+function buildInference(
+  loaded: LoadedConfig,
+  deps: {
+    clock: Clock;
+    log: Logger;
+    points: PointTable;
+    alarms: AlarmManager;
+    codeDir: URL;
+    componentDir: ((component: string) => Promise<string>) | undefined;
+  },
+): InferenceEngine | undefined {
+  const models = loaded.config.inference.models;
+  if (models.length === 0) return undefined;
+  const log = deps.log.child({ mod: 'infer' });
+  const baseDir = loaded.configFile ? path.dirname(loaded.configFile) : process.cwd();
+  const runner = new OnnxRunner(
+    { clock: deps.clock, log },
+    { workerEntry: new URL('infer/onnx-worker-main.js', deps.codeDir) },
+  );
+  const modelFile = async (model: ModelConfig): Promise<string> => {
+    if (model.file !== undefined) return path.resolve(baseDir, model.file);
+    const component = model.component ?? '';
+    if (!deps.componentDir) {
+      throw new Error(`component ${component}: no OTA slot directory is known to the agent for it`);
+    }
+    return path.join(await deps.componentDir(component), 'model.onnx');
+  };
+  return new InferenceEngine(
+    { clock: deps.clock, log, points: deps.points, alarms: deps.alarms, runner, modelFile },
+    models,
+  );
 }

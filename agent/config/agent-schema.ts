@@ -10,6 +10,7 @@ import { consoleSchema } from '../console/console-schema.js';
 import { loopsSchema } from '../control/loop-schema.js';
 import { rulesSchema } from '../control/rule-schema.js';
 import { CONFIG_LIMITS } from '../core/config-limits.js';
+import { inferenceSchema } from '../infer/infer-schema.js';
 import { linkSchema } from '../link/link-schema.js';
 import { otaSchema } from '../ota/ota-schema.js';
 import { telemetrySchema } from '../telemetry/telemetry-schema.js';
@@ -60,6 +61,8 @@ export const agentConfigSchema = z.strictObject({
       rulesPeriodMs: z.number().int().min(10).max(60_000).default(100),
     })
     .default({}),
+  /** Models run on windows of points, their outputs new points (agent/infer/infer-schema.ts). */
+  inference: inferenceSchema,
   points: z
     .strictObject({
       /** How often point staleness is checked. */

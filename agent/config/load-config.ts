@@ -104,7 +104,8 @@ function withBoardBootDefault(
   const issues: ConfigIssue[] = [];
   const components: Record<string, NonNullable<AgentConfig['ota']>['components'][string]> = {};
   for (const [name, c] of Object.entries(config.ota.components)) {
-    if (c.boot || c.kind !== 'system') components[name] = c; // a model or rule set is switched live
+    if (c.boot || c.kind !== 'system')
+      components[name] = c; // a model or rule set is switched live
     else if (boardBoot)
       components[name] = { ...c, boot: bootOptionsSchema.parse({ backend: boardBoot.backend }) };
     else {

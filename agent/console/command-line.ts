@@ -23,6 +23,7 @@ export interface Syntax {
 export const SYNTAXES: readonly Syntax[] = [
   { pattern: 'status', command: 'status' },
   { pattern: 'devices', command: 'devices' },
+  { pattern: 'models', command: 'models' },
   { pattern: 'points [<prefix>]', command: 'points' },
   { pattern: 'point set <point> <value:value>', command: 'point.set', example: 'point set fan.speed 0.5' },
   { pattern: 'loops', command: 'loops' },

@@ -121,6 +121,22 @@ function humanUnits(value: unknown): unknown {
   );
 }
 
+const MODEL_COLUMNS: Column[] = [
+  col('model', 'name'),
+  col('state', 'state', { style: (s) => (s === 'faulted' ? 'red' : undefined) }),
+  {
+    title: 'runs good/failed',
+    get: (r) => `${formatValue(r.good)}/${formatValue(r.failed)}`,
+    align: 'right',
+  },
+  {
+    title: 'last run',
+    get: (r) => (typeof r.lastRunMs === 'number' ? `${r.lastRunMs.toFixed(1)} ms` : '-'),
+    align: 'right',
+  },
+  { title: 'why stale', get: (r) => (typeof r.lastError === 'string' ? r.lastError : '') },
+];
+
 const ALARM_COLUMNS: Column[] = [
   col('alarm', 'id'),
   col('state', 'state'),
@@ -147,6 +163,7 @@ const VIEWS: Record<string, View> = {
     return flagged ? `${table}\n${styler(POINT_FLAGS_LEGEND, 'dim')}` : table;
   },
   devices: tableOf(DEVICE_COLUMNS),
+  models: tableOf(MODEL_COLUMNS),
   rules: tableOf(RULE_COLUMNS),
   telemetry: (result, styler) => renderData(humanUnits(result), styler),
   loops: loopsView,

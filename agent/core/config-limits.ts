@@ -38,6 +38,10 @@ export const CONFIG_LIMITS = {
   localInstallDirs: 16,
   /** A board profile's `matches`, GPIO chips, I2C buses and serial ports. */
   boardItems: 64,
+  /** `inference.models`. */
+  models: 16,
+  /** A model's `inputs` and its `outputs`. */
+  modelPoints: 64,
 } as const;
 
 /** The refine message of a map with more than `max` entries (zod's `.max` covers only lists). */

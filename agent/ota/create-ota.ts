@@ -23,6 +23,7 @@ import {
 import { InstallError } from './install-errors.js';
 import type { OtaComponent } from './installer.js';
 import { LiveBinding } from './live-component.js';
+import { liveSlotFile } from './live-slot-dir.js';
 import { OtaManager } from './ota-manager.js';
 import type { OtaConfig } from './ota-schema.js';
 import { type RunCommand, runCommand } from './run-command.js';
@@ -66,7 +67,7 @@ export function createOta(config: OtaConfig, deps: CreateOtaDeps): OtaManager {
       return {
         name,
         slots,
-        boot: new LiveSlotBackend({ file: path.join(componentState, 'live-slot.env') }),
+        boot: new LiveSlotBackend({ file: liveSlotFile(deps.stateDir, name) }),
         live: new LiveBinding(c.kind, c.live ?? { goodOutputs: 3, deadlineMs: 120_000 }),
       };
     }

@@ -15,6 +15,7 @@ const BENCHES: Record<string, (args: string[]) => Promise<Record<string, unknown
   attest: async (args) => (await import('./attest.js')).attestBench(args),
   console: async (args) => (await import('./console.js')).consoleBench(args),
   fleet: async (args) => (await import('./fleet.js')).fleetBench(args),
+  infer: async (args) => (await import('./infer.js')).inferBench(args),
   'mqtt-oversize': async (args) => (await import('./mqtt-oversize.js')).mqttOversizeBench(args),
 };
 
