@@ -1,9 +1,9 @@
 /**
- * A stand-in for models/chamber-anomaly.onnx while that model is being trained elsewhere: the same
- * contract and size — input `window` [1, 60, 3] (chamber.temp, loop.chamber.setpoint,
+ * A stand-in for models/chamber-anomaly.onnx where its 30-minute window would not fill in a bench's
+ * seconds: the same inputs and kind of graph — input `window` [1, 60, 3] (chamber.temp, loop.chamber.setpoint,
  * loop.chamber.output), normalised inside the graph, a two-layer MLP autoencoder 180→32→8→32→180 with
  * ReLU, `anomaly_score` [1] the mean squared reconstruction error — with seeded random weights. Its
- * latency and memory are those of the real one (same operators, same sizes); its scores mean nothing.
+ * scores mean nothing; the bench measures the real model's latency beside it.
  * The inference bench writes it with scripts/model/onnx-writer.ts, as the training script does.
  */
 import { OnnxGraph } from '../model/onnx-writer.js';

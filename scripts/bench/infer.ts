@@ -1,8 +1,11 @@
 /**
- * infer: what local inference costs the gateway, on a model of the real one's size (the stand-in of
- * infer-stand-in-model.ts until models/chamber-anomaly.onnx is merged; `--model FILE` runs another):
+ * infer: what local inference costs the gateway.
  *  - latency per window: back-to-back runs in the real worker (OnnxRunner), the run itself as the
- *    worker times it (`modelMs`) and the round trip the engine waits for (`roundTripMs`), p50/p99;
+ *    worker times it (`modelMs`) and the round trip the engine waits for (`roundTripMs`), p50/p99 —
+ *    for models/chamber-anomaly.onnx (window [1, 1800, 3]) and for the stand-in below;
+ *  - the loop and RSS parts run the stand-in of infer-stand-in-model.ts (the real model's operators on
+ *    a 60-sample window: the real one's 1800 samples would take minutes to fill before its first run;
+ *    `--model FILE` runs another model of the stand-in's shape);
  *  - the control loop's lateness, side by side in each run: a real ControlLoop (10 Hz) on the
  *    Scheduler driving the simulated chamber (ThermalPlant), alone and with the InferenceEngine
  *    running the model on its points every 250 ms (40× the configuration's 10 s, to make any effect
@@ -10,12 +13,12 @@
  *  - agent RSS: the built agent as the service unit runs it (its node options), on the simulated board
  *    with the chamber loop, without and with the model configured (the runtime loaded), after idling:
  *    VmRSS and peak (VmHWM), MB;
- *  - detection: `evaluateDetector()` of scripts/model/evaluate-detector.ts when it is there.
+ *  - detection: scripts/model/evaluate-detector.ts on `--days` simulated days from `--seed`.
  * Medians over `--runs`.
  *   npm run bench -- infer [--runs 3] [--windows 500] [--seconds 10] [--idle-s 15] [--model FILE]
+ *                          [--days 10] [--seed 7000]
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -32,6 +35,8 @@ import { DEFAULT_THERMAL_PLANT, ThermalPlant } from '../../agent/hal/sim/thermal
 import { modelSchema } from '../../agent/infer/infer-schema.js';
 import { InferenceEngine } from '../../agent/infer/inference-engine.js';
 import { OnnxRunner } from '../../agent/infer/onnx-runner.js';
+import { evaluateDetector } from '../model/evaluate-detector.js';
+import { MODEL_PATH } from '../model/train-chamber-anomaly.js';
 import { STAND_IN, standInModelBytes } from './infer-stand-in-model.js';
 import { unitRuntime } from './service-unit.js';
 import { median, parseFlags, quantile, round } from './stats.js';
@@ -39,6 +44,8 @@ import { median, parseFlags, quantile, round } from './stats.js';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const WORKER_ENTRY = new URL('../../agent/infer/onnx-worker-main.js', import.meta.url);
 const INPUTS = ['chamber.temp', 'loop.chamber.setpoint', 'loop.chamber.output'];
+const REAL_MODEL = { file: path.join(ROOT, MODEL_PATH), dims: [1, 1800, INPUTS.length] } as const;
+const STAND_IN_DIMS = [1, STAND_IN.size, STAND_IN.inputs] as const;
 
 interface Quantiles {
   p50: number;
@@ -58,16 +65,25 @@ export async function inferBench(args: string[]): Promise<Record<string, unknown
   if (given) await copyFile(given, model);
   else await writeFile(model, standInModelBytes());
   try {
-    const latency: { modelMs: Quantiles; roundTripMs: Quantiles }[] = [];
+    type Latency = { modelMs: Quantiles; roundTripMs: Quantiles };
+    const latency: Latency[] = [];
+    const realLatency: Latency[] = [];
     const loop: Record<'without' | 'with', Quantiles[]> = { without: [], with: [] };
     const windowsRun: number[] = [];
     const rss: Record<'without' | 'with', { rssMb: number; peakMb: number }[]> = { without: [], with: [] };
     for (let run = 0; run < runs; run++) {
-      const l = await measureLatency(model, windows);
+      const real = await measureLatency(REAL_MODEL.file, REAL_MODEL.dims, windows);
+      realLatency.push(real);
+      const l = await measureLatency(model, STAND_IN_DIMS, windows);
       latency.push(l);
-      log(
-        `run ${run + 1}/${runs} latency: model p50 ${l.modelMs.p50} p99 ${l.modelMs.p99}, round trip p50 ${l.roundTripMs.p50} p99 ${l.roundTripMs.p99} ms`,
-      );
+      for (const [name, q] of [
+        ['chamber-anomaly', real],
+        ['stand-in', l],
+      ] as const) {
+        log(
+          `run ${run + 1}/${runs} latency ${name}: model p50 ${q.modelMs.p50} p99 ${q.modelMs.p99}, round trip p50 ${q.roundTripMs.p50} p99 ${q.roundTripMs.p99} ms`,
+        );
+      }
       for (const withModel of run % 2 === 0 ? [false, true] : [true, false]) {
         const m = await measureLoop(withModel ? model : undefined, seconds);
         loop[withModel ? 'with' : 'without'].push(m.lateness);
@@ -103,6 +119,11 @@ export async function inferBench(args: string[]): Promise<Record<string, unknown
           },
       latencyPerWindowMs: {
         windows,
+        chamberAnomaly: {
+          window: REAL_MODEL.dims,
+          model: med(realLatency.map((l) => l.modelMs)),
+          roundTrip: med(realLatency.map((l) => l.roundTripMs)),
+        },
         model: med(latency.map((l) => l.modelMs)),
         roundTrip: med(latency.map((l) => l.roundTripMs)),
       },
@@ -114,7 +135,11 @@ export async function inferBench(args: string[]): Promise<Record<string, unknown
         windowsRunMedian: median(windowsRun),
       },
       agentRss: { idleS, without: medRss(rss.without), with: medRss(rss.with) },
-      detection: await detection(),
+      detection: await evaluateDetector({
+        days: Number(flags.get('days') ?? 10),
+        seed: Number(flags.get('seed') ?? 7000),
+        modelFile: REAL_MODEL.file,
+      }),
       goal: {
         loopLatenessP99: 'unchanged within noise',
         detection: 'recall ≥ 0.9 at ≤ 1 false alarm per simulated day',
@@ -138,7 +163,7 @@ function quantiles(samples: number[]): Quantiles {
 }
 
 /** Back-to-back runs on a varying window after a warm-up: the worker's time and the round trip. */
-async function measureLatency(model: string, windows: number) {
+async function measureLatency(model: string, dims: readonly number[], windows: number) {
   const clock = new SystemClock();
   const runner = new OnnxRunner({ clock, log: silentLogger() }, { workerEntry: WORKER_ENTRY });
   await runner.prepare();
@@ -146,14 +171,14 @@ async function measureLatency(model: string, windows: number) {
   if (!loaded.ok) throw new Error(`the model did not load: ${loaded.message}`);
   const modelMs: number[] = [];
   const roundTripMs: number[] = [];
-  const size = STAND_IN.size * STAND_IN.inputs;
+  const size = dims.reduce((a, b) => a * b, 1);
   for (let i = -20; i < windows; i++) {
     const window = Float32Array.from({ length: size }, (_, j) => 45 + Math.sin(i + j) * 5);
     const t0 = performance.now();
     const r = await runner.run({
       session: 'bench@1',
       window,
-      dims: [1, STAND_IN.size, STAND_IN.inputs],
+      dims: [...dims],
       outputs: ['anomaly_score'],
       timeoutMs: 5000,
     });
@@ -303,20 +328,4 @@ ${
     child.kill('SIGTERM');
     await new Promise((resolve) => child.once('exit', resolve));
   }
-}
-
-/** The detector's precision and recall on the simulator's injected faults, once its evaluation exists. */
-async function detection(): Promise<unknown> {
-  const evaluation = new URL('../model/evaluate-detector.js', import.meta.url);
-  if (!existsSync(fileURLToPath(evaluation))) {
-    return {
-      available: false,
-      why: 'scripts/model/evaluate-detector.ts is not in this tree yet (the model part of issue 16)',
-    };
-  }
-  const module = (await import(evaluation.href)) as { evaluateDetector?: () => Promise<unknown> };
-  if (typeof module.evaluateDetector !== 'function') {
-    return { available: false, why: 'scripts/model/evaluate-detector.ts exports no evaluateDetector()' };
-  }
-  return module.evaluateDetector();
 }
