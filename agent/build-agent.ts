@@ -138,6 +138,7 @@ export async function buildAgent(
         baseDir: loaded.configFile ? path.dirname(loaded.configFile) : process.cwd(),
         board: profile.id,
         collectGarbage: minorGcHint(),
+        codeDir: deps.codeDir ?? AGENT_CODE_DIR,
         probes: {
           pointQuality: (name) => points.get(name)?.quality,
           loopsRunning: () => {

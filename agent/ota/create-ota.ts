@@ -45,6 +45,9 @@ export interface CreateOtaDeps {
   readonly run?: RunCommand;
   /** A minor-GC hint for downloads (gc-hint.ts); none by default. */
   readonly collectGarbage?: (() => void) | undefined;
+  /** The built agent's directory (code-dir.ts), for the read-back worker; without it the read-back
+   * hashes on the main thread. */
+  readonly codeDir?: URL | undefined;
   /** With `ota.hawkbit`: its report mirror and how payloads on its server are downloaded. */
   readonly hawkbit?: Pick<HawkbitParts, 'reportMirror' | 'downloadOptions'> | undefined;
 }
@@ -115,6 +118,7 @@ export function createOta(config: OtaConfig, deps: CreateOtaDeps): OtaManager {
     }),
     settings: config.download,
     collectGarbage: deps.collectGarbage,
+    codeDir: deps.codeDir,
     localInstallDirs: config.localInstallDirs?.map(resolve),
     reportMirrors: deps.hawkbit ? [deps.hawkbit.reportMirror] : undefined,
     downloadOptions: deps.hawkbit?.downloadOptions,

@@ -41,6 +41,7 @@ import {
 } from './plan-install.js';
 import type { OtaReport, ReportQueue } from './report-queue.js';
 import { compareSlotWithTar, unpackIntoSlot } from './slots/dir-slot.js';
+import { openMediumVerifier } from './slots/medium-verify.js';
 import { digestPrefix, RawWriter, resumePoint } from './slots/raw-writer.js';
 import type { SlotSpec } from './slots/slot-device.js';
 import { transfer } from './transfer.js';
@@ -99,6 +100,8 @@ export interface InstallerDeps {
   readonly stagingDir: string;
   /** A minor-GC hint for downloads (gc-hint.ts). */
   readonly collectGarbage?: (() => void) | undefined;
+  /** The built agent's directory, for the read-back worker (slots/medium-verify.ts). */
+  readonly codeDir?: URL | undefined;
   /** What a download from `url` needs besides the URL: an update server's token or client certificate. */
   readonly downloadOptions?: DownloadOptionsFor | undefined;
   /** Runs the reboot command; resolves once it has been issued. */
@@ -331,6 +334,16 @@ class Flow {
     else if (start > 0) this.#log.info({ journaled: fromOffset, resumeAt: start }, 'ota resuming write');
     await this.#save({ ...r, phase: 'writing', offsetBytes: start });
     const writer = await RawWriter.open(file, kind);
+    const mediumReadBack = chunk
+      ? await openMediumVerifier({ file, chunk, sizeBytes: r.sizeBytes, codeDir: this.#d.codeDir }).catch(
+          async (e: unknown) => {
+            await writer.close();
+            throw e;
+          },
+        )
+      : undefined;
+    if (chunk && !mediumReadBack)
+      this.#log.info({ slot: file }, 'the slot refuses O_DIRECT: reading it back through the page cache');
     const signal = AbortSignal.any([this.#in.signal, this.#in.cancel]);
     const source = await this.#source(r, m, signal);
     let record = this.#record!;
@@ -344,6 +357,7 @@ class Flow {
         sizeBytes: r.sizeBytes,
         sha256: m.sha256,
         chunk,
+        mediumReadBack,
         checkpointBytes: s.checkpointBytes,
         syncIntervalBytes: s.syncIntervalBytes,
         syncIntervalMs: s.syncIntervalMs,
@@ -368,6 +382,7 @@ class Flow {
       });
     } finally {
       await source.close?.();
+      await mediumReadBack?.close();
       await writer.close();
     }
     await this.#save({ ...this.#record!, phase: 'written', offsetBytes: r.sizeBytes, ...fetched() });

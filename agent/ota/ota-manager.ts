@@ -62,6 +62,8 @@ export interface OtaManagerDeps {
   reboot(args: readonly string[]): Promise<void>;
   /** A minor-GC hint for downloads (gc-hint.ts). */
   readonly collectGarbage?: (() => void) | undefined;
+  /** The built agent's directory, for the read-back worker (slots/medium-verify.ts). */
+  readonly codeDir?: URL | undefined;
   /** Where `ota.install` may read payloads and manifests (local-paths.ts); default `<stateDir>/inbox`. */
   readonly localInstallDirs?: readonly string[] | undefined;
   /** Report queues of further consumers (the hawkBit client's), each given every report. */
@@ -486,6 +488,7 @@ export class OtaManager extends EventEmitter<OtaEvents> {
           settings: this.#d.settings,
           stagingDir: path.join(this.#d.stateDir, 'staging'),
           collectGarbage: this.#d.collectGarbage,
+          codeDir: this.#d.codeDir,
           downloadOptions: this.#d.downloadOptions,
           reboot: (args) => this.#d.reboot(args),
           onRecord: (r) => {

@@ -1,12 +1,18 @@
 /**
  * Streams a payload into a slot, the write step of an install. Bytes are gathered into units (the
  * manifest's `chunk` when it has per-chunk hashes, else `checkpointBytes`).
- * Each unit is verified, then — while the next ones are received — written, read back and compared
- * byte for byte with what was verified; at sync points (every unit without chunk hashes, else every
- * `syncIntervalBytes`/`syncIntervalMs`) the file is fdatasynced and the offset journaled
- * (`onCheckpoint`, in order) beside the writes rather than in their way. Up to two units are in the
- * writer at once. So every byte of the slot is hashed once on its way in and read back once, and the
- * network or source disk, the CPU, the page cache and the flush to the slot work at the same time.
+ * Each unit is verified, then — while the next ones are received — written; at sync points (every
+ * unit without chunk hashes, else every `syncIntervalBytes`/`syncIntervalMs`) the file is fdatasynced
+ * and the offset journaled (`onCheckpoint`, in order) beside the writes rather than in their way.
+ * Up to two units are in the writer at once.
+ *
+ * Read-back: with chunk hashes and a slot that allows O_DIRECT (`mediumReadBack`), each synced range
+ * is read again from the medium and every chunk's SHA-256 compared with the manifest's before its
+ * checkpoint is journaled — the bytes a reboot will find, not the page cache's copy of them. Else
+ * (no chunk hashes, or tmpfs and the like) each unit is read back through the page cache right after
+ * its write and compared byte for byte with what was verified. Either way every byte of the slot is
+ * hashed on its way in and read back once, and the source, the CPU, the page cache and the flush to
+ * the slot work at the same time.
  *
  * Integrity while streaming: with per-chunk hashes each unit is checked *before* it is written (a
  * corrupt chunk never reaches the slot); without them a running SHA-256 is kept and the last unit is
@@ -32,6 +38,7 @@ import { Backoff } from '../core/backoff.js';
 import type { Clock } from '../core/clock.js';
 import type { PayloadSource } from './download.js';
 import { InstallError, isTransient } from './install-errors.js';
+import type { ChunkDigests, RangeVerifier } from './slots/medium-verify.js';
 import type { RawWriter } from './slots/raw-writer.js';
 
 /** Read-back is compared in pieces of this size (no second unit-sized buffer per write). */
@@ -55,17 +62,17 @@ async function updateSliced(hash: Hash, data: Uint8Array): Promise<Hash> {
 /** What a transfer needs of the slot it fills (opening and resuming it stay with the installer). */
 export type SlotWriter = Pick<RawWriter, 'write' | 'readBack' | 'sync' | 'finish'>;
 
-export interface ChunkHashes {
-  readonly sizeBytes: number;
-  readonly sha256: readonly Uint8Array[];
-}
-
 export interface TransferOptions {
   readonly source: PayloadSource;
   readonly writer: SlotWriter;
   readonly sizeBytes: number;
   readonly sha256: Uint8Array;
-  readonly chunk?: ChunkHashes | undefined;
+  readonly chunk?: ChunkDigests | undefined;
+  /**
+   * With chunk hashes: reads each synced range back from the slot's medium (slots/medium-verify.ts);
+   * without it, every unit is read back through the page cache.
+   */
+  readonly mediumReadBack?: RangeVerifier | undefined;
   /** Unit and checkpoint size without per-chunk hashes. */
   readonly checkpointBytes: number;
   /** Bytes already in the slot (a unit boundary, or the size). */
@@ -134,7 +141,8 @@ async function run(o: TransferOptions): Promise<TransferResult> {
   const buffers = Array.from({ length: ring }, (_, i) =>
     Buffer.allocUnsafe(Math.max(1, Math.min(bytes, remaining - i * bytes))),
   );
-  const scratches = [Buffer.allocUnsafe(READ_BACK_BYTES), Buffer.allocUnsafe(READ_BACK_BYTES)];
+  const medium = o.chunk ? o.mediumReadBack : undefined;
+  const scratches = medium ? [] : [Buffer.allocUnsafe(READ_BACK_BYTES), Buffer.allocUnsafe(READ_BACK_BYTES)];
   let units = 0; // units handed over
   let buf = buffers[0]!;
   let queued = o.startOffset; // bytes handed to the writer
@@ -155,12 +163,23 @@ async function run(o: TransferOptions): Promise<TransferResult> {
   let syncRunning: Promise<void> | undefined;
   let syncWanted: number | undefined;
   let syncError: unknown;
+  let verifiedTo = o.startOffset;
+  let verifying = Promise.resolve();
   const runSyncs = async () => {
     try {
       while (syncWanted !== undefined) {
         const end = syncWanted;
         syncWanted = undefined;
         await o.writer.sync();
+        if (medium) {
+          // Read back beside the next writes and syncs; the transfer ends only once all is read back.
+          const from = verifiedTo;
+          verifiedTo = end;
+          verifying = verifying.then(() => medium.verify(from, end));
+          verifying.catch((e: unknown) => {
+            syncError ??= e;
+          });
+        }
         await o.onCheckpoint(end);
       }
     } catch (e) {
@@ -181,9 +200,15 @@ async function run(o: TransferOptions): Promise<TransferResult> {
    * Writes one unit and reads it back; then, once every earlier unit is done (so units finish in
    * order), asks for a sync point or reports progress. Resolving frees the unit's buffer.
    */
-  const job = async (data: Buffer, at: number, scratch: Buffer, previous: Promise<void>, sync: boolean) => {
+  const job = async (
+    data: Buffer,
+    at: number,
+    scratch: Buffer | undefined,
+    previous: Promise<void>,
+    sync: boolean,
+  ) => {
     await o.writer.write(data, at);
-    for (let pos = 0; pos < data.length; pos += scratch.length) {
+    for (let pos = 0; scratch && pos < data.length; pos += scratch.length) {
       const want = data.subarray(pos, pos + scratch.length);
       const back = scratch.subarray(0, want.length);
       if ((await o.writer.readBack(back, at + pos)) !== want.length || !back.equals(want)) {
@@ -231,7 +256,7 @@ async function run(o: TransferOptions): Promise<TransferResult> {
       syncedBytes = end;
       syncedMs = o.clock.monotonicMs();
     }
-    const next = job(data, at, scratches[units % 2]!, jobs.at(-1) ?? Promise.resolve(), sync);
+    const next = job(data, at, scratches[units % 2], jobs.at(-1) ?? Promise.resolve(), sync);
     next.catch(() => undefined); // observed when awaited in turn
     jobs.push(next);
     units++;
@@ -347,12 +372,14 @@ async function run(o: TransferOptions): Promise<TransferResult> {
     }
     for (const j of jobs) await j;
     await syncRunning;
+    await verifying.catch(() => undefined);
     throwIfSyncFailed();
     o.signal.throwIfAborted();
   } finally {
     // Never leave a write or a sync running behind the caller's back (it closes the slot next).
     await Promise.allSettled(jobs);
     await syncRunning;
+    await verifying.catch(() => undefined);
   }
   await o.writer.finish(size);
   return { receivedBytes, attempts };

@@ -8,6 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { AGENT_CODE_DIR } from '../../agent/code-dir.js';
 import { SystemClock } from '../../agent/core/clock.js';
 import { silentLogger } from '../../agent/core/log.js';
 import { createOta } from '../../agent/ota/create-ota.js';
@@ -26,6 +27,7 @@ const ota = createOta(otaSchema.parse(doc.ota), {
   baseDir,
   board: 'sim',
   collectGarbage: minorGcHint(),
+  codeDir: AGENT_CODE_DIR,
 });
 await ota.start();
 await ota.idle();

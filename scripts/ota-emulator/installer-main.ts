@@ -11,6 +11,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { AGENT_CODE_DIR } from '../../agent/code-dir.js';
 import { agentConfigSchema } from '../../agent/config/agent-schema.js';
 import { applyEnvOverrides, findEnvOverrides } from '../../agent/config/env-overrides.js';
 import { SystemClock } from '../../agent/core/clock.js';
@@ -40,6 +41,7 @@ try {
     baseDir,
     board: flags.get('board-id') ?? 'sim',
     collectGarbage: minorGcHint(),
+    codeDir: AGENT_CODE_DIR,
   });
   ota.on('report', (r) => log.info({ report: r }, 'ota report'));
   await ota.start();

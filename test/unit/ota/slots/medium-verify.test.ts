@@ -1,0 +1,116 @@
+/**
+ * The read-back from the slot's medium (O_DIRECT): ranges read exactly whatever their alignment, a
+ * short last chunk, chunks checked against the manifest's digests on the calling thread and in the
+ * built worker. The test directory is on the machine's disk (ext4 here): O_DIRECT must work there,
+ * and a run where it does not fails saying so rather than skipping. (A filesystem that refuses
+ * O_DIRECT cannot be made here — tmpfs accepts it since Linux 6.6 — so the page-cache read-back the
+ * installer falls back to is tested through transfer.test.ts, whose writers have no medium.)
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { MediumReader } from '../../../../agent/ota/slots/medium-reader.js';
+import { openMediumVerifier, type RangeVerifier } from '../../../../agent/ota/slots/medium-verify.js';
+import { REPO_ROOT } from '../../../support/agent-process.js';
+import { rejection } from '../../../support/rejection.js';
+import { tempDirs } from '../../../support/temp-dir.js';
+
+const newDir = tempDirs('ota-medium-');
+const DIST_CODE_DIR = pathToFileURL(path.join(REPO_ROOT, 'dist/agent/'));
+const CHUNK = 256 * 1024;
+
+async function image(sizeBytes: number) {
+  const file = path.join(await newDir(), 'slot.img');
+  const bytes = randomBytes(sizeBytes);
+  await writeFile(file, bytes);
+  const sha256: Uint8Array[] = [];
+  for (let at = 0; at < sizeBytes; at += CHUNK) {
+    sha256.push(
+      createHash('sha256')
+        .update(bytes.subarray(at, at + CHUNK))
+        .digest(),
+    );
+  }
+  return { file, bytes, chunk: { sizeBytes: CHUNK, sha256 } };
+}
+
+async function reader(file: string): Promise<MediumReader> {
+  const r = await MediumReader.open(file);
+  if (!r) throw new Error(`${path.dirname(file)} refuses O_DIRECT: run the tests on ext4, xfs or btrfs`);
+  return r;
+}
+
+async function readAll(r: MediumReader, from: number, to: number): Promise<Buffer> {
+  const pieces: Buffer[] = [];
+  for await (const piece of r.read(from, to)) pieces.push(Buffer.from(piece));
+  return Buffer.concat(pieces);
+}
+
+describe('MediumReader', () => {
+  it('reads any range exactly, unaligned ends and past the end of the file included', async () => {
+    const { file, bytes } = await image(3 * 1024 * 1024 + 1234);
+    const r = await reader(file);
+    try {
+      expect((await readAll(r, 0, bytes.length)).equals(bytes)).toBe(true);
+      expect(
+        (await readAll(r, 5000, 2 * 1024 * 1024 + 77)).equals(bytes.subarray(5000, 2 * 1024 * 1024 + 77)),
+      ).toBe(true);
+      // Asked beyond the end, it gives what there is.
+      expect((await readAll(r, bytes.length - 100, bytes.length + 9000)).equals(bytes.subarray(-100))).toBe(
+        true,
+      );
+      expect((await readAll(r, 10, 10)).length).toBe(0);
+    } finally {
+      await r.close();
+    }
+  });
+});
+
+describe.each([
+  ['on the calling thread', undefined],
+  ['in the built worker', DIST_CODE_DIR],
+  ['on the calling thread when the code directory holds no built worker', pathToFileURL('/nonexistent/')],
+] as const)('openMediumVerifier %s', (_, codeDir) => {
+  async function verifier(file: string, chunk: { sizeBytes: number; sha256: Uint8Array[] }, size: number) {
+    const v = await openMediumVerifier({ file, chunk, sizeBytes: size, codeDir });
+    if (!v) throw new Error(`${path.dirname(file)} refuses O_DIRECT: run the tests on ext4, xfs or btrfs`);
+    return v;
+  }
+
+  it('accepts ranges whose chunks match, the short last chunk included', async () => {
+    const { file, bytes, chunk } = await image(5 * CHUNK + 999);
+    const v: RangeVerifier = await verifier(file, chunk, bytes.length);
+    try {
+      await v.verify(0, 2 * CHUNK);
+      await v.verify(2 * CHUNK, 5 * CHUNK);
+      await v.verify(5 * CHUNK, bytes.length);
+    } finally {
+      await v.close();
+    }
+  });
+
+  it('names the chunk that does not read back as its digest says, and a slot shorter than the range', async () => {
+    const { file, bytes, chunk } = await image(4 * CHUNK);
+    const sha256 = [...chunk.sha256];
+    sha256[2] = createHash('sha256').update('something else').digest();
+    const v = await verifier(file, { sizeBytes: CHUNK, sha256 }, bytes.length);
+    try {
+      await v.verify(0, 2 * CHUNK);
+      const e = await rejection(v.verify(2 * CHUNK, 4 * CHUNK));
+      expect(e).toMatchObject({ reason: 'readback-mismatch' });
+      expect(String(e)).toMatch(/chunk 2 does not read back from the slot's medium/);
+    } finally {
+      await v.close();
+    }
+    const short = await verifier(file, chunk, 5 * CHUNK);
+    try {
+      const e = await rejection(short.verify(3 * CHUNK, 5 * CHUNK));
+      expect(e).toMatchObject({ reason: 'readback-mismatch' });
+      expect(String(e)).toMatch(/holds 1048576 of 1310720 bytes/);
+    } finally {
+      await short.close();
+    }
+  });
+});
