@@ -199,7 +199,9 @@ function buildControl(
   const inference = buildInference(loaded, { ...deps, alarms });
   const inferenceIssues = checkInference(loaded.config.inference.models, {
     exists: (name) => points.has(name),
-    components: loaded.config.ota && Object.keys(loaded.config.ota.components),
+    components:
+      loaded.config.ota &&
+      Object.fromEntries(Object.entries(loaded.config.ota.components).map(([name, c]) => [name, c.kind])),
   });
   if (inferenceIssues.length === 0) inference?.declarePoints();
   const issues = [

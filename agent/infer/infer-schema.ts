@@ -101,8 +101,8 @@ export function modelOutputs(model: ModelConfig): ModelOutput[] {
 export interface InferenceCheckContext {
   /** Whether the point table (devices, loops, telemetry metrics) already has this point. */
   exists(name: string): boolean;
-  /** The configured `ota.components` names; undefined without an `ota:` section. */
-  readonly components: readonly string[] | undefined;
+  /** The configured `ota.components` and their kinds; undefined without an `ota:` section. */
+  readonly components: Readonly<Record<string, string>> | undefined;
 }
 
 /**
@@ -129,11 +129,19 @@ export function checkInference(
     if (m.component !== undefined) {
       if (context.components === undefined) {
         issue('component', `component ${m.component} needs an ota: section that configures it`);
-      } else if (!context.components.includes(m.component)) {
-        issue(
-          'component',
-          `unknown component ${m.component} (ota.components: ${context.components.join(', ')})`,
-        );
+      } else {
+        const kind = context.components[m.component];
+        if (kind === undefined) {
+          issue(
+            'component',
+            `unknown component ${m.component} (ota.components: ${Object.keys(context.components).join(', ')})`,
+          );
+        } else if (kind !== 'model') {
+          issue(
+            'component',
+            `component ${m.component} is kind ${kind}; a model is read from a kind: model component`,
+          );
+        }
       }
     }
     const seenInputs = new Set<string>();

@@ -52,7 +52,7 @@ describe('the inference: section', () => {
 
 describe('checkInference', () => {
   const declared = new Set(['chamber.temp', 'loop.chamber.output', 'door.state']);
-  const check = (models: unknown[], components?: string[]) =>
+  const check = (models: unknown[], components?: Record<string, string>) =>
     checkInference(inferenceSchema.parse({ models }).models, { exists: (n) => declared.has(n), components });
 
   it('accepts inputs that exist and outputs that are new', () => {
@@ -92,7 +92,7 @@ describe('checkInference', () => {
     ).toEqual([{ path: 'inference.models.1.inputs.1', message: 'model b: input b.score is its own output' }]);
   });
 
-  it('wants a component to be an ota.components entry', () => {
+  it('wants a component to be an ota.components entry of kind model', () => {
     const m = model({ file: undefined, component: 'chamber-model' });
     expect(check([m])).toEqual([
       {
@@ -100,9 +100,16 @@ describe('checkInference', () => {
         message: 'model chamber-anomaly: component chamber-model needs an ota: section that configures it',
       },
     ]);
-    expect(check([m], ['rootfs'])[0]?.message).toBe(
+    expect(check([m], { rootfs: 'system' })[0]?.message).toBe(
       'model chamber-anomaly: unknown component chamber-model (ota.components: rootfs)',
     );
-    expect(check([m], ['rootfs', 'chamber-model'])).toEqual([]);
+    expect(check([m], { rootfs: 'system', 'chamber-model': 'rules' })).toEqual([
+      {
+        path: 'inference.models.0.component',
+        message:
+          'model chamber-anomaly: component chamber-model is kind rules; a model is read from a kind: model component',
+      },
+    ]);
+    expect(check([m], { rootfs: 'system', 'chamber-model': 'model' })).toEqual([]);
   });
 });
