@@ -334,15 +334,16 @@ class Flow {
     else if (start > 0) this.#log.info({ journaled: fromOffset, resumeAt: start }, 'ota resuming write');
     await this.#save({ ...r, phase: 'writing', offsetBytes: start });
     const writer = await RawWriter.open(file, kind);
-    const mediumReadBack = chunk
-      ? await openMediumVerifier({ file, chunk, sizeBytes: r.sizeBytes, codeDir: this.#d.codeDir }).catch(
-          async (e: unknown) => {
-            await writer.close();
-            throw e;
-          },
-        )
-      : undefined;
-    if (chunk && !mediumReadBack)
+    const mediumReadBack = await openMediumVerifier({
+      file,
+      unitBytes: unit,
+      sizeBytes: r.sizeBytes,
+      codeDir: this.#d.codeDir,
+    }).catch(async (e: unknown) => {
+      await writer.close();
+      throw e;
+    });
+    if (!mediumReadBack)
       this.#log.info({ slot: file }, 'the slot refuses O_DIRECT: reading it back through the page cache');
     const signal = AbortSignal.any([this.#in.signal, this.#in.cancel]);
     const source = await this.#source(r, m, signal);

@@ -6,11 +6,11 @@
  * and the offset journaled (`onCheckpoint`, in order) beside the writes rather than in their way.
  * Up to two units are in the writer at once.
  *
- * Read-back: with chunk hashes and a slot that allows O_DIRECT (`mediumReadBack`), each synced range
- * is read again from the medium and every chunk's SHA-256 compared with the manifest's before its
- * checkpoint is journaled — the bytes a reboot will find, not the page cache's copy of them. Else
- * (no chunk hashes, or tmpfs and the like) each unit is read back through the page cache right after
- * its write and compared byte for byte with what was verified. Either way every byte of the slot is
+ * Read-back: where the slot allows O_DIRECT (`mediumReadBack`), the CRC-32 of each verified unit is
+ * kept, and each synced range is read again from the medium — the bytes a reboot will find, not the
+ * page cache's copy of them — and its units' CRCs compared, beside the next writes; the transfer ends
+ * once everything is read back. Else each unit is read back through the page cache right after its
+ * write and compared byte for byte with what was verified. Either way every byte of the slot is
  * hashed on its way in and read back once, and the source, the CPU, the page cache and the flush to
  * the slot work at the same time.
  *
@@ -34,11 +34,12 @@
  * Memory: three unit buffers (four reading a file) and 2 MiB.
  */
 import { createHash, type Hash } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import { Backoff } from '../core/backoff.js';
 import type { Clock } from '../core/clock.js';
 import type { PayloadSource } from './download.js';
 import { InstallError, isTransient } from './install-errors.js';
-import type { ChunkDigests, RangeVerifier } from './slots/medium-verify.js';
+import type { RangeVerifier } from './slots/medium-verify.js';
 import type { RawWriter } from './slots/raw-writer.js';
 
 /** Read-back is compared in pieces of this size (no second unit-sized buffer per write). */
@@ -62,15 +63,20 @@ async function updateSliced(hash: Hash, data: Uint8Array): Promise<Hash> {
 /** What a transfer needs of the slot it fills (opening and resuming it stay with the installer). */
 export type SlotWriter = Pick<RawWriter, 'write' | 'readBack' | 'sync' | 'finish'>;
 
+export interface ChunkHashes {
+  readonly sizeBytes: number;
+  readonly sha256: readonly Uint8Array[];
+}
+
 export interface TransferOptions {
   readonly source: PayloadSource;
   readonly writer: SlotWriter;
   readonly sizeBytes: number;
   readonly sha256: Uint8Array;
-  readonly chunk?: ChunkDigests | undefined;
+  readonly chunk?: ChunkHashes | undefined;
   /**
-   * With chunk hashes: reads each synced range back from the slot's medium (slots/medium-verify.ts);
-   * without it, every unit is read back through the page cache.
+   * Reads each synced range back from the slot's medium (slots/medium-verify.ts); without it, every
+   * unit is read back through the page cache.
    */
   readonly mediumReadBack?: RangeVerifier | undefined;
   /** Unit and checkpoint size without per-chunk hashes. */
@@ -141,7 +147,9 @@ async function run(o: TransferOptions): Promise<TransferResult> {
   const buffers = Array.from({ length: ring }, (_, i) =>
     Buffer.allocUnsafe(Math.max(1, Math.min(bytes, remaining - i * bytes))),
   );
-  const medium = o.chunk ? o.mediumReadBack : undefined;
+  const medium = o.mediumReadBack;
+  /** With `medium`: the CRC-32 of each unit as verified, by unit index. */
+  const crcs: number[] = [];
   const scratches = medium ? [] : [Buffer.allocUnsafe(READ_BACK_BYTES), Buffer.allocUnsafe(READ_BACK_BYTES)];
   let units = 0; // units handed over
   let buf = buffers[0]!;
@@ -175,7 +183,8 @@ async function run(o: TransferOptions): Promise<TransferResult> {
           // Read back beside the next writes and syncs; the transfer ends only once all is read back.
           const from = verifiedTo;
           verifiedTo = end;
-          verifying = verifying.then(() => medium.verify(from, end));
+          const units = crcs.slice(from / unit, Math.ceil(end / unit));
+          verifying = verifying.then(() => medium.verify(from, end, units));
           verifying.catch((e: unknown) => {
             syncError ??= e;
           });
@@ -242,6 +251,7 @@ async function run(o: TransferOptions): Promise<TransferResult> {
         throw new InstallError('EPAYLOAD', 'digest-mismatch', 'payload SHA-256 does not match the manifest');
       }
     }
+    if (medium) crcs[at / unit] = crc32(data);
     // At most two units in the writer: the next buffer to fill is the oldest job's.
     if (jobs.length === 2) await jobs.shift();
     throwIfSyncFailed();

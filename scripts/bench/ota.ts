@@ -5,7 +5,7 @@
  *    read is the floor of an install that verifies what the medium holds (`floorVsDd`);
  *  - `local`: our install from a local file — signature check, streaming SHA-256 with per-chunk
  *    hashes, write, fdatasync and journal checkpoints, every synced range read back from the medium
- *    (O_DIRECT) and its chunks hashed again in the read-back worker, boot
+ *    (O_DIRECT) and its units' CRC-32 compared in the read-back worker, boot
  *    environment switched (U-Boot, through fw_setenv) — in a child process run as the service unit runs
  *    the agent (its node options, e.g. `--jitless`, and its Environment=, e.g. `UV_USE_IO_URING=0`),
  *    whose peak RSS is reported; for comparison also with libuv's io_uring default (`localIoUring`);

@@ -10,7 +10,7 @@ import {
   type VerifyWorkerAnswer,
   type VerifyWorkerRequest,
   type VerifyWorkerSetup,
-  verifyChunks,
+  verifyUnits,
 } from './medium-verify.js';
 
 const port = parentPort;
@@ -20,7 +20,7 @@ const reader = await MediumReader.open(setup.file);
 if (!reader) throw new Error(`${setup.file} no longer opens with O_DIRECT`);
 
 port.on('message', (request: VerifyWorkerRequest) => {
-  verifyChunks(reader, setup.chunk, request.from, request.to, setup.sizeBytes).then(
+  verifyUnits(reader, setup, request.from, request.to, request.crc32).then(
     () => port.postMessage({ ok: true } satisfies VerifyWorkerAnswer),
     (e: unknown) =>
       port.postMessage({

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { SystemClock } from '../../../agent/core/clock.js';
 import { FilePayloadSource, type PayloadSource } from '../../../agent/ota/download.js';
@@ -332,55 +333,63 @@ describe('streaming a payload into a slot', () => {
     expect(checkpoints).toEqual([]);
   });
 
-  it('with a medium read-back, reads each synced range back once, in order and after its sync, not through the page cache', async () => {
-    const file = path.join(await newDir(), 'slot.img');
-    const real = await RawWriter.open(file, 'image');
-    let synced = 0;
-    const writer = {
-      write: (data: Uint8Array, at: number) => real.write(data, at),
-      readBack: async (): Promise<number> => {
-        throw new Error('the page cache was read back although the medium is');
-      },
-      sync: async () => {
-        await real.sync();
-        synced = writes;
-      },
-      finish: (n: number) => real.finish(n),
-    } satisfies SlotWriter;
-    let writes = 0;
-    const counting = {
-      ...writer,
-      write: async (d: Uint8Array, at: number) => {
-        await writer.write(d, at);
-        writes = Math.max(writes, at + d.length);
-      },
-    };
-    const ranges: [number, number][] = [];
-    const mediumReadBack = {
-      verify: async (from: number, to: number) => {
-        expect(synced, 'a range is read back only once it is synced').toBeGreaterThanOrEqual(to);
-        const back = await readFile(file);
-        for (let at = from; at < to; at += CHUNK) {
-          expect(sha(back.subarray(at, Math.min(at + CHUNK, to)))).toEqual(chunks[at / CHUNK]);
-        }
-        ranges.push([from, to]);
-      },
-      close: async () => undefined,
-    };
-    try {
-      await run(await newDir(), {
-        source: source(payload).s,
-        writer: counting,
-        mediumReadBack,
-        syncIntervalBytes: 2 * CHUNK,
-      });
-    } finally {
-      await real.close();
-    }
-    expect(ranges[0]?.[0]).toBe(0);
-    expect(ranges.at(-1)?.[1]).toBe(SIZE);
-    expect(ranges.every(([from], i) => i === 0 || from === ranges[i - 1]![1])).toBe(true);
-  });
+  it.each([
+    ['with chunk hashes', {}],
+    ['without chunk hashes', { chunk: undefined }],
+  ] as const)(
+    'with a medium read-back %s, reads each synced range back once, in order and after its sync, not through the page cache',
+    async (_, hashes) => {
+      const file = path.join(await newDir(), 'slot.img');
+      const real = await RawWriter.open(file, 'image');
+      let synced = 0;
+      const writer = {
+        write: (data: Uint8Array, at: number) => real.write(data, at),
+        readBack: async (): Promise<number> => {
+          throw new Error('the page cache was read back although the medium is');
+        },
+        sync: async () => {
+          await real.sync();
+          synced = writes;
+        },
+        finish: (n: number) => real.finish(n),
+      } satisfies SlotWriter;
+      let writes = 0;
+      const counting = {
+        ...writer,
+        write: async (d: Uint8Array, at: number) => {
+          await writer.write(d, at);
+          writes = Math.max(writes, at + d.length);
+        },
+      };
+      const ranges: [number, number][] = [];
+      const mediumReadBack = {
+        verify: async (from: number, to: number, crcs: readonly number[]) => {
+          expect(synced, 'a range is read back only once it is synced').toBeGreaterThanOrEqual(to);
+          const back = await readFile(file);
+          const units = [];
+          for (let at = from; at < to; at += CHUNK)
+            units.push(crc32(back.subarray(at, Math.min(at + CHUNK, to))));
+          expect(crcs, 'the CRCs of the units as verified').toEqual(units);
+          ranges.push([from, to]);
+        },
+        close: async () => undefined,
+      };
+      try {
+        await run(await newDir(), {
+          source: source(payload).s,
+          writer: counting,
+          mediumReadBack,
+          syncIntervalBytes: 2 * CHUNK,
+          ...hashes,
+        });
+      } finally {
+        await real.close();
+      }
+      expect(ranges[0]?.[0]).toBe(0);
+      expect(ranges.at(-1)?.[1]).toBe(SIZE);
+      expect(ranges.every(([from], i) => i === 0 || from === ranges[i - 1]![1])).toBe(true);
+    },
+  );
 
   it('fails with readback-mismatch when a range does not read back from the medium', async () => {
     const mediumReadBack = {

@@ -1,15 +1,16 @@
 /**
  * The read-back from the slot's medium (O_DIRECT): ranges read exactly whatever their alignment, a
- * short last chunk, chunks checked against the manifest's digests on the calling thread and in the
+ * short last unit, units checked against the CRCs taken on their way in, on the calling thread and in the
  * built worker. The test directory is on the machine's disk (ext4 here): O_DIRECT must work there,
  * and a run where it does not fails saying so rather than skipping. (A filesystem that refuses
  * O_DIRECT cannot be made here — tmpfs accepts it since Linux 6.6 — so the page-cache read-back the
  * installer falls back to is tested through transfer.test.ts, whose writers have no medium.)
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { MediumReader } from '../../../../agent/ota/slots/medium-reader.js';
 import { openMediumVerifier, type RangeVerifier } from '../../../../agent/ota/slots/medium-verify.js';
@@ -19,21 +20,16 @@ import { tempDirs } from '../../../support/temp-dir.js';
 
 const newDir = tempDirs('ota-medium-');
 const DIST_CODE_DIR = pathToFileURL(path.join(REPO_ROOT, 'dist/agent/'));
-const CHUNK = 256 * 1024;
+const UNIT = 256 * 1024;
 
+/** An image file of random bytes and the CRC-32 of each unit of it. */
 async function image(sizeBytes: number) {
   const file = path.join(await newDir(), 'slot.img');
   const bytes = randomBytes(sizeBytes);
   await writeFile(file, bytes);
-  const sha256: Uint8Array[] = [];
-  for (let at = 0; at < sizeBytes; at += CHUNK) {
-    sha256.push(
-      createHash('sha256')
-        .update(bytes.subarray(at, at + CHUNK))
-        .digest(),
-    );
-  }
-  return { file, bytes, chunk: { sizeBytes: CHUNK, sha256 } };
+  const crcs: number[] = [];
+  for (let at = 0; at < sizeBytes; at += UNIT) crcs.push(crc32(bytes.subarray(at, at + UNIT)));
+  return { file, bytes, crcs };
 }
 
 async function reader(file: string): Promise<MediumReader> {
@@ -73,40 +69,38 @@ describe.each([
   ['in the built worker', DIST_CODE_DIR],
   ['on the calling thread when the code directory holds no built worker', pathToFileURL('/nonexistent/')],
 ] as const)('openMediumVerifier %s', (_, codeDir) => {
-  async function verifier(file: string, chunk: { sizeBytes: number; sha256: Uint8Array[] }, size: number) {
-    const v = await openMediumVerifier({ file, chunk, sizeBytes: size, codeDir });
+  async function verifier(file: string, sizeBytes: number) {
+    const v = await openMediumVerifier({ file, unitBytes: UNIT, sizeBytes, codeDir });
     if (!v) throw new Error(`${path.dirname(file)} refuses O_DIRECT: run the tests on ext4, xfs or btrfs`);
     return v;
   }
 
-  it('accepts ranges whose chunks match, the short last chunk included', async () => {
-    const { file, bytes, chunk } = await image(5 * CHUNK + 999);
-    const v: RangeVerifier = await verifier(file, chunk, bytes.length);
+  it('accepts ranges whose units match, the short last unit included', async () => {
+    const { file, bytes, crcs } = await image(5 * UNIT + 999);
+    const v: RangeVerifier = await verifier(file, bytes.length);
     try {
-      await v.verify(0, 2 * CHUNK);
-      await v.verify(2 * CHUNK, 5 * CHUNK);
-      await v.verify(5 * CHUNK, bytes.length);
+      await v.verify(0, 2 * UNIT, crcs.slice(0, 2));
+      await v.verify(2 * UNIT, 5 * UNIT, crcs.slice(2, 5));
+      await v.verify(5 * UNIT, bytes.length, crcs.slice(5));
     } finally {
       await v.close();
     }
   });
 
-  it('names the chunk that does not read back as its digest says, and a slot shorter than the range', async () => {
-    const { file, bytes, chunk } = await image(4 * CHUNK);
-    const sha256 = [...chunk.sha256];
-    sha256[2] = createHash('sha256').update('something else').digest();
-    const v = await verifier(file, { sizeBytes: CHUNK, sha256 }, bytes.length);
+  it('names the bytes that do not read back as they were written, and a slot shorter than the range', async () => {
+    const { file, bytes, crcs } = await image(4 * UNIT);
+    const v = await verifier(file, bytes.length);
     try {
-      await v.verify(0, 2 * CHUNK);
-      const e = await rejection(v.verify(2 * CHUNK, 4 * CHUNK));
+      await v.verify(0, 2 * UNIT, crcs.slice(0, 2));
+      const e = await rejection(v.verify(2 * UNIT, 4 * UNIT, [crcs[2]!, crcs[3]! ^ 1]));
       expect(e).toMatchObject({ reason: 'readback-mismatch' });
-      expect(String(e)).toMatch(/chunk 2 does not read back from the slot's medium/);
+      expect(String(e)).toMatch(/bytes 786432…1048576 \(unit 3\) do not read back from the slot's medium/);
     } finally {
       await v.close();
     }
-    const short = await verifier(file, chunk, 5 * CHUNK);
+    const short = await verifier(file, 5 * UNIT);
     try {
-      const e = await rejection(short.verify(3 * CHUNK, 5 * CHUNK));
+      const e = await rejection(short.verify(3 * UNIT, 5 * UNIT, [crcs[3]!, 0]));
       expect(e).toMatchObject({ reason: 'readback-mismatch' });
       expect(String(e)).toMatch(/holds 1048576 of 1310720 bytes/);
     } finally {
