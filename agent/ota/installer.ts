@@ -58,6 +58,8 @@ export interface OtaComponent {
 export type DownloadOptionsFor = (url: string) => Pick<HttpSourceOptions, 'headers' | 'tls'>;
 
 export interface InstallSettings {
+  /** `medium`: read the slot back with O_DIRECT where it allows it (slots/medium-verify.ts). */
+  readonly readBack: 'medium' | 'page-cache';
   /** Unit of durable progress when the manifest has no per-chunk hashes. */
   readonly checkpointBytes: number;
   /** With per-chunk hashes: sync and journal every this many bytes or ms (see transfer.ts). */
@@ -334,16 +336,19 @@ class Flow {
     else if (start > 0) this.#log.info({ journaled: fromOffset, resumeAt: start }, 'ota resuming write');
     await this.#save({ ...r, phase: 'writing', offsetBytes: start });
     const writer = await RawWriter.open(file, kind);
-    const mediumReadBack = await openMediumVerifier({
-      file,
-      unitBytes: unit,
-      sizeBytes: r.sizeBytes,
-      codeDir: this.#d.codeDir,
-    }).catch(async (e: unknown) => {
-      await writer.close();
-      throw e;
-    });
-    if (!mediumReadBack)
+    const mediumReadBack =
+      s.readBack === 'medium'
+        ? await openMediumVerifier({
+            file,
+            unitBytes: unit,
+            sizeBytes: r.sizeBytes,
+            codeDir: this.#d.codeDir,
+          }).catch(async (e: unknown) => {
+            await writer.close();
+            throw e;
+          })
+        : undefined;
+    if (s.readBack === 'medium' && !mediumReadBack)
       this.#log.info({ slot: file }, 'the slot refuses O_DIRECT: reading it back through the page cache');
     const signal = AbortSignal.any([this.#in.signal, this.#in.cancel]);
     const source = await this.#source(r, m, signal);

@@ -79,6 +79,12 @@ export const otaSchema = z.strictObject({
        * in its slots (the rest is copied locally, each chunk verified); false: always the whole payload.
        */
       adaptive: z.boolean().default(true),
+      /**
+       * How a raw slot is read back before it is armed: `medium` reads it from the disk with O_DIRECT
+       * (where the filesystem refuses O_DIRECT, through the page cache anyway, logged); `page-cache`
+       * compares the kernel's copy only — for a filesystem whose O_DIRECT misbehaves, or to measure.
+       */
+      readBack: z.enum(['medium', 'page-cache']).default('medium'),
       /** Durable-progress unit when a manifest has no per-chunk hashes. */
       checkpointBytes: z
         .number()

@@ -8,7 +8,9 @@
  *    (O_DIRECT) and its units' CRC-32 compared in the read-back worker, boot
  *    environment switched (U-Boot, through fw_setenv) — in a child process run as the service unit runs
  *    the agent (its node options, e.g. `--jitless`, and its Environment=, e.g. `UV_USE_IO_URING=0`),
- *    whose peak RSS is reported; for comparison also with libuv's io_uring default (`localIoUring`);
+ *    whose peak RSS is reported; beside it, in alternating order, the same install reading back only
+ *    the page cache's copy (`download.readBack: page-cache`, `localPageCache`): what reading the
+ *    medium costs; for comparison also with libuv's io_uring default (`localIoUring`);
  *  - `http`: the same from a loopback HTTP server, with `curl URL | dd of=SLOT conv=fsync` as its baseline;
  *  - `resume`: the HTTP install, paced to `--resume-rate-mbps` (default 800, a gigabit LAN), killed
  *    (SIGKILL) once half the image is durable, then resumed by a new process: bytes the server had to
@@ -78,10 +80,14 @@ export async function otaBench(args: string[]): Promise<Record<string, unknown>>
     const httpManifest = await manifestFor('http.cose', server.url);
     const dropCaches = canDropCaches();
 
-    const times: Record<'dd' | 'readSlot' | 'local' | 'localIoUring' | 'curlDd' | 'http', number[]> = {
+    const times: Record<
+      'dd' | 'readSlot' | 'local' | 'localPageCache' | 'localIoUring' | 'curlDd' | 'http',
+      number[]
+    > = {
       dd: [],
       readSlot: [],
       local: [],
+      localPageCache: [],
       localIoUring: [],
       curlDd: [],
       http: [],
@@ -97,15 +103,22 @@ export async function otaBench(args: string[]): Promise<Record<string, unknown>>
       // medium (O_DIRECT: not from the page cache).
       dropCaches();
       times.readSlot.push(await timed(['dd', `if=${device.slotB}`, 'of=/dev/null', 'bs=4M', 'iflag=direct']));
-      await device.reset();
-      dropCaches();
-      const local = await child(device.config, ['--manifest', localManifest, '--payload', image]);
+      let local = { installMs: 0, peakRssMb: 0 };
+      for (const readBack of run % 2 === 1 ? ['medium', 'page-cache'] : ['page-cache', 'medium']) {
+        await device.reset();
+        dropCaches();
+        const config = readBack === 'medium' ? device.config : device.pageCacheConfig;
+        const installed = await child(config, ['--manifest', localManifest, '--payload', image]);
+        if (readBack === 'medium') local = installed;
+        else times.localPageCache.push(installed.installMs);
+      }
       times.local.push(local.installMs);
       rss.push(local.peakRssMb);
       rssLocal.push(local.peakRssMb);
       if (quick) {
         say(
-          `run ${run}/${runs}: dd ${round(times.dd.at(-1)!)} ms, local install ${round(local.installMs)} ms`,
+          `run ${run}/${runs}: dd ${round(times.dd.at(-1)!)} ms, local install ${round(local.installMs)} ms ` +
+            `(page-cache read-back ${round(times.localPageCache.at(-1)!)} ms)`,
         );
         continue;
       }
@@ -166,6 +179,13 @@ export async function otaBench(args: string[]): Promise<Record<string, unknown>>
       localVsDd: round(median(times.local) / median(times.dd), 2),
       // Each run's install against the dd just before it: steadier on a machine whose disk speed drifts.
       localVsDdPerRunMedian: round(median(times.local.map((ms, i) => ms / times.dd[i]!)), 2),
+      localPageCacheMsMedian: med('localPageCache'),
+      localPageCacheVsDd: round(median(times.localPageCache) / median(times.dd), 2),
+      // Each run's two read-backs against each other: what reading the medium adds.
+      mediumVsPageCachePerRunMedian: round(
+        median(times.local.map((ms, i) => ms / times.localPageCache[i]!)),
+        2,
+      ),
       localIoUringMsMedian: med('localIoUring'),
       localIoUringVsDd: round(median(times.localIoUring) / median(times.dd), 2),
       curlDdMsMedian: med('curlDd'),
@@ -186,6 +206,8 @@ export async function otaBench(args: string[]): Promise<Record<string, unknown>>
 
 interface Device {
   readonly config: string;
+  /** The same device, reading slots back through the page cache only (`download.readBack`). */
+  readonly pageCacheConfig: string;
   readonly slotB: string;
   readonly stateDir: string;
   reset(): Promise<void>;
@@ -202,30 +224,36 @@ async function makeDevice(
   await mkdir(path.join(dir, 'emu'), { recursive: true });
   const slotB = path.join(dir, 'rootfs-b.img');
   const config = path.join(dir, 'agent.yaml');
+  const pageCacheConfig = path.join(dir, 'agent-page-cache.yaml');
   await writeFile(path.join(dir, 'fleet.pub.pem'), publicKeyToPem(publicKey));
   if (options.slotA) await copyFile(options.slotA, path.join(dir, 'rootfs-a.img'));
   else await writeFile(path.join(dir, 'rootfs-a.img'), 'factory');
   await writeFile(path.join(dir, 'emu/cmdline'), 'rauc.slot=A\n');
   await writeFile(path.join(dir, 'emu/boot_id'), 'bench\n');
-  await writeFile(
-    config,
-    JSON.stringify({
-      stateDir: 'state',
-      ota: {
-        trust: { keys: ['fleet.pub.pem'] },
-        rebootCommand: ['true'],
-        bootInfo: { cmdline: 'emu/cmdline', bootId: 'emu/boot_id' },
-        health: { loopsRunning: false },
-        download: { adaptive: options.adaptive ?? false },
-        components: {
-          rootfs: {
-            slots: { kind: 'image', A: 'rootfs-a.img', B: 'rootfs-b.img' },
-            boot: { backend: 'uboot', fwEnvConfig: 'fw_env.config', tool: 'fw' },
+  for (const [file, readBack] of [
+    [config, 'medium'],
+    [pageCacheConfig, 'page-cache'],
+  ] as const) {
+    await writeFile(
+      file,
+      JSON.stringify({
+        stateDir: 'state',
+        ota: {
+          trust: { keys: ['fleet.pub.pem'] },
+          rebootCommand: ['true'],
+          bootInfo: { cmdline: 'emu/cmdline', bootId: 'emu/boot_id' },
+          health: { loopsRunning: false },
+          download: { adaptive: options.adaptive ?? false, readBack },
+          components: {
+            rootfs: {
+              slots: { kind: 'image', A: 'rootfs-a.img', B: 'rootfs-b.img' },
+              boot: { backend: 'uboot', fwEnvConfig: 'fw_env.config', tool: 'fw' },
+            },
           },
         },
-      },
-    }),
-  );
+      }),
+    );
+  }
   const reset = async () => {
     await rm(slotB, { force: true });
     await rm(path.join(dir, 'state'), { recursive: true, force: true });
@@ -236,7 +264,7 @@ async function makeDevice(
     );
   };
   await reset();
-  return { config, slotB, stateDir: path.join(dir, 'state'), reset };
+  return { config, pageCacheConfig, slotB, stateDir: path.join(dir, 'state'), reset };
 }
 
 interface ChildResult {

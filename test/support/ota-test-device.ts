@@ -23,6 +23,7 @@ import { DeviceEmulator } from '../../scripts/ota-emulator/device-emulator.js';
 import { FACTORY_BOOT_VARS, fakeImage, writeFileEnv } from '../../scripts/ota-emulator/provision.js';
 
 export const TEST_SETTINGS: InstallSettings = {
+  readBack: 'medium',
   checkpointBytes: 65_536,
   syncIntervalBytes: 65_536,
   syncIntervalMs: 1000,
