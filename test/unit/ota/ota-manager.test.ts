@@ -77,6 +77,22 @@ describe('the OTA manager', () => {
     expect(await device.slotBytes('B')).toEqual(image);
   });
 
+  it('with readBack: page-cache, reads the slot back through the page cache and installs the same', async () => {
+    const device = await OtaTestDevice.create(await newDir(), {
+      imageBytes: SIZE,
+      settings: { readBack: 'page-cache' },
+    });
+    const image = fakeImage('2.0.0', SIZE);
+    const rel = await device.release(image, { seq: 3 });
+    const ota = await started(device);
+    await expect(ota.install({ manifest: rel.manifest, file: rel.file })).resolves.toMatchObject({
+      ok: true,
+    });
+    await ota.idle();
+    expect((await ota.status()).install?.phase).toBe('armed');
+    expect(await device.slotBytes('B')).toEqual(image);
+  });
+
   it('runs one install at a time', async () => {
     const device = await OtaTestDevice.create(await newDir(), { imageBytes: SIZE });
     const rel = await device.release(fakeImage('2.0.0', SIZE), { seq: 3 });
