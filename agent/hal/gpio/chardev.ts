@@ -42,6 +42,7 @@ import { matchesEdge } from './debouncer.js';
 import { EdgeListeners } from './edge-listeners.js';
 import { formatLine, GpioError } from './errors.js';
 import { GpiodTools, type ToolProcess } from './gpiod-tools.js';
+import { LineClaims } from './line-claims.js';
 import { findChip } from './resolve-line.js';
 import type {
   GpioBackend,
@@ -51,7 +52,6 @@ import type {
   GpioInput,
   GpioInputOptions,
   GpioLevel,
-  GpioLine,
   GpioLineRef,
   GpioOutput,
   GpioOutputOptions,
@@ -77,8 +77,7 @@ export class ChardevGpio implements GpioBackend {
   readonly #log: Logger | undefined;
   readonly #tools: GpiodTools;
   readonly #kernelMs: () => number;
-  readonly #claimed = new Set<string>();
-  readonly #open = new Set<GpioLine>();
+  readonly #lines = new LineClaims();
 
   constructor(deps: ChardevGpioDeps) {
     if (!deps?.clock) throw new TypeError('clock is required');
@@ -95,7 +94,7 @@ export class ChardevGpio implements GpioBackend {
   async openOutput(ref: GpioLineRef, options: GpioOutputOptions): Promise<GpioOutput> {
     checkLineRef(ref);
     const opts = checkOutputOptions(options);
-    return this.#withClaim(ref, async () => {
+    return this.#lines.withClaim(ref, async () => {
       const args = [...(await this.#lineArgs(ref)), ...(opts.activeLow ? ['--active-low'] : [])];
       if (opts.drive !== 'push-pull') args.push(`--drive=${opts.drive}`);
       const { interactive } = await this.#tools.check();
@@ -103,10 +102,9 @@ export class ChardevGpio implements GpioBackend {
         tools: this.#tools,
         log: this.#log,
         args,
-        onClose: () => this.#release(ref, handle),
+        onClose: () => this.#lines.release(ref, handle),
       });
       await handle.start(opts.initial);
-      this.#open.add(handle);
       return handle;
     });
   }
@@ -114,7 +112,7 @@ export class ChardevGpio implements GpioBackend {
   async openInput(ref: GpioLineRef, options?: GpioInputOptions): Promise<GpioInput> {
     checkLineRef(ref);
     const opts = checkInputOptions(options);
-    return this.#withClaim(ref, async () => {
+    return this.#lines.withClaim(ref, async () => {
       const args = [...(await this.#lineArgs(ref)), ...(opts.activeLow ? ['--active-low'] : [])];
       if (opts.bias !== 'as-is') args.push(`--bias=${opts.bias}`);
       const handle: ChardevInput = new ChardevInput(ref, opts, {
@@ -123,39 +121,21 @@ export class ChardevGpio implements GpioBackend {
         clock: this.#clock,
         kernelMs: this.#kernelMs,
         args,
-        onClose: () => this.#release(ref, handle),
+        onClose: () => this.#lines.release(ref, handle),
       });
       await handle.start();
-      this.#open.add(handle);
       return handle;
     });
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.#open].map((h) => h.close()));
+    await this.#lines.closeAll();
   }
 
   /** `--consumer edge-agent -c gpiochipN`, after checking the tools and resolving the label. */
   async #lineArgs(ref: GpioLineRef): Promise<string[]> {
     const chip = findChip(await this.#tools.listChips(), ref);
     return ['--consumer', GPIO_CONSUMER, '--chip', chip.name ?? ref.chip];
-  }
-
-  async #withClaim<T>(ref: GpioLineRef, open: () => Promise<T>): Promise<T> {
-    const key = formatLine(ref);
-    if (this.#claimed.has(key)) throw new GpioError('EBUSY', `gpio ${key} is already open`, { line: ref });
-    this.#claimed.add(key);
-    try {
-      return await open();
-    } catch (error) {
-      this.#claimed.delete(key);
-      throw error;
-    }
-  }
-
-  #release(ref: GpioLineRef, handle: GpioLine): void {
-    this.#claimed.delete(formatLine(ref));
-    this.#open.delete(handle);
   }
 }
 

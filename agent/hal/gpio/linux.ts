@@ -16,6 +16,7 @@ import { checkInputOptions, checkLevel, checkLineRef, checkOutputOptions } from 
 import { Debouncer } from './debouncer.js';
 import { EdgeListeners } from './edge-listeners.js';
 import { formatLine, GpioError } from './errors.js';
+import { LineClaims } from './line-claims.js';
 import { DEFAULT_SYSFS_ROOT, listGpioChips, resolveLine } from './resolve-line.js';
 import type {
   GpioBackend,
@@ -25,7 +26,6 @@ import type {
   GpioInput,
   GpioInputOptions,
   GpioLevel,
-  GpioLine,
   GpioLineRef,
   GpioOutput,
   GpioOutputOptions,
@@ -46,9 +46,7 @@ export class LinuxGpio implements GpioBackend {
   readonly #clock: Clock;
   readonly #log: Logger | undefined;
   readonly #sysfsRoot: string;
-  /** Lines claimed through this backend, by `chip:offset`, from the start of open (so racing opens fail). */
-  readonly #claimed = new Set<string>();
-  readonly #open = new Set<GpioLine>();
+  readonly #lines = new LineClaims();
   #onoff: Promise<Onoff> | undefined;
 
   constructor(deps: LinuxGpioDeps) {
@@ -75,7 +73,7 @@ export class LinuxGpio implements GpioBackend {
   async openOutput(ref: GpioLineRef, options: GpioOutputOptions): Promise<GpioOutput> {
     checkLineRef(ref);
     const opts = checkOutputOptions(options);
-    return this.#withClaim(ref, async () => {
+    return this.#lines.withClaim(ref, async () => {
       const number = await resolveLine(ref, this.#sysfsRoot);
       if (opts.drive !== 'push-pull') {
         this.#log?.warn(
@@ -92,9 +90,8 @@ export class LinuxGpio implements GpioBackend {
         () => new Gpio(number, raw ? 'high' : 'low', 'none', { activeLow: opts.activeLow }),
       );
       const handle: LinuxOutput = new LinuxOutput(ref, gpio, opts.activeLow, () =>
-        this.#release(ref, handle),
+        this.#lines.release(ref, handle),
       );
-      this.#open.add(handle);
       return handle;
     });
   }
@@ -102,7 +99,7 @@ export class LinuxGpio implements GpioBackend {
   async openInput(ref: GpioLineRef, options?: GpioInputOptions): Promise<GpioInput> {
     checkLineRef(ref);
     const opts = checkInputOptions(options);
-    return this.#withClaim(ref, async () => {
+    return this.#lines.withClaim(ref, async () => {
       const number = await resolveLine(ref, this.#sysfsRoot);
       if (opts.bias !== 'as-is') {
         this.#log?.warn(
@@ -117,37 +114,19 @@ export class LinuxGpio implements GpioBackend {
       const edgeArg = kernelEdge === 'none' ? undefined : kernelEdge;
       const gpio = construct(ref, () => new Gpio(number, 'in', edgeArg, { activeLow: opts.activeLow }));
       const handle: LinuxInput = new LinuxInput(ref, gpio, this.#clock, opts, () =>
-        this.#release(ref, handle),
+        this.#lines.release(ref, handle),
       );
-      this.#open.add(handle);
       return handle;
     });
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.#open].map((h) => h.close()));
+    await this.#lines.closeAll();
   }
 
   #loadOnoff(): Promise<Onoff> {
     this.#onoff ??= import('onoff');
     return this.#onoff;
-  }
-
-  async #withClaim<T>(ref: GpioLineRef, open: () => Promise<T>): Promise<T> {
-    const key = formatLine(ref);
-    if (this.#claimed.has(key)) throw new GpioError('EBUSY', `gpio ${key} is already open`, { line: ref });
-    this.#claimed.add(key);
-    try {
-      return await open();
-    } catch (error) {
-      this.#claimed.delete(key);
-      throw error;
-    }
-  }
-
-  #release(ref: GpioLineRef, handle: GpioLine): void {
-    this.#claimed.delete(formatLine(ref));
-    this.#open.delete(handle);
   }
 }
 
