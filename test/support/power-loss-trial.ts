@@ -200,6 +200,22 @@ async function assertSettled(
   }
 }
 
+/** The steps of an install and its commit that drive a boot tool (the tool-driven backends' trials). */
+const TOOL_STEPS = ['mark-target-bad', 'arm', 'reboot', 'check-health', 'commit', 'conclude'];
+
+/**
+ * One cut in each step in turn: even trials within ~20 ms of the step's start, while its boot tool
+ * runs (~0.1–0.2 s a call, in the killed process group); odd ones later, between the step's tool
+ * calls or after its last.
+ */
+export function toolStepCut(random: () => number, i: number): CutPoint {
+  return {
+    kind: 'step',
+    step: TOOL_STEPS[i % TOOL_STEPS.length]!,
+    delayMs: i % 2 === 0 ? Math.floor(random() * 20) : 120 + Math.floor(random() * 250),
+  };
+}
+
 export interface SeriesOptions {
   /** Cuts that must really happen (a cut scheduled too late may miss; then another trial runs). */
   readonly cuts: number;

@@ -8,9 +8,7 @@
  * test/support/power-loss-trial.ts for the assertions.
  */
 import { expect } from 'vitest';
-import { describePowerCuts } from '../../support/power-loss-trial.js';
-
-const STEPS = ['mark-target-bad', 'arm', 'reboot', 'check-health', 'commit', 'conclude'];
+import { describePowerCuts, toolStepCut } from '../../support/power-loss-trial.js';
 
 describePowerCuts(
   'power cuts with the efi (efibootmgr) boot backend',
@@ -21,13 +19,7 @@ describePowerCuts(
     label: 'efi',
     backend: 'efi',
     source: (i) => (i % 2 === 0 ? 'file' : 'http'),
-    // Even trials cut within ~20 ms of the step's start, while the tool runs (~0.1–0.2 s a call);
-    // odd ones later, between the step's tool calls or after its last.
-    cutPoint: (random, i) => ({
-      kind: 'step',
-      step: STEPS[i % STEPS.length]!,
-      delayMs: i % 2 === 0 ? Math.floor(random() * 20) : 120 + Math.floor(random() * 250),
-    }),
+    cutPoint: toolStepCut,
   },
   (series) => {
     // BootNext gives the trial one boot: a cut in it before the commit rolls back (truthfully

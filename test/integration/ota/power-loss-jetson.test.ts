@@ -6,9 +6,7 @@
  * step's tool calls or after them. See test/support/power-loss-trial.ts for the assertions.
  */
 import { expect } from 'vitest';
-import { describePowerCuts } from '../../support/power-loss-trial.js';
-
-const STEPS = ['mark-target-bad', 'arm', 'reboot', 'check-health', 'commit', 'conclude'];
+import { describePowerCuts, toolStepCut } from '../../support/power-loss-trial.js';
 
 describePowerCuts(
   'power cuts with the jetson (nvbootctrl) boot backend',
@@ -19,13 +17,7 @@ describePowerCuts(
     label: 'jetson',
     backend: 'jetson',
     source: (i) => (i % 2 === 0 ? 'file' : 'http'),
-    // Even trials cut within ~20 ms of the step's start, while the tool runs (~0.1–0.2 s a call);
-    // odd ones later, between the step's tool calls or after its last.
-    cutPoint: (random, i) => ({
-      kind: 'step',
-      step: STEPS[i % STEPS.length]!,
-      delayMs: i % 2 === 0 ? Math.floor(random() * 20) : 120 + Math.floor(random() * 250),
-    }),
+    cutPoint: toolStepCut,
   },
   (series) => {
     // Three boots of budget: one cut never costs the trial, so every accepted update commits.
