@@ -6,24 +6,13 @@
  * scores mean nothing; the bench measures the real model's latency beside it.
  * The inference bench writes it with scripts/model/onnx-writer.ts, as the training script does.
  */
+import { seededRandom } from '../../agent/hal/sim/random.js';
 import { OnnxGraph } from '../model/onnx-writer.js';
 
 export const STAND_IN = { size: 60, inputs: 3, layers: [180, 32, 8, 32, 180] } as const;
 
-/** mulberry32: a small seeded generator, so every run builds the same model. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function standInModelBytes(): Uint8Array {
-  const rand = random(16);
+  const rand = seededRandom(16).next;
   const g = new OnnxGraph('chamber-anomaly-stand-in')
     .input('window', [1, STAND_IN.size, STAND_IN.inputs])
     // °C, °C, duty: typical means and spreads of the chamber's normal traces.

@@ -5,6 +5,7 @@
  */
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { seededRandom as simRandom } from '../../agent/hal/sim/random.js';
 
 /** The files of a LevelDB directory, by what they hold. */
 export type LevelFileType = 'ldb' | 'log' | 'MANIFEST' | 'CURRENT' | 'LOG';
@@ -17,16 +18,9 @@ const MATCHERS: Record<LevelFileType, (name: string) => boolean> = {
   LOG: (f) => f === 'LOG',
 };
 
-/** mulberry32: a small, fast, seedable PRNG with values in [0, 1). */
+/** mulberry32 values in [0, 1) from `seed` (the simulated world's generator). */
 export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return simRandom(seed).next;
 }
 
 /** The files of `type` in `dir`, sorted by name. */

@@ -10,6 +10,7 @@
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { seededRandom } from '../../agent/hal/sim/random.js';
 import { primarySlot, slotState } from '../../agent/ota/boot/boot-order.js';
 import { NativeUbootEnv } from '../../agent/ota/boot/uboot-env-store.js';
 import { CommittedStore } from '../../agent/ota/committed-state.js';
@@ -57,14 +58,7 @@ export interface TrialResult {
 
 /** Deterministic PRNG (mulberry32) so a failing trial can be replayed from its seed. */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return seededRandom(seed).next;
 }
 
 export async function runPowerLossTrial(o: TrialOptions): Promise<TrialResult> {
