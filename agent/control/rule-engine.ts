@@ -174,15 +174,7 @@ export class RuleEngine {
     await this.#inFlight;
     for (const r of this.#rules) {
       if (!r.active || keep.has(r.rule.name)) continue;
-      for (const force of r.forces) {
-        await this.#attempt(r, `${force.where}.release`, () =>
-          this.#deps.points.release(force.point, r.source),
-        );
-      }
-      r.forces = [];
-      if (r.rule.actions.some((a) => 'alarm' in a)) {
-        await this.#attempt(r, 'alarm.clear', () => this.#deps.alarms.clear(r.rule.name, r.source));
-      }
+      await this.#undoEffects(r);
       r.active = false;
     }
   }
@@ -245,11 +237,8 @@ export class RuleEngine {
     }
   }
 
-  async #deactivate(r: RuleRuntime, nowMs: number): Promise<void> {
-    r.active = false;
-    r.falseSinceMs = undefined;
-    r.changedAtMonoMs = nowMs;
-    this.#deps.log.info({ rule: r.rule.name }, 'rule cleared');
+  /** Releases the rule's forces and clears its alarm. */
+  async #undoEffects(r: RuleRuntime): Promise<void> {
     // A force that never took is still registered in the point table, so every force is released.
     for (const force of r.forces) {
       await this.#attempt(r, `${force.where}.release`, () =>
@@ -260,6 +249,14 @@ export class RuleEngine {
     if (r.rule.actions.some((a) => 'alarm' in a)) {
       await this.#attempt(r, 'alarm.clear', () => this.#deps.alarms.clear(r.rule.name, r.source));
     }
+  }
+
+  async #deactivate(r: RuleRuntime, nowMs: number): Promise<void> {
+    r.active = false;
+    r.falseSinceMs = undefined;
+    r.changedAtMonoMs = nowMs;
+    this.#deps.log.info({ rule: r.rule.name }, 'rule cleared');
+    await this.#undoEffects(r);
     for (const [i, action] of (r.rule.onClear ?? []).entries()) await this.#run(r, action, `onClear.${i}`);
   }
 
