@@ -41,7 +41,7 @@ import {
 } from './plan-install.js';
 import type { OtaReport, ReportQueue } from './report-queue.js';
 import { compareSlotWithTar, unpackIntoSlot } from './slots/dir-slot.js';
-import { openMediumVerifier } from './slots/medium-verify.js';
+import { openReadBack } from './slots/medium-verify.js';
 import { digestPrefix, RawWriter, resumePoint } from './slots/raw-writer.js';
 import type { SlotSpec } from './slots/slot-device.js';
 import { transfer } from './transfer.js';
@@ -336,20 +336,14 @@ class Flow {
     else if (start > 0) this.#log.info({ journaled: fromOffset, resumeAt: start }, 'ota resuming write');
     await this.#save({ ...r, phase: 'writing', offsetBytes: start });
     const writer = await RawWriter.open(file, kind);
-    const mediumReadBack =
-      s.readBack === 'medium'
-        ? await openMediumVerifier({
-            file,
-            unitBytes: unit,
-            sizeBytes: r.sizeBytes,
-            codeDir: this.#d.codeDir,
-          }).catch(async (e: unknown) => {
-            await writer.close();
-            throw e;
-          })
-        : undefined;
-    if (s.readBack === 'medium' && !mediumReadBack)
-      this.#log.info({ slot: file }, 'the slot refuses O_DIRECT: reading it back through the page cache');
+    const mediumReadBack = await openReadBack(
+      s.readBack,
+      { file, unitBytes: unit, sizeBytes: r.sizeBytes, codeDir: this.#d.codeDir },
+      this.#log,
+    ).catch(async (e: unknown) => {
+      await writer.close();
+      throw e;
+    });
     const signal = AbortSignal.any([this.#in.signal, this.#in.cancel]);
     const source = await this.#source(r, m, signal);
     let record = this.#record!;

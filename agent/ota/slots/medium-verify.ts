@@ -18,6 +18,7 @@ import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { crc32 } from 'node:zlib';
 import { errorMessage } from '../../core/errors.js';
+import type { Logger } from '../../core/log.js';
 import { InstallError } from '../install-errors.js';
 import { MediumReader } from './medium-reader.js';
 
@@ -52,6 +53,22 @@ export async function openMediumVerifier(o: MediumVerifierOptions): Promise<Rang
   if (!existsSync(entry)) return inline();
   await reader.close();
   return WorkerVerifier.start(entry, o);
+}
+
+/**
+ * The read-back a `readBack` setting asks for: undefined (the page cache's copy is compared) for
+ * `page-cache`, and for `medium` where the slot refuses O_DIRECT — which is logged.
+ */
+export async function openReadBack(
+  mode: 'medium' | 'page-cache',
+  o: MediumVerifierOptions,
+  log: Logger,
+): Promise<RangeVerifier | undefined> {
+  if (mode === 'page-cache') return undefined;
+  const verifier = await openMediumVerifier(o);
+  if (!verifier)
+    log.info({ slot: o.file }, 'the slot refuses O_DIRECT: reading it back through the page cache');
+  return verifier;
 }
 
 /** Reads [from, to) from the medium and checks every unit in it against its CRC. */
