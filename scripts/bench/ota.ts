@@ -5,12 +5,13 @@
  *    read is the floor of an install that verifies what the medium holds (`floorVsDd`);
  *  - `local`: our install from a local file — signature check, streaming SHA-256 with per-chunk
  *    hashes, write, fdatasync and journal checkpoints, every synced range read back from the medium
- *    (O_DIRECT) and its units' CRC-32 compared in the read-back worker, boot
+ *    (O_DIRECT) and its chunks' SHA-256 compared in the read-back worker, boot
  *    environment switched (U-Boot, through fw_setenv) — in a child process run as the service unit runs
  *    the agent (its node options, e.g. `--jitless`, and its Environment=, e.g. `UV_USE_IO_URING=0`),
- *    whose peak RSS is reported; beside it, in alternating order, the same install reading back only
- *    the page cache's copy (`download.readBack: page-cache`, `localPageCache`): what reading the
- *    medium costs; for comparison also with libuv's io_uring default (`localIoUring`);
+ *    whose peak RSS is reported; beside it the same install reading back only the page cache's copy
+ *    (`download.readBack: page-cache`, `localPageCache`): what reading the medium costs — dd and the
+ *    two installs in rotating order, so a run of 3 puts each in each place once; for comparison also
+ *    with libuv's io_uring default (`localIoUring`);
  *  - `http`: the same from a loopback HTTP server, with `curl URL | dd of=SLOT conv=fsync` as its baseline;
  *  - `resume`: the HTTP install, paced to `--resume-rate-mbps` (default 800, a gigabit LAN), killed
  *    (SIGKILL) once half the image is durable, then resumed by a new process: bytes the server had to
@@ -97,19 +98,26 @@ export async function otaBench(args: string[]): Promise<Record<string, unknown>>
     const rssHttp: number[] = [];
     for (let run = 1; run <= runs; run++) {
       const device = await makeDevice(work, keys.publicKey);
-      dropCaches();
-      times.dd.push(await timed(['dd', `if=${image}`, `of=${device.slotB}`, 'bs=1M', 'conv=fsync']));
-      // The physical floor of a verified install: dd, then one sequential read of the slot from the
-      // medium (O_DIRECT: not from the page cache).
-      dropCaches();
-      times.readSlot.push(await timed(['dd', `if=${device.slotB}`, 'of=/dev/null', 'bs=4M', 'iflag=direct']));
       let local = { installMs: 0, peakRssMb: 0 };
-      for (const readBack of run % 2 === 1 ? ['medium', 'page-cache'] : ['page-cache', 'medium']) {
+      // The three side-by-side steps in rotating order: on this machine's disk an install right after
+      // dd ran 0.6 s slower than the one after it, whichever read-back it had; placed so, every step
+      // takes each place equally often (in runs of 3).
+      for (const step of rotate(['dd', 'medium', 'page-cache'] as const, run - 1)) {
         await device.reset();
         dropCaches();
-        const config = readBack === 'medium' ? device.config : device.pageCacheConfig;
+        if (step === 'dd') {
+          times.dd.push(await timed(['dd', `if=${image}`, `of=${device.slotB}`, 'bs=1M', 'conv=fsync']));
+          // The physical floor of a verified install: dd, then one sequential read of the slot from
+          // the medium (O_DIRECT: not from the page cache).
+          dropCaches();
+          times.readSlot.push(
+            await timed(['dd', `if=${device.slotB}`, 'of=/dev/null', 'bs=4M', 'iflag=direct']),
+          );
+          continue;
+        }
+        const config = step === 'medium' ? device.config : device.pageCacheConfig;
         const installed = await child(config, ['--manifest', localManifest, '--payload', image]);
-        if (readBack === 'medium') local = installed;
+        if (step === 'medium') local = installed;
         else times.localPageCache.push(installed.installMs);
       }
       times.local.push(local.installMs);
@@ -202,6 +210,12 @@ export async function otaBench(args: string[]): Promise<Record<string, unknown>>
     await server.stop();
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/** `items` shifted left by `by` places, wrapping around. */
+function rotate<T>(items: readonly T[], by: number): T[] {
+  const k = by % items.length;
+  return [...items.slice(k), ...items.slice(0, k)];
 }
 
 interface Device {
