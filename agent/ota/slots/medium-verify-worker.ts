@@ -20,7 +20,7 @@ const reader = await MediumReader.open(setup.file);
 if (!reader) throw new Error(`${setup.file} no longer opens with O_DIRECT`);
 
 port.on('message', (request: VerifyWorkerRequest) => {
-  verifyUnits(reader, setup, request.from, request.to, request.crc32).then(
+  verifyUnits(reader, setup, request.from, request.to, request.expected).then(
     () => port.postMessage({ ok: true } satisfies VerifyWorkerAnswer),
     (e: unknown) =>
       port.postMessage({

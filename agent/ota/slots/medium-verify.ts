@@ -1,19 +1,21 @@
 /**
  * The read-back of a raw slot from its medium: the units of a synced range read again with O_DIRECT
- * and each unit's CRC-32 compared with the one taken of the same bytes when they were verified on
- * their way in (after their SHA-256 matched the manifest, or as part of the whole-payload digest).
- * A CRC, not SHA-256 again: the read-back guards against a medium that does not hold what was
- * written — a bad block, a lost write, a device that wraps — which a 32-bit CRC detects as well
- * (every burst up to 32 bits, anything else but 1 in 2^32), at 3.4× SHA-256's speed here (zlib's
- * folded CRC, 5.5 vs 1.6 GiB/s); on two cores a second SHA-256 of every byte made a 1 GiB install
- * 0.5 s slower.
+ * and each compared with what it was verified as on its way in. With per-chunk hashes that is the
+ * manifest's SHA-256 of the chunk; without them, the CRC-32 the transfer took of each unit after the
+ * whole payload's digest matched (a CRC is enough to catch a medium that does not hold what was
+ * written — a bad block, a lost write, a device that wraps — every burst up to 32 bits, anything else
+ * but 1 in 2^32). Not a CRC for both: the CRC of every unit has to be taken on the way in, on the
+ * thread that hashes, and that thread is the install's bottleneck (here, 1 GiB: SHA-256 0.6 s, CRC-32
+ * 0.3 s; a second SHA-256 in the worker costs the other core what the two CRCs cost in all).
  *
  * `openMediumVerifier` runs the check in a worker thread when the built worker is in the given code
- * directory — the reads' completions and the CRCs then stay off the main thread, which hashes what
- * arrives (1 GiB: 2.0 s against 2.2 s on the main thread, for 8 MB of RSS) — else on the calling
- * thread (agent/ under vitest holds no built worker). It resolves undefined where the slot's
- * filesystem refuses O_DIRECT, and the caller reads back through the page cache instead.
+ * directory — the reads' completions and the hashing then stay off the main thread, which hashes what
+ * arrives — else on the calling thread (agent/ under vitest holds no built worker). It resolves
+ * undefined where the slot's filesystem refuses O_DIRECT, and the caller reads back through the page
+ * cache instead.
  */
+
+import { createHash, type Hash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { crc32 } from 'node:zlib';
@@ -22,13 +24,16 @@ import type { Logger } from '../../core/log.js';
 import { InstallError } from '../install-errors.js';
 import { MediumReader } from './medium-reader.js';
 
+/** What a unit must read back as: its SHA-256 (a manifest chunk hash), or the CRC-32 taken on the way in. */
+export type UnitDigest = Uint8Array | number;
+
 /** Verifies ranges of the slot, one at a time, in order. */
 export interface RangeVerifier {
   /**
-   * `from` is a unit boundary; `to` one too, or the size; `crc32` has one CRC per unit in the range.
-   * Rejects with `readback-mismatch`.
+   * `from` is a unit boundary; `to` one too, or the size; `expected` has one digest per unit in the
+   * range. Rejects with `readback-mismatch`.
    */
-  verify(from: number, to: number, crc32: readonly number[]): Promise<void>;
+  verify(from: number, to: number, expected: readonly UnitDigest[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -45,7 +50,7 @@ export async function openMediumVerifier(o: MediumVerifierOptions): Promise<Rang
   const reader = await MediumReader.open(o.file);
   if (!reader) return undefined;
   const inline = (): RangeVerifier => ({
-    verify: (from, to, crc32) => verifyUnits(reader, o, from, to, crc32),
+    verify: (from, to, expected) => verifyUnits(reader, o, from, to, expected),
     close: () => reader.close(),
   });
   if (!o.codeDir) return inline();
@@ -71,28 +76,29 @@ export async function openReadBack(
   return verifier;
 }
 
-/** Reads [from, to) from the medium and checks every unit in it against its CRC. */
+/** Reads [from, to) from the medium and checks every unit in it against its digest. */
 export async function verifyUnits(
   reader: MediumReader,
   layout: { readonly unitBytes: number; readonly sizeBytes: number },
   from: number,
   to: number,
-  expected: readonly number[],
+  expected: readonly UnitDigest[],
 ): Promise<void> {
   const first = from / layout.unitBytes;
   let index = first;
-  let crc = 0;
+  let digest = new UnitDigester(expected[0]);
   let pos = from;
   for await (const piece of reader.read(from, to)) {
     for (let p = 0; p < piece.length; ) {
       const unitStart = index * layout.unitBytes;
       const unitEnd = Math.min(unitStart + layout.unitBytes, layout.sizeBytes);
       const n = Math.min(piece.length - p, unitEnd - pos);
-      crc = crc32(piece.subarray(p, p + n), crc);
+      digest.update(piece.subarray(p, p + n));
       p += n;
       pos += n;
       if (pos === unitEnd) {
-        if (crc !== expected[index - first]) {
+        const want = expected[index - first];
+        if (want === undefined || !digest.matches(want)) {
           throw new InstallError(
             'EPAYLOAD',
             'readback-mismatch',
@@ -100,12 +106,32 @@ export async function verifyUnits(
           );
         }
         index++;
-        crc = 0;
+        digest = new UnitDigester(want);
       }
     }
   }
   if (pos < to) {
     throw new InstallError('EPAYLOAD', 'readback-mismatch', `the slot's medium holds ${pos} of ${to} bytes`);
+  }
+}
+
+/** One unit's running CRC-32 or SHA-256, whichever its expected digest is. */
+class UnitDigester {
+  readonly #hash: Hash | undefined;
+  #crc = 0;
+
+  constructor(kind: UnitDigest | undefined) {
+    this.#hash = typeof kind === 'number' ? undefined : createHash('sha256');
+  }
+
+  update(data: Uint8Array): void {
+    if (this.#hash) this.#hash.update(data);
+    else this.#crc = crc32(data, this.#crc);
+  }
+
+  matches(want: UnitDigest): boolean {
+    if (typeof want === 'number') return !this.#hash && this.#crc === want;
+    return this.#hash !== undefined && Buffer.compare(this.#hash.digest(), want) === 0;
   }
 }
 
@@ -119,7 +145,7 @@ export interface VerifyWorkerSetup {
 export type VerifyWorkerRequest = {
   readonly from: number;
   readonly to: number;
-  readonly crc32: readonly number[];
+  readonly expected: readonly UnitDigest[];
 };
 export type VerifyWorkerAnswer =
   | { readonly ok: true }
@@ -163,11 +189,11 @@ class WorkerVerifier implements RangeVerifier {
     return new WorkerVerifier(new Worker(entry, { workerData: setup }));
   }
 
-  verify(from: number, to: number, crc32: readonly number[]): Promise<void> {
+  verify(from: number, to: number, expected: readonly UnitDigest[]): Promise<void> {
     if (this.#failed) return Promise.reject(this.#failed);
     return new Promise<void>((resolve, reject) => {
       this.#pending = { resolve, reject };
-      this.#worker.postMessage({ from, to, crc32 } satisfies VerifyWorkerRequest);
+      this.#worker.postMessage({ from, to, expected } satisfies VerifyWorkerRequest);
     });
   }
 

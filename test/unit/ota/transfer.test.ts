@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { SystemClock } from '../../../agent/core/clock.js';
 import { FilePayloadSource, type PayloadSource } from '../../../agent/ota/download.js';
 import { InstallError } from '../../../agent/ota/install-errors.js';
+import type { UnitDigest } from '../../../agent/ota/slots/medium-verify.js';
 import { RawWriter, resumePoint } from '../../../agent/ota/slots/raw-writer.js';
 import { type SlotWriter, type TransferOptions, transfer } from '../../../agent/ota/transfer.js';
 import { fakeImage } from '../../../scripts/ota-emulator/provision.js';
@@ -363,13 +364,16 @@ describe('streaming a payload into a slot', () => {
       };
       const ranges: [number, number][] = [];
       const mediumReadBack = {
-        verify: async (from: number, to: number, crcs: readonly number[]) => {
+        verify: async (from: number, to: number, expected: readonly UnitDigest[]) => {
           expect(synced, 'a range is read back only once it is synced').toBeGreaterThanOrEqual(to);
           const back = await readFile(file);
           const units = [];
-          for (let at = from; at < to; at += CHUNK)
-            units.push(crc32(back.subarray(at, Math.min(at + CHUNK, to))));
-          expect(crcs, 'the CRCs of the units as verified').toEqual(units);
+          for (let at = from; at < to; at += CHUNK) {
+            const unit = back.subarray(at, Math.min(at + CHUNK, to));
+            // `{ chunk: undefined }`: no chunk hashes, so the CRC-32 taken once the payload matched.
+            units.push('chunk' in hashes ? crc32(unit) : sha(unit));
+          }
+          expect(expected.map((d) => (typeof d === 'number' ? d : Buffer.from(d)))).toEqual(units);
           ranges.push([from, to]);
         },
         close: async () => undefined,
@@ -390,6 +394,89 @@ describe('streaming a payload into a slot', () => {
       expect(ranges.every(([from], i) => i === 0 || from === ranges[i - 1]![1])).toBe(true);
     },
   );
+
+  /** A medium read-back that records each range and how far the writes had come when it was asked. */
+  function recordingReadBack() {
+    const ranges: { from: number; to: number; writtenTo: number }[] = [];
+    let writtenTo = 0;
+    return {
+      ranges,
+      wrote: (end: number) => {
+        writtenTo = Math.max(writtenTo, end);
+      },
+      verifier: {
+        verify: async (from: number, to: number) => {
+          ranges.push({ from, to, writtenTo });
+        },
+        close: async () => undefined,
+      },
+    };
+  }
+
+  it('reads a local file back from the medium once, after its last write', async () => {
+    const dir = await newDir();
+    const image = path.join(dir, 'image.bin');
+    await writeFile(image, payload);
+    const rb = recordingReadBack();
+    const real = await RawWriter.open(path.join(dir, 'slot.img'), 'image');
+    const writer = {
+      write: async (d: Uint8Array, at: number) => {
+        await real.write(d, at);
+        rb.wrote(at + d.length);
+      },
+      readBack: (into: Buffer, at: number) => real.readBack(into, at),
+      sync: () => real.sync(),
+      finish: (n: number) => real.finish(n),
+    } satisfies SlotWriter;
+    const source = new FilePayloadSource(image);
+    const checkpoints: number[] = [];
+    try {
+      await transfer(
+        options(writer, checkpoints, { source, mediumReadBack: rb.verifier, syncIntervalBytes: 2 * CHUNK }),
+      );
+    } finally {
+      await source.close();
+      await real.close();
+    }
+    expect(checkpoints.length).toBeGreaterThan(1);
+    expect(rb.ranges).toEqual([{ from: 0, to: SIZE, writtenTo: SIZE }]);
+  });
+
+  it('reads a download back from the medium while the writer waits for the network', async () => {
+    const slow: PayloadSource = {
+      origin: 'network',
+      async *read(offset) {
+        for (let pos = offset; pos < SIZE; pos += CHUNK) {
+          if (pos > offset) await new Promise((resolve) => setTimeout(resolve, 40));
+          yield Buffer.from(payload.subarray(pos, Math.min(pos + CHUNK, SIZE)));
+        }
+      },
+    };
+    const rb = recordingReadBack();
+    const dir = await newDir();
+    const real = await RawWriter.open(path.join(dir, 'slot.img'), 'image');
+    const writer = {
+      write: async (d: Uint8Array, at: number) => {
+        await real.write(d, at);
+        rb.wrote(at + d.length);
+      },
+      readBack: (into: Buffer, at: number) => real.readBack(into, at),
+      sync: () => real.sync(),
+      finish: (n: number) => real.finish(n),
+    } satisfies SlotWriter;
+    try {
+      await transfer(
+        options(writer, [], { source: slow, mediumReadBack: rb.verifier, syncIntervalBytes: 2 * CHUNK }),
+      );
+    } finally {
+      await real.close();
+    }
+    expect(rb.ranges.length).toBeGreaterThan(1);
+    expect(rb.ranges[0]!.writtenTo, 'the first range is read back before the last write').toBeLessThan(SIZE);
+    expect(rb.ranges[0]!.from).toBe(0);
+    expect(rb.ranges.at(-1)!.to).toBe(SIZE);
+    expect(rb.ranges.every((r, i) => i === 0 || r.from === rb.ranges[i - 1]!.to)).toBe(true);
+  });
 
   it('fails with readback-mismatch when a range does not read back from the medium', async () => {
     const mediumReadBack = {
