@@ -395,55 +395,53 @@ describe('streaming a payload into a slot', () => {
     },
   );
 
-  /** A medium read-back that records each range and how far the writes had come when it was asked. */
-  function recordingReadBack() {
+  /**
+   * Transfers `source` into a real slot file with a medium read-back that records each range asked
+   * for and how far the writes had come by then.
+   */
+  async function recordReadBacks(source: PayloadSource) {
     const ranges: { from: number; to: number; writtenTo: number }[] = [];
     let writtenTo = 0;
-    return {
-      ranges,
-      wrote: (end: number) => {
-        writtenTo = Math.max(writtenTo, end);
-      },
-      verifier: {
-        verify: async (from: number, to: number) => {
-          ranges.push({ from, to, writtenTo });
-        },
-        close: async () => undefined,
-      },
-    };
-  }
-
-  it('reads a local file back from the medium once, after its last write', async () => {
-    const dir = await newDir();
-    const image = path.join(dir, 'image.bin');
-    await writeFile(image, payload);
-    const rb = recordingReadBack();
-    const real = await RawWriter.open(path.join(dir, 'slot.img'), 'image');
+    const real = await RawWriter.open(path.join(await newDir(), 'slot.img'), 'image');
     const writer = {
       write: async (d: Uint8Array, at: number) => {
         await real.write(d, at);
-        rb.wrote(at + d.length);
+        writtenTo = Math.max(writtenTo, at + d.length);
       },
       readBack: (into: Buffer, at: number) => real.readBack(into, at),
       sync: () => real.sync(),
       finish: (n: number) => real.finish(n),
     } satisfies SlotWriter;
-    const source = new FilePayloadSource(image);
+    const mediumReadBack = {
+      verify: async (from: number, to: number) => {
+        ranges.push({ from, to, writtenTo });
+      },
+      close: async () => undefined,
+    };
     const checkpoints: number[] = [];
     try {
-      await transfer(
-        options(writer, checkpoints, { source, mediumReadBack: rb.verifier, syncIntervalBytes: 2 * CHUNK }),
-      );
+      await transfer(options(writer, checkpoints, { source, mediumReadBack, syncIntervalBytes: 2 * CHUNK }));
     } finally {
-      await source.close();
       await real.close();
     }
-    expect(checkpoints.length).toBeGreaterThan(1);
-    expect(rb.ranges).toEqual([{ from: 0, to: SIZE, writtenTo: SIZE }]);
+    return { ranges, checkpoints };
+  }
+
+  it('reads a local file back from the medium once, after its last write', async () => {
+    const image = path.join(await newDir(), 'image.bin');
+    await writeFile(image, payload);
+    const source = new FilePayloadSource(image);
+    try {
+      const { ranges, checkpoints } = await recordReadBacks(source);
+      expect(checkpoints.length).toBeGreaterThan(1);
+      expect(ranges).toEqual([{ from: 0, to: SIZE, writtenTo: SIZE }]);
+    } finally {
+      await source.close();
+    }
   });
 
   it('reads a download back from the medium while the writer waits for the network', async () => {
-    const slow: PayloadSource = {
+    const { ranges } = await recordReadBacks({
       origin: 'network',
       async *read(offset) {
         for (let pos = offset; pos < SIZE; pos += CHUNK) {
@@ -451,31 +449,12 @@ describe('streaming a payload into a slot', () => {
           yield Buffer.from(payload.subarray(pos, Math.min(pos + CHUNK, SIZE)));
         }
       },
-    };
-    const rb = recordingReadBack();
-    const dir = await newDir();
-    const real = await RawWriter.open(path.join(dir, 'slot.img'), 'image');
-    const writer = {
-      write: async (d: Uint8Array, at: number) => {
-        await real.write(d, at);
-        rb.wrote(at + d.length);
-      },
-      readBack: (into: Buffer, at: number) => real.readBack(into, at),
-      sync: () => real.sync(),
-      finish: (n: number) => real.finish(n),
-    } satisfies SlotWriter;
-    try {
-      await transfer(
-        options(writer, [], { source: slow, mediumReadBack: rb.verifier, syncIntervalBytes: 2 * CHUNK }),
-      );
-    } finally {
-      await real.close();
-    }
-    expect(rb.ranges.length).toBeGreaterThan(1);
-    expect(rb.ranges[0]!.writtenTo, 'the first range is read back before the last write').toBeLessThan(SIZE);
-    expect(rb.ranges[0]!.from).toBe(0);
-    expect(rb.ranges.at(-1)!.to).toBe(SIZE);
-    expect(rb.ranges.every((r, i) => i === 0 || r.from === rb.ranges[i - 1]!.to)).toBe(true);
+    });
+    expect(ranges.length).toBeGreaterThan(1);
+    expect(ranges[0]!.writtenTo, 'the first range is read back before the last write').toBeLessThan(SIZE);
+    expect(ranges[0]!.from).toBe(0);
+    expect(ranges.at(-1)!.to).toBe(SIZE);
+    expect(ranges.every((r, i) => i === 0 || r.from === ranges[i - 1]!.to)).toBe(true);
   });
 
   it('fails with readback-mismatch when a range does not read back from the medium', async () => {
