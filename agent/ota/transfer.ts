@@ -181,7 +181,9 @@ async function run(o: TransferOptions): Promise<TransferResult> {
   /** Units inside `writer.write` now: none while a streamed source keeps the writer waiting. */
   let writing = 0;
   let durableTo = o.startOffset;
-  let verifiedTo = o.startOffset;
+  // With chunk hashes a resumed transfer reads back the earlier runs' chunks too (every fdatasync
+  // covers them); without, their units have no CRC here, and were hashed from the slot on resuming.
+  let verifiedTo = o.chunk ? 0 : o.startOffset;
   let verifying = Promise.resolve();
   /** Queues the read-back of what is durable and not yet read back, after the one running. */
   const readBackDurable = () => {

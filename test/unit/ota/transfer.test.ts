@@ -399,10 +399,15 @@ describe('streaming a payload into a slot', () => {
    * Transfers `source` into a real slot file with a medium read-back that records each range asked
    * for and how far the writes had come by then.
    */
-  async function recordReadBacks(source: PayloadSource) {
+  async function recordReadBacks(
+    source: PayloadSource,
+    resumed: { slot: Uint8Array; over: Partial<TransferOptions> } | undefined = undefined,
+  ) {
     const ranges: { from: number; to: number; writtenTo: number }[] = [];
     let writtenTo = 0;
-    const real = await RawWriter.open(path.join(await newDir(), 'slot.img'), 'image');
+    const file = path.join(await newDir(), 'slot.img');
+    if (resumed) await writeFile(file, resumed.slot);
+    const real = await RawWriter.open(file, 'image');
     const writer = {
       write: async (d: Uint8Array, at: number) => {
         await real.write(d, at);
@@ -420,11 +425,25 @@ describe('streaming a payload into a slot', () => {
     };
     const checkpoints: number[] = [];
     try {
-      await transfer(options(writer, checkpoints, { source, mediumReadBack, syncIntervalBytes: 2 * CHUNK }));
+      await transfer(
+        options(writer, checkpoints, {
+          source,
+          mediumReadBack,
+          syncIntervalBytes: 2 * CHUNK,
+          ...resumed?.over,
+        }),
+      );
     } finally {
       await real.close();
     }
     return { ranges, checkpoints };
+  }
+
+  /** The ranges read back cover the slot from its first byte to its last, in order, each once. */
+  function expectWholeSlotInOrder(ranges: readonly { from: number; to: number }[]) {
+    expect(ranges[0]!.from).toBe(0);
+    expect(ranges.at(-1)!.to).toBe(SIZE);
+    expect(ranges.every((r, i) => i === 0 || r.from === ranges[i - 1]!.to)).toBe(true);
   }
 
   it('reads a local file back from the medium once, after its last write', async () => {
@@ -452,9 +471,15 @@ describe('streaming a payload into a slot', () => {
     });
     expect(ranges.length).toBeGreaterThan(1);
     expect(ranges[0]!.writtenTo, 'the first range is read back before the last write').toBeLessThan(SIZE);
-    expect(ranges[0]!.from).toBe(0);
-    expect(ranges.at(-1)!.to).toBe(SIZE);
-    expect(ranges.every((r, i) => i === 0 || r.from === ranges[i - 1]!.to)).toBe(true);
+    expectWholeSlotInOrder(ranges);
+  });
+
+  it('reads back the whole slot after a resume with chunk hashes, the chunks of the earlier run included', async () => {
+    const { ranges } = await recordReadBacks(source(payload).s, {
+      slot: payload.subarray(0, 4 * CHUNK),
+      over: { startOffset: 4 * CHUNK },
+    });
+    expectWholeSlotInOrder(ranges);
   });
 
   it('fails with readback-mismatch when a range does not read back from the medium', async () => {
