@@ -2,10 +2,11 @@
  * ota: installing a large image into an A/B slot, against `dd` of the same image in the same run.
  *  - `dd`: `dd if=IMG of=SLOT bs=1M conv=fsync` (the floor: read, write, fsync — no checks at all);
  *    then `dd if=SLOT iflag=direct` (one sequential read of the slot from the medium): dd plus that
- *    read is the floor of an install that verifies what the medium holds (`floorVsDd`);
+ *    read is the floor of an install that verifies what the medium holds (`floorVsDd`; the install
+ *    against it, per run: `localVsFloorPerRunMedian`);
  *  - `local`: our install from a local file — signature check, streaming SHA-256 with per-chunk
- *    hashes, write, fdatasync and journal checkpoints, every synced range read back from the medium
- *    (O_DIRECT) and its chunks' SHA-256 compared in the read-back worker, boot
+ *    hashes, write, fdatasync and journal checkpoints, the slot read back from the medium (O_DIRECT)
+ *    after the last write and its chunks' SHA-256 compared in the read-back worker, boot
  *    environment switched (U-Boot, through fw_setenv) — in a child process run as the service unit runs
  *    the agent (its node options, e.g. `--jitless`, and its Environment=, e.g. `UV_USE_IO_URING=0`),
  *    whose peak RSS is reported; beside it the same install reading back only the page cache's copy
@@ -187,6 +188,11 @@ export async function otaBench(args: string[]): Promise<Record<string, unknown>>
       localVsDd: round(median(times.local) / median(times.dd), 2),
       // Each run's install against the dd just before it: steadier on a machine whose disk speed drifts.
       localVsDdPerRunMedian: round(median(times.local.map((ms, i) => ms / times.dd[i]!)), 2),
+      // Each run's install against that run's floor (dd + one read of the slot): what is ours alone.
+      localVsFloorPerRunMedian: round(
+        median(times.local.map((ms, i) => ms / (times.dd[i]! + times.readSlot[i]!))),
+        2,
+      ),
       localPageCacheMsMedian: med('localPageCache'),
       localPageCacheVsDd: round(median(times.localPageCache) / median(times.dd), 2),
       // Each run's two read-backs against each other: what reading the medium adds.
