@@ -363,6 +363,7 @@ class Flow {
         syncIntervalMs: s.syncIntervalMs,
         startOffset: start,
         hash: resume.hash,
+        resumedCrc32: resume.unitCrc32,
         clock: this.#d.clock,
         signal,
         maxAttempts: s.maxAttempts,

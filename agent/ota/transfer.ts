@@ -90,6 +90,11 @@ export interface TransferOptions {
   readonly startOffset: number;
   /** Without chunk hashes: the running SHA-256 over exactly the first `startOffset` bytes. */
   readonly hash?: Hash | undefined;
+  /**
+   * Without chunk hashes: the CRC-32 of each unit before `startOffset` (raw-writer.ts `resumePoint`),
+   * so that the medium read-back covers them too.
+   */
+  readonly resumedCrc32?: readonly number[] | undefined;
   readonly clock: Clock;
   readonly signal: AbortSignal;
   readonly maxAttempts: number;
@@ -157,7 +162,7 @@ async function run(o: TransferOptions): Promise<TransferResult> {
   );
   const medium = o.mediumReadBack;
   /** With `medium` and without chunk hashes: the CRC-32 of each unit as verified, by unit index. */
-  const crcs: number[] = [];
+  const crcs: number[] = [...(o.resumedCrc32 ?? [])];
   const scratches = medium ? [] : [Buffer.allocUnsafe(READ_BACK_BYTES), Buffer.allocUnsafe(READ_BACK_BYTES)];
   let units = 0; // units handed over
   let buf = buffers[0]!;
@@ -182,9 +187,9 @@ async function run(o: TransferOptions): Promise<TransferResult> {
   /** Units inside `writer.write` now: none while a streamed source keeps the writer waiting. */
   let writing = 0;
   let durableTo = o.startOffset;
-  // With chunk hashes a resumed transfer reads back the earlier runs' chunks too (every fdatasync
-  // covers them); without, their units have no CRC here, and were hashed from the slot on resuming.
-  let verifiedTo = o.chunk ? 0 : o.startOffset;
+  // A resumed transfer reads back the earlier runs' units too (every fdatasync covers them), where it
+  // has their digests: the chunk hashes, or the CRCs taken on resuming.
+  let verifiedTo = o.chunk || crcs.length * unit >= o.startOffset ? 0 : o.startOffset;
   let verifying = Promise.resolve();
   /** Queues the read-back of what is durable and not yet read back, after the one running. */
   const readBackDurable = () => {

@@ -8,6 +8,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
+import { crc32 } from 'node:zlib';
 import { errorMessage } from '../../core/errors.js';
 import { InstallError } from '../install-errors.js';
 import type { SlotKind } from './slot-device.js';
@@ -75,6 +76,11 @@ export interface ResumePoint {
   readonly offsetBytes: number;
   /** Without chunk hashes: the running SHA-256 over exactly `offsetBytes`. */
   readonly hash: Hash | undefined;
+  /**
+   * Without chunk hashes: the CRC-32 of each unit before `offsetBytes`, of the bytes the running hash
+   * took (the read-back from the medium checks them at the end like the units written after).
+   */
+  readonly unitCrc32: readonly number[];
 }
 
 /**
@@ -91,33 +97,43 @@ export async function resumePoint(
   unitBytes: number,
 ): Promise<ResumePoint> {
   const hash = chunk ? undefined : createHash('sha256');
+  const unitCrc32: number[] = [];
   const limit = chunk ? sizeBytes : journaledBytes - (journaledBytes % unitBytes);
-  if (limit === 0) return { offsetBytes: 0, hash };
+  if (limit === 0) return { offsetBytes: 0, hash, unitCrc32 };
   let handle: FileHandle;
   try {
     handle = await open(file, 'r');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT')
-      return { offsetBytes: 0, hash: chunk ? undefined : createHash('sha256') };
+      return { offsetBytes: 0, hash: chunk ? undefined : createHash('sha256'), unitCrc32 };
     throw e;
   }
   try {
     const step = chunk ? chunk.sizeBytes : Math.min(unitBytes, 4 << 20);
     const buf = Buffer.allocUnsafe(Math.min(step, limit));
     let pos = 0;
+    let crc = 0;
     while (pos < limit) {
-      const want = Math.min(buf.length, limit - pos);
+      // Without chunk hashes a read never crosses a unit's end, so each unit's CRC closes on one.
+      const want = Math.min(buf.length, limit - pos, chunk ? limit : unitBytes - (pos % unitBytes));
       const { bytesRead } = await handle.read(buf, 0, want, pos);
       if (bytesRead < want) break; // the slot is shorter: continue from here
       const piece = buf.subarray(0, bytesRead);
       if (chunk) {
         const expected = chunk.sha256[pos / chunk.sizeBytes];
         if (!expected || !createHash('sha256').update(piece).digest().equals(expected)) break;
-      } else hash!.update(piece);
+      } else {
+        hash!.update(piece);
+        crc = crc32(piece, crc);
+        if ((pos + bytesRead) % unitBytes === 0) {
+          unitCrc32.push(crc);
+          crc = 0;
+        }
+      }
       pos += bytesRead;
     }
     if (!chunk) pos -= pos % unitBytes; // (whole units were read, so this is a no-op kept for clarity)
-    return { offsetBytes: pos, hash };
+    return { offsetBytes: pos, hash, unitCrc32 };
   } finally {
     await handle.close();
   }

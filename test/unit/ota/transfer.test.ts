@@ -255,10 +255,23 @@ describe('streaming a payload into a slot', () => {
     await writeFile(file, payload.subarray(0, 60_000));
     const resume = await resumePoint(file, 49_152, SIZE, undefined, CHUNK);
     expect(resume.offsetBytes).toBe(49_152);
+    expect(resume.unitCrc32).toEqual(
+      [0, 1, 2].map((i) => crc32(payload.subarray(i * CHUNK, (i + 1) * CHUNK))),
+    );
     const { s, offsets } = source(payload);
     await run(dir, { source: s, chunk: undefined, startOffset: 49_152, hash: resume.hash });
     expect(offsets).toEqual([49_152]);
     expect((await readFile(file)).equals(payload)).toBe(true);
+  });
+
+  it('takes the CRC of each unit on resuming without chunk hashes, units larger than its 4 MiB reads included', async () => {
+    const file = path.join(await newDir(), 'slot.img');
+    const unit = 6 << 20;
+    const bytes = fakeImage('large', 2 * unit + 1000);
+    await writeFile(file, bytes);
+    const resume = await resumePoint(file, 2 * unit + 1000, 3 * unit, undefined, unit);
+    expect(resume.offsetBytes).toBe(2 * unit);
+    expect(resume.unitCrc32).toEqual([crc32(bytes.subarray(0, unit)), crc32(bytes.subarray(unit, 2 * unit))]);
   });
 
   it('resumes with chunk hashes after the last chunk that verifies, even beyond the journal', async () => {
@@ -404,6 +417,7 @@ describe('streaming a payload into a slot', () => {
     resumed: { slot: Uint8Array; over: Partial<TransferOptions> } | undefined = undefined,
   ) {
     const ranges: { from: number; to: number; writtenTo: number }[] = [];
+    const digests: UnitDigest[] = [];
     let writtenTo = 0;
     const file = path.join(await newDir(), 'slot.img');
     if (resumed) await writeFile(file, resumed.slot);
@@ -418,8 +432,9 @@ describe('streaming a payload into a slot', () => {
       finish: (n: number) => real.finish(n),
     } satisfies SlotWriter;
     const mediumReadBack = {
-      verify: async (from: number, to: number) => {
+      verify: async (from: number, to: number, expected: readonly UnitDigest[]) => {
         ranges.push({ from, to, writtenTo });
+        digests.push(...expected);
       },
       close: async () => undefined,
     };
@@ -436,7 +451,7 @@ describe('streaming a payload into a slot', () => {
     } finally {
       await real.close();
     }
-    return { ranges, checkpoints };
+    return { ranges, checkpoints, digests };
   }
 
   /** The ranges read back cover the slot from its first byte to its last, in order, each once. */
@@ -480,6 +495,23 @@ describe('streaming a payload into a slot', () => {
       over: { startOffset: 4 * CHUNK },
     });
     expectWholeSlotInOrder(ranges);
+  });
+
+  it('reads back the whole slot after a resume without chunk hashes, against the CRCs taken on resuming', async () => {
+    const crcs = Array.from({ length: Math.ceil(SIZE / CHUNK) }, (_, i) =>
+      crc32(payload.subarray(i * CHUNK, (i + 1) * CHUNK)),
+    );
+    const { ranges, digests } = await recordReadBacks(source(payload).s, {
+      slot: payload.subarray(0, 3 * CHUNK),
+      over: {
+        chunk: undefined,
+        startOffset: 3 * CHUNK,
+        hash: createHash('sha256').update(payload.subarray(0, 3 * CHUNK)),
+        resumedCrc32: crcs.slice(0, 3),
+      },
+    });
+    expectWholeSlotInOrder(ranges);
+    expect(digests).toEqual(crcs);
   });
 
   it('fails with readback-mismatch when a range does not read back from the medium', async () => {
