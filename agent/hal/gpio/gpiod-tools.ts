@@ -64,7 +64,13 @@ export class GpiodTools {
    * running agent.
    */
   check(): Promise<{ interactive: boolean }> {
-    this.#checked ??= Promise.all(GPIOD_TOOLS.map((t) => this.#checkOne(t)))
+    // allSettled: the check answers only once every `--version` it started has ended, so a failure
+    // leaves no tool running behind it (and names the first tool, in order, that failed).
+    this.#checked ??= Promise.allSettled(GPIOD_TOOLS.map((t) => this.#checkOne(t)))
+      .then((results) => {
+        const failed = results.find((r) => r.status === 'rejected');
+        if (failed) throw failed.reason;
+      })
       .then(() => this.#runRaw('gpioset', ['--help']))
       .then(
         (help) => ({ interactive: /--interactive\b/.test(help.stdout) }),

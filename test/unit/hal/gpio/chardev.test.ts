@@ -158,6 +158,7 @@ describe('ChardevGpio failures', () => {
     expect((error as Error).message).toMatch(/libgpiod v2 tools \(found \w+ v1\.6\.3\)/);
     expect((error as Error).message).toContain('package `gpiod` >= 2.0');
     expect(openError(error)).toBeInstanceOf(DeviceAbsentError);
+    expect(childPids(), 'the error waits for every --version run it started').toEqual([]);
     // Installing the package mends it: the failed check is not remembered.
     await host.setVersion('v2.2.1');
     await expect(gpio.openOutput(OUT, { initial: 0 })).resolves.toMatchObject({ isOpen: true });
