@@ -6,13 +6,11 @@
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Agent, buildAgent } from '../../agent/build-agent.js';
-import { loadConfig } from '../../agent/config/load-config.js';
-import { hostPaths } from '../../agent/core/host-paths.js';
 import { silentLogger } from '../../agent/core/log.js';
 import type { SimBme280Chip } from '../../agent/hal/drivers/bme280/sim-chip.js';
-import { DRIVERS } from '../../agent/hal/drivers/registry.js';
 import { REPO_ROOT } from '../support/agent-process.js';
 import { FakeClock } from '../support/fake-clock.js';
+import { loadRepoConfig } from '../support/load-repo-config.js';
 
 let agent: Agent | undefined;
 afterEach(async () => {
@@ -21,13 +19,7 @@ afterEach(async () => {
 });
 
 async function simAgent() {
-  const loaded = await loadConfig({
-    configFile: path.join(REPO_ROOT, 'config/dev.yaml'),
-    env: {},
-    paths: hostPaths({}),
-    drivers: DRIVERS,
-    boardsDir: path.join(REPO_ROOT, 'boards'),
-  });
+  const loaded = await loadRepoConfig(path.join(REPO_ROOT, 'config/dev.yaml'));
   const clock = new FakeClock();
   agent = await buildAgent(loaded, { clock, log: silentLogger() });
   await agent.start();

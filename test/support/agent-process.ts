@@ -11,6 +11,21 @@ import { fileURLToPath } from 'node:url';
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = path.join(REPO_ROOT, 'dist/agent/main.js');
 
+/**
+ * The top of an agent.yaml for the simulated board with the chamber kit: state under `state/`, no
+ * log output, no console socket. Tests spread it and add the sections they are about.
+ */
+export function simAgentConfigBase() {
+  return {
+    version: 1,
+    board: path.join(REPO_ROOT, 'boards/sim.yaml'),
+    wiring: path.join(REPO_ROOT, 'wiring/chamber-kit-sim.yaml'),
+    stateDir: 'state',
+    log: { level: 'silent' },
+    console: { socket: { enabled: false } },
+  } as const;
+}
+
 export interface LogRecord {
   readonly level: string;
   readonly msg: string;

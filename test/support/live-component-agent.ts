@@ -8,17 +8,15 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { create as createTar } from 'tar';
 import { type Agent, buildAgent } from '../../agent/build-agent.js';
-import { loadConfig } from '../../agent/config/load-config.js';
 import { SystemClock } from '../../agent/core/clock.js';
 import { generateKeyPair } from '../../agent/core/cose.js';
 import { publicKeyToPem } from '../../agent/core/ed25519-keys.js';
-import { hostPaths } from '../../agent/core/host-paths.js';
 import { silentLogger } from '../../agent/core/log.js';
-import { DRIVERS } from '../../agent/hal/drivers/registry.js';
 import { digestFile } from '../../agent/ota/digest-file.js';
 import { signManifest } from '../../agent/ota/manifest.js';
 import type { OtaReport } from '../../agent/ota/report-queue.js';
-import { REPO_ROOT } from './agent-process.js';
+import { simAgentConfigBase } from './agent-process.js';
+import { loadRepoConfig } from './load-repo-config.js';
 
 export const TECH = { via: 'test' as const, who: 'tech' };
 
@@ -53,12 +51,7 @@ export async function startLiveComponentAgent(o: LiveComponentAgentOptions): Pro
   await writeFile(
     configFile,
     JSON.stringify({
-      version: 1,
-      board: path.join(REPO_ROOT, 'boards/sim.yaml'),
-      wiring: path.join(REPO_ROOT, 'wiring/chamber-kit-sim.yaml'),
-      stateDir: 'state',
-      log: { level: 'silent' },
-      console: { socket: { enabled: false } },
+      ...simAgentConfigBase(),
       ...o.config,
       ota: {
         trust: { keys: ['fleet.pub.pem'] },
@@ -72,13 +65,7 @@ export async function startLiveComponentAgent(o: LiveComponentAgentOptions): Pro
       },
     }),
   );
-  const loaded = await loadConfig({
-    configFile,
-    env: {},
-    paths: hostPaths({}),
-    drivers: DRIVERS,
-    boardsDir: path.join(REPO_ROOT, 'boards'),
-  });
+  const loaded = await loadRepoConfig(configFile);
   const agent = await buildAgent(loaded, {
     clock: new SystemClock(),
     log: silentLogger(),

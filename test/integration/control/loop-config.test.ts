@@ -7,13 +7,11 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildAgent } from '../../../agent/build-agent.js';
-import { loadConfig } from '../../../agent/config/load-config.js';
 import { ConfigError } from '../../../agent/core/errors.js';
-import { hostPaths } from '../../../agent/core/host-paths.js';
 import { silentLogger } from '../../../agent/core/log.js';
-import { DRIVERS } from '../../../agent/hal/drivers/registry.js';
 import { REPO_ROOT } from '../../support/agent-process.js';
 import { FakeClock } from '../../support/fake-clock.js';
+import { loadRepoConfig } from '../../support/load-repo-config.js';
 import { tempDirs } from '../../support/temp-dir.js';
 
 const tempDir = tempDirs();
@@ -54,13 +52,7 @@ describe('buildAgent with a faulty control section', () => {
   it('reports a loop driving a sensor and a rule cycle, each with its file, line and path', async () => {
     const file = path.join(await tempDir(), 'agent.yaml');
     await writeFile(file, CONFIG);
-    const loaded = await loadConfig({
-      configFile: file,
-      env: {},
-      paths: hostPaths({}),
-      drivers: DRIVERS,
-      boardsDir: path.join(REPO_ROOT, 'boards'),
-    });
+    const loaded = await loadRepoConfig(file);
     let error: unknown;
     try {
       await buildAgent(loaded, { clock: new FakeClock(), log: silentLogger() });

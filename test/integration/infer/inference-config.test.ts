@@ -10,13 +10,12 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Agent, buildAgent } from '../../../agent/build-agent.js';
 import type { CommandContext } from '../../../agent/commands/registry.js';
-import { type LoadedConfig, loadConfig } from '../../../agent/config/load-config.js';
+import type { LoadedConfig } from '../../../agent/config/load-config.js';
 import { ConfigError } from '../../../agent/core/errors.js';
-import { hostPaths } from '../../../agent/core/host-paths.js';
 import { silentLogger } from '../../../agent/core/log.js';
-import { DRIVERS } from '../../../agent/hal/drivers/registry.js';
 import { REPO_ROOT } from '../../support/agent-process.js';
 import { FakeClock } from '../../support/fake-clock.js';
+import { loadRepoConfig } from '../../support/load-repo-config.js';
 import { DIST_CODE_DIR, writeModel } from '../../support/onnx-models.js';
 import { tempDirs } from '../../support/temp-dir.js';
 import { until } from '../../support/until.js';
@@ -57,13 +56,7 @@ async function load(text: string): Promise<{ loaded: LoadedConfig; file: string;
   const dir = await tempDir();
   const file = path.join(dir, 'agent.yaml');
   await writeFile(file, text);
-  const loaded = await loadConfig({
-    configFile: file,
-    env: {},
-    paths: hostPaths({}),
-    drivers: DRIVERS,
-    boardsDir: path.join(REPO_ROOT, 'boards'),
-  });
+  const loaded = await loadRepoConfig(file);
   return { loaded, file, dir };
 }
 

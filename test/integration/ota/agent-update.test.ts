@@ -8,13 +8,10 @@ import { access, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Agent, buildAgent } from '../../../agent/build-agent.js';
-import { loadConfig } from '../../../agent/config/load-config.js';
 import { SystemClock } from '../../../agent/core/clock.js';
 import { generateKeyPair } from '../../../agent/core/cose.js';
 import { publicKeyToPem } from '../../../agent/core/ed25519-keys.js';
-import { hostPaths } from '../../../agent/core/host-paths.js';
 import { silentLogger } from '../../../agent/core/log.js';
-import { DRIVERS } from '../../../agent/hal/drivers/registry.js';
 import { digestFile } from '../../../agent/ota/digest-file.js';
 import { signManifest } from '../../../agent/ota/manifest.js';
 import { DeviceEmulator } from '../../../scripts/ota-emulator/device-emulator.js';
@@ -23,7 +20,8 @@ import {
   fakeImage,
   writeRedundantUbootEnv,
 } from '../../../scripts/ota-emulator/provision.js';
-import { REPO_ROOT } from '../../support/agent-process.js';
+import { simAgentConfigBase } from '../../support/agent-process.js';
+import { loadRepoConfig } from '../../support/load-repo-config.js';
 import { tempDirs } from '../../support/temp-dir.js';
 
 const newDir = tempDirs('ota-agent-');
@@ -73,12 +71,7 @@ describe('the agent on the simulated board', () => {
     await writeFile(
       configFile,
       JSON.stringify({
-        version: 1,
-        board: path.join(REPO_ROOT, 'boards/sim.yaml'),
-        wiring: path.join(REPO_ROOT, 'wiring/chamber-kit-sim.yaml'),
-        stateDir: 'state',
-        log: { level: 'silent' },
-        console: { socket: { enabled: false } },
+        ...simAgentConfigBase(),
         ota: {
           trust: { keys: ['fleet.pub.pem'] },
           rebootCommand: emulator.rebootCommand(),
@@ -94,13 +87,7 @@ describe('the agent on the simulated board', () => {
       }),
     );
     const boot = async () => {
-      const loaded = await loadConfig({
-        configFile,
-        env: {},
-        paths: hostPaths({}),
-        drivers: DRIVERS,
-        boardsDir: path.join(REPO_ROOT, 'boards'),
-      });
+      const loaded = await loadRepoConfig(configFile);
       agent = await buildAgent(loaded, { clock: new SystemClock(), log: silentLogger() });
       await agent.start();
       return agent;

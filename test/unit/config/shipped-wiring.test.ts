@@ -2,11 +2,9 @@ import { readdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../../agent/config/load-config.js';
-import { hostPaths } from '../../../agent/core/host-paths.js';
 import { isSenmlUnit } from '../../../agent/core/senml-units.js';
-import { DRIVERS } from '../../../agent/hal/drivers/registry.js';
 import { REPO_ROOT } from '../../support/agent-process.js';
+import { loadRepoConfig } from '../../support/load-repo-config.js';
 import { onlyBuses } from '../../support/only-buses.js';
 import { tempDirs } from '../../support/temp-dir.js';
 
@@ -29,7 +27,7 @@ async function loadWith(board: string, wiring: string) {
     file,
     `board: ${path.join(BOARDS, `${board}.yaml`)}\nwiring: ${path.join(WIRING, wiring)}\n`,
   );
-  return loadConfig({ configFile: file, env: {}, paths: hostPaths({}), drivers: DRIVERS, boardsDir: BOARDS });
+  return loadRepoConfig(file);
 }
 
 const CHAMBER_KIT = ['chamber', 'heater', 'fan', 'air', 'outdoor', 'door', 'coolant'];
@@ -49,13 +47,7 @@ describe('shipped wiring files', () => {
   });
 
   it('give config/dev.yaml (npm start) the whole chamber kit and its simulated plant', async () => {
-    const loaded = await loadConfig({
-      configFile: path.join(REPO_ROOT, 'config/dev.yaml'),
-      env: {},
-      paths: hostPaths({}),
-      drivers: DRIVERS,
-      boardsDir: BOARDS,
-    });
+    const loaded = await loadRepoConfig(path.join(REPO_ROOT, 'config/dev.yaml'));
     expect(loaded.board.profile.id).toBe('sim');
     expect(loaded.devices.map((d) => d.entry.id)).toEqual(CHAMBER_KIT);
     expect(loaded.devices.every((d) => d.file === path.join(WIRING, 'chamber-kit-sim.yaml'))).toBe(true);
